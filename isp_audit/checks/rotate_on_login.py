@@ -1,0 +1,82 @@
+"""rotate-on-login: every session token that existed before login is replaced at login, and the
+pre-login state is not authenticated afterwards."""
+
+from __future__ import annotations
+
+from ..lab import SessionLab
+from ..model import CheckOutcome, Verdict
+
+
+def run(lab: SessionLab) -> CheckOutcome:
+    record = lab.live_login()
+    fp = lab.redactor.fp
+    rows = []
+    kept: list[str] = []
+    for token in record.tokens.tokens:
+        before = record.pre_login.find(token.key) or record.pre_login.find_named(token.kind, token.name)
+        if before is None:
+            status = "new at login"
+        elif before.value == token.value:
+            status = "NOT replaced"
+            kept.append(f"{token.label} ({fp(token.value)})")
+        else:
+            status = "replaced"
+        rows.append(
+            {
+                "token": token.label,
+                "before_login": fp(before.value) if before else None,
+                "after_login": fp(token.value),
+                "status": status,
+            }
+        )
+
+    # The whole pre-login state must not be logged in now that the user is (fixation, the strong form).
+    pre_check = lab.is_authenticated(record.pre_login, "pre-login state replayed after login")
+    evidence = {
+        "logged_in_at": record.logged_in_at,
+        "tokens": rows,
+        "pre_login_state_after_login": {
+            "authenticated": pre_check.authenticated,
+            "observation": pre_check.observation,
+            "via": pre_check.via,
+        },
+    }
+    existed = [r for r in rows if r["status"] != "new at login"]
+    if pre_check.authenticated:
+        return CheckOutcome(
+            Verdict.FAIL,
+            (
+                f"Captured the pre-login state, logged in at {record.logged_in_at}, then replayed the pre-login "
+                f"state from a clean client: {pre_check.observation} — it is authenticated"
+                + (f"; {', '.join(kept)} kept its value across login." if kept else ".")
+            ),
+            evidence,
+        )
+    if kept:
+        return CheckOutcome(
+            Verdict.FAIL,
+            (
+                f"Logged in at {record.logged_in_at}: {', '.join(kept)} held the same value before and after "
+                "login (session fixation risk), although the pre-login state alone is not authenticated."
+            ),
+            evidence,
+        )
+    if not existed:
+        return CheckOutcome(
+            Verdict.NOT_APPLICABLE,
+            (
+                f"No session token existed before login: {', '.join(r['token'] for r in rows)} "
+                "first appeared at login, so there was nothing to rotate; the pre-login state is not "
+                "authenticated after login."
+            ),
+            evidence,
+        )
+    changed = ", ".join(f"{r['token']} {r['before_login']} → {r['after_login']}" for r in existed)
+    return CheckOutcome(
+        Verdict.PASS,
+        (
+            f"Logged in at {record.logged_in_at}: {changed} was replaced, and the pre-login state replayed "
+            f"afterwards is not authenticated ({pre_check.observation})."
+        ),
+        evidence,
+    )

@@ -1,0 +1,220 @@
+"""The ``isp-audit`` command line: thin wiring from options to the engine, summaries on stderr.
+
+Exit codes: 0 no check failed · 1 at least one check failed · 2 the scan could not be done (usage, profile,
+unreachable target, login failed, no browser).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import platform
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from playwright.sync_api import Browser, sync_playwright
+from rich.console import Console
+
+from . import __version__
+from .browser import BrowserChoice, binary_version, find_browser, launch
+from .catalogue import load_catalogue
+from .errors import AuditError
+from .formats import render
+from .profile import load_profile, quick_profile, starter_profile
+from .scanner import ScanRequest, preflight, run_scan, select_checks
+
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT_SCAN = 0, 1, 2
+EXIT_HELP = """Exit codes: 0 no check failed; 1 at least one check failed; 2 the scan could not be done
+(usage, profile, unreachable target, login failed, no browser)."""
+
+app = typer.Typer(
+    help=f"Prove by experiment that a web application's sessions are centrally managed server side "
+    f"(ISM-2066 and neighbours).\n\n{EXIT_HELP}",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+
+BrowserOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--browser",
+        help="Chromium/Chrome binary (else $ISP_AUDIT_BROWSER, Playwright's own, or chromium on PATH).",
+    ),
+]
+HeadedOpt = Annotated[bool, typer.Option("--headed", help="Show the browser window.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"isp-audit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    pass
+
+
+@contextmanager
+def _browser(explicit: str | None, headed: bool) -> Iterator[tuple[Browser, str, BrowserChoice]]:
+    with sync_playwright() as pw:
+        choice = find_browser(pw, explicit)
+        browser = launch(pw, choice, headed)
+        try:
+            label = f"Chromium {browser.version} ({choice.executable or 'Playwright bundled'}, via {choice.source})"
+            yield browser, label, choice
+        finally:
+            browser.close()
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@app.command()
+def scan(
+    url: Annotated[str | None, typer.Argument(help="Target URL (quick mode, without a profile).")] = None,
+    profile_path: Annotated[Path | None, typer.Option("--profile", "-p", help="YAML target profile.")] = None,
+    username: Annotated[str | None, typer.Option(help="Quick mode: the username.")] = None,
+    password_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the password.")
+    ] = None,
+    login_url: Annotated[str | None, typer.Option(help="Quick mode: the login page (default: URL).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results and evidence.")] = Path(
+        "isp-audit-out"
+    ),
+    json_out: Annotated[bool, typer.Option("--json", help="Print results.json to stdout.")] = False,
+    checks: Annotated[str | None, typer.Option(help="Only these check ids (comma-separated).")] = None,
+    skip: Annotated[str | None, typer.Option(help="Skip these check ids (comma-separated).")] = None,
+    browser: BrowserOpt = None,
+    headed: HeadedOpt = False,
+) -> None:
+    """Audit one web application. Exit 0 no check failed, 1 a check failed, 2 the scan could not be done."""
+    if profile_path is not None:
+        profile = load_profile(profile_path)
+        if password_env:
+            profile = profile.model_copy(
+                update={"login": profile.login.model_copy(update={"password_env": password_env})}
+            )
+    elif url and username:
+        profile = quick_profile(url, username, password_env, login_url)
+    else:
+        raise AuditError("give --profile FILE, or URL with --username and --password-env")
+    password = None
+    if not profile.login.password_env:
+        if not sys.stdin.isatty():
+            raise AuditError(
+                "no password: set login.password_env (or --password-env); cannot prompt without a terminal"
+            )
+        password = getpass.getpass(f"password for {profile.login.username or 'the login'}: ")
+    request = ScanRequest(profile, out, select_checks(profile, _split(checks), _split(skip)), password)
+    preflight(profile)
+    out.mkdir(parents=True, exist_ok=True)
+    with _browser(browser, headed) as (br, label, _), err.status("starting") as status:
+        result = run_scan(request, br, label, lambda msg: status.update(msg))
+    from .console import print_summary
+
+    print_summary(err, result, str(out))
+    if json_out:
+        sys.stdout.write(render("json", result))
+    if result.aborted:
+        raise typer.Exit(EXIT_CANNOT_SCAN)
+    raise typer.Exit(EXIT_FAILED if result.failed else EXIT_OK)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for both apps' results.")] = Path(
+        "isp-audit-demo"
+    ),
+    browser: BrowserOpt = None,
+    headed: HeadedOpt = False,
+) -> None:
+    """Start two built-in demo apps (server-side and client-side sessions) and audit both.
+
+    Exit 0 when each app got the verdicts it was built to get.
+    """
+    from .console import print_summary
+    from .demo.runner import run_demo
+
+    out.mkdir(parents=True, exist_ok=True)
+    with _browser(browser, headed) as (br, label, _), err.status("starting demo") as status:
+        outcomes = run_demo(out, br, label, lambda msg: status.update(msg))
+    ok = True
+    for o in outcomes:
+        print_summary(
+            err, o.result, str(out / o.name), title=f"demo app with {o.name} sessions — {o.result.target}"
+        )
+        mark = "[green]as built[/]" if o.as_built else "[red]NOT as built[/]"
+        err.print(
+            f"{o.name} app: verdicts {mark} (expected {', '.join(f'{k} {v}' for k, v in o.expected.items())})\n"
+        )
+        ok &= o.as_built
+    raise typer.Exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+@app.command()
+def doctor(browser: BrowserOpt = None) -> None:
+    """Show the Python, Playwright and browser isp-audit will use, and test a launch. Exit 0 when it works."""
+    from importlib.metadata import version
+
+    err.print(f"isp-audit   {__version__}")
+    err.print(f"python      {platform.python_version()} ({sys.executable})")
+    err.print(f"playwright  {version('playwright')}")
+    with sync_playwright() as pw:
+        choice = find_browser(pw, browser)
+        path = choice.executable or pw.chromium.executable_path
+        err.print(f"browser     {path} (found via {choice.source}): {binary_version(path)}")
+        br = launch(pw, choice)
+        try:
+            page = br.new_page()
+            page.set_content("<title>ok</title>")
+            assert page.title() == "ok"
+        finally:
+            br.close()
+    err.print("test launch [green]ok[/]: headless Chromium started and rendered a page")
+
+
+@app.command()
+def init(
+    url: Annotated[str, typer.Argument(help="The application's URL (its login page, ideally).")],
+) -> None:
+    """Print a commented starter profile for URL."""
+    sys.stdout.write(starter_profile(url))
+
+
+@app.command("checks")
+def list_checks() -> None:
+    """List the check catalogue."""
+    for meta in load_catalogue().values():
+        typer.echo(f"{meta.id:22} {meta.severity:8} {', '.join(meta.ism):22} {meta.title}")
+
+
+def main() -> None:
+    """Entry point: every known failure is one line on stderr and exit 2, never a traceback."""
+    try:
+        app(standalone_mode=True)
+    except AuditError as exc:
+        err.print(f"isp-audit: error: {exc}" + (f" — {exc.hint}" if exc.hint else ""), soft_wrap=True)
+        sys.exit(EXIT_CANNOT_SCAN)
+    except KeyboardInterrupt:
+        err.print("isp-audit: interrupted")
+        sys.exit(130)
+    except Exception as exc:  # unexpected: still one line; ISP_AUDIT_DEBUG=1 shows the traceback
+        if os.environ.get("ISP_AUDIT_DEBUG"):
+            raise
+        err.print(
+            f"isp-audit: internal error: {type(exc).__name__}: {exc} (set ISP_AUDIT_DEBUG=1 for details)",
+            soft_wrap=True,
+        )
+        sys.exit(EXIT_CANNOT_SCAN)

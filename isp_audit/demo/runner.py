@@ -1,0 +1,58 @@
+"""``isp-audit demo``: start both demo apps, audit each with the real browser, compare with expectations."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Browser
+
+from ..checks import REGISTRY
+from ..model import ScanResult
+from ..profile import Profile
+from ..scanner import Progress, ScanRequest, run_scan
+from .apps import PASSWORD_ENV, USERNAME, ClientSideApp, DemoApp, RunningApp, ServerSideApp
+
+# What each app was built to get. The demo succeeds only when the scanner finds exactly this.
+EXPECTED: dict[str, dict[str, str]] = {
+    "server-side": {"rotate-on-login": "pass", "logout-invalidates": "pass", "server-side-state": "pass"},
+    "client-side": {"rotate-on-login": "fail", "logout-invalidates": "fail", "server-side-state": "fail"},
+}
+APPS: dict[str, type[DemoApp]] = {"server-side": ServerSideApp, "client-side": ClientSideApp}
+
+
+@dataclass(frozen=True)
+class DemoOutcome:
+    name: str
+    result: ScanResult
+    expected: dict[str, str]
+
+    @property
+    def as_built(self) -> bool:
+        got = {c.check_id: c.verdict.value for c in self.result.checks}
+        return self.result.aborted is None and got == self.expected
+
+
+def demo_profile(name: str, url: str) -> Profile:
+    return Profile.model_validate(
+        {
+            "name": f"demo {name} app",
+            "target": {"base_url": url},
+            "login": {"url": "/login", "username": USERNAME, "password_env": PASSWORD_ENV},
+        }
+    )
+
+
+def run_demo(out_dir: Path, browser: Browser, browser_label: str, progress: Progress) -> list[DemoOutcome]:
+    # A fresh random password each run, handed to the apps and the scanner through the environment,
+    # exactly as a real profile's password_env would be.
+    os.environ.setdefault(PASSWORD_ENV, secrets.token_urlsafe(18))
+    outcomes = []
+    for name, app_cls in APPS.items():
+        with RunningApp(app_cls()) as running:
+            request = ScanRequest(demo_profile(name, running.url), out_dir / name, tuple(REGISTRY))
+            result = run_scan(request, browser, browser_label, lambda msg, n=name: progress(f"[{n}] {msg}"))
+        outcomes.append(DemoOutcome(name, result, EXPECTED[name]))
+    return outcomes

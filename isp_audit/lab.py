@@ -1,0 +1,775 @@
+"""The session experiment kit: the primitives every check is built from.
+
+A :class:`SessionLab` owns the run's one browser and hands out *clients* (a fresh browser context each, so
+each simulated user agent has its own cookies and storage). Its primitives — anonymous visit, login,
+"is this state authenticated?", logout, replay, token identification — each record timestamped steps.
+Two experiments several checks need (a live login, and log-out-then-replay) are memoised here so a scan
+performs no login a check does not need. The lab knows nothing about individual checks.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyotp
+from playwright.sync_api import Browser, Page, Request
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from .errors import AuditError, LoginFailed, ScopeViolation
+from .oracle import HttpFetcher, Observation, Oracle
+from .profile import Profile, env_value
+from .recorder import Recorder, utc_now
+from .redact import Redactor
+from .state import ClientState, Cookie, StateItem
+
+NAV_TIMEOUT_MS = 20_000
+LOGOUT_NAME = re.compile(r"log\s*-?\s*out|sign\s*-?\s*out|log\s*off|sign\s*off", re.I)
+LOGIN_NAME = re.compile(r"log\s*-?\s*in|sign\s*-?\s*in", re.I)
+OTP_FIELD = (
+    "input[autocomplete=one-time-code]:visible, input[name*=otp i]:visible, input[name*=totp i]:visible, "
+    "input[name*=code i]:visible, input[id*=otp i]:visible"
+)
+USERNAME_FIELD = (
+    "input:visible:not([type=password]):not([type=hidden]):not([type=submit]):not([type=button])"
+    ":not([type=checkbox]):not([type=radio]):not([type=image])"
+)
+SUBMIT = "button[type=submit]:visible, input[type=submit]:visible, button:not([type]):visible"
+
+
+@dataclass(frozen=True)
+class AuthCheck:
+    """The oracle's answer for one state, and how it was obtained."""
+
+    authenticated: bool
+    reason: str
+    observation: str
+    via: str
+    step: int
+
+
+@dataclass(frozen=True)
+class TokenTrial:
+    item: StateItem
+    authenticated_without: bool
+
+
+@dataclass(frozen=True)
+class TokenIdentification:
+    tokens: tuple[StateItem, ...]
+    trials: tuple[TokenTrial, ...]
+    method: str
+
+
+@dataclass
+class LoginRecord:
+    """One real login: the client's state just before and just after, and its session tokens."""
+
+    client: Client
+    pre_login: ClientState
+    post_login: ClientState
+    landing_url: str
+    tokens: TokenIdentification
+    logged_in_at: str
+    live: bool = True
+
+
+@dataclass(frozen=True)
+class LogoutResult:
+    control: str
+    state_after: ClientState
+    client_logged_out: bool
+    told_to_drop: dict[str, str]
+    logged_out_at: str
+
+
+@dataclass(frozen=True)
+class LogoutReplay:
+    """Log in, capture the tokens, log out, replay them from a clean client."""
+
+    record: LoginRecord
+    logout: LogoutResult | None
+    replay: AuthCheck | None
+    error: str | None = None
+
+
+@dataclass
+class Client:
+    """One simulated user agent: a browser context with its own cookies and storage."""
+
+    name: str
+    context: Any
+    page: Page
+    auth_headers: dict[str, str] = field(default_factory=dict)
+    closed: bool = False
+
+
+class SessionLab:
+    def __init__(
+        self,
+        browser: Browser,
+        profile: Profile,
+        recorder: Recorder,
+        redactor: Redactor,
+        oracle: Oracle | None = None,
+    ) -> None:
+        self.browser = browser
+        self.profile = profile
+        self.recorder = recorder
+        self.redactor = redactor
+        self.oracle = oracle
+        self.http_replay_ok = False
+        self.logins = 0
+        self.browser_requests = 0
+        self.clients_opened = 0
+        self.out_of_scope: list[str] = []
+        self._clients: list[Client] = []
+        self._pending: list[tuple[str, Request, float]] = []
+        self._live: LoginRecord | None = None
+        self._logout_replay: LogoutReplay | None = None
+        self.http = HttpFetcher(profile.in_scope, self._record_http, user_agent=_user_agent(browser))
+        self._username: str | None = None
+        self._calibrated = False
+        self.last_tokens: TokenIdentification | None = None
+        self._password: str | None = None
+
+    # --- credentials -----------------------------------------------------------------------------------
+    def set_password(self, password: str) -> None:
+        """Used by the CLI's interactive prompt; otherwise the password comes from ``password_env``."""
+        self.redactor.register(password)
+        self._password = password
+
+    @property
+    def username(self) -> str:
+        if self._username is None:
+            login = self.profile.login
+            self._username = login.username or env_value(login.username_env or "", "login username")
+        return self._username
+
+    @property
+    def password(self) -> str:
+        if self._password is None:
+            env = self.profile.login.password_env
+            if not env:
+                raise AuditError("no password: set login.password_env in the profile or use --password-env")
+            self.set_password(env_value(env, "login password"))
+        assert self._password is not None
+        return self._password
+
+    def totp(self) -> str | None:
+        env = self.profile.login.totp_secret_env
+        if not env:
+            return None
+        secret = env_value(env, "TOTP secret")
+        self.redactor.register(secret)
+        code = pyotp.TOTP(secret).now()
+        self.redactor.register(code)
+        return code
+
+    # --- clients ---------------------------------------------------------------------------------------
+    def new_client(self, name: str, state: ClientState | None = None) -> Client:
+        """A fresh browser context, optionally seeded with a captured state (the replay primitive)."""
+        hosts = sorted(self.profile.scope_hosts)
+        # Everything outside scope is sent to a dead proxy on loopback, so the browser can never reach it
+        # (redirects included); a leading `<-loopback>` stops Chromium bypassing it for other local hosts.
+        proxy = {"server": "http://127.0.0.1:9", "bypass": ",".join(["<-loopback>", *hosts])}
+        kwargs: dict[str, Any] = {"proxy": proxy, "viewport": {"width": 1100, "height": 720}}
+        if state is not None:
+            kwargs["storage_state"] = state.playwright_storage_state()
+            if state.headers:
+                kwargs["extra_http_headers"] = dict(state.headers)
+        context = self.browser.new_context(**kwargs)
+        if state is not None and state.session_storage:
+            context.add_init_script(_session_storage_script(state))
+        context.set_default_timeout(NAV_TIMEOUT_MS)
+        client = Client(name=name, context=context, page=context.new_page())
+        context.on("request", lambda req: self._on_request(client, req))
+        context.on("requestfinished", lambda req: self._pending.append((client.name, req, time.monotonic())))
+        context.on("requestfailed", lambda req: self._pending.append((client.name, req, time.monotonic())))
+        self._clients.append(client)
+        self.clients_opened += 1
+        return client
+
+    def _on_request(self, client: Client, request: Request) -> None:
+        # Event handlers must not call back into Playwright (sync API); only read what the event carries.
+        self.browser_requests += 1
+        if not self.profile.in_scope(request.url):
+            self.out_of_scope.append(request.url)
+        auth = request.headers.get("authorization")
+        if auth and self.profile.in_scope(request.url):
+            self.redactor.register(auth)
+            self.redactor.register(auth.partition(" ")[2])
+            client.auth_headers["Authorization"] = auth
+
+    def drain_traffic(self) -> None:
+        """Move finished browser requests into the HAR (safe here: we are outside event handlers)."""
+        pending, self._pending = self._pending, []
+        for client, req, _ in pending:
+            try:
+                resp = req.response()
+                req_headers = [(h["name"], h["value"]) for h in req.headers_array()]
+                resp_headers = [(h["name"], h["value"]) for h in resp.headers_array()] if resp else []
+                timing = req.timing
+                elapsed = max(0.0, timing.get("responseEnd", 0.0))
+                self.recorder.exchange(
+                    client,
+                    req.method,
+                    req.url,
+                    req_headers,
+                    resp.status if resp else 0,
+                    resp.status_text if resp else (req.failure or "failed"),
+                    resp_headers,
+                    (resp.headers.get("content-type", "") if resp else ""),
+                    utc_now(),
+                    elapsed,
+                )
+            except PlaywrightError:
+                continue  # the context is already gone; the request is still counted
+
+    def close_client(self, client: Client) -> None:
+        if client.closed:
+            return
+        self.drain_traffic()
+        with suppress(PlaywrightError):
+            client.context.close()
+        client.closed = True
+        self.drain_traffic()
+
+    def close_all(self) -> None:
+        for client in self._clients:
+            self.close_client(client)
+
+    def _record_http(self, exchange: dict[str, Any]) -> None:
+        resp = exchange["response"]
+        headers = list(resp.raw.headers.items()) if resp.raw is not None else list(resp.headers.items())
+        self.recorder.exchange(
+            "http-replay",
+            exchange["method"],
+            exchange["url"],
+            list(exchange["request_headers"].items()),
+            resp.status_code,
+            resp.reason or "",
+            headers,
+            resp.headers.get("Content-Type", ""),
+            utc_now(),
+            resp.elapsed.total_seconds() * 1000,
+        )
+
+    # --- navigation ------------------------------------------------------------------------------------
+    def goto(self, client: Client, url: str) -> Observation:
+        """Navigate and observe; an out-of-scope redirect is recorded and reported, not followed."""
+        before = len(self.out_of_scope)
+        status = 0
+        try:
+            response = client.page.goto(url, wait_until="load")
+            status = response.status if response else 0
+        except PlaywrightError as exc:
+            blocked = self.out_of_scope[before:] if len(self.out_of_scope) > before else []
+            if blocked:
+                return Observation(url, url, 0, "", blocked_redirect=blocked[0], via="browser")
+            raise AuditError(f"cannot load {url}: {_first_line(exc)}") from exc
+        self._settle(client.page)
+        return Observation(url, client.page.url, status, client.page.content(), via="browser")
+
+    def _settle(self, page: Page) -> None:
+        """Wait for the page's own scripts to finish fetching (single-page apps), bounded, no fixed sleep."""
+        with suppress(PlaywrightTimeout):
+            page.wait_for_load_state("networkidle", timeout=3_000)
+
+    def capture(self, client: Client, label: str) -> ClientState:
+        """The client's state now: cookies, localStorage, sessionStorage of the current origin, auth headers."""
+        raw = client.context.storage_state()
+        local = tuple(
+            (o["origin"], item["name"], item["value"])
+            for o in raw.get("origins", [])
+            for item in o["localStorage"]
+        )
+        session: tuple[tuple[str, str, str], ...] = ()
+        origin = _origin(client.page.url)
+        if origin and self.profile.in_scope(client.page.url):
+            try:
+                pairs = client.page.evaluate(
+                    "() => Object.keys(sessionStorage).map(k => [k, sessionStorage.getItem(k)])"
+                )
+                session = tuple((origin, k, v) for k, v in pairs)
+            except PlaywrightError:
+                session = ()
+        state = ClientState(
+            cookies=tuple(Cookie.from_playwright(c) for c in raw.get("cookies", [])),
+            local_storage=local,
+            session_storage=session,
+            headers=tuple(client.auth_headers.items()),
+            label=label,
+        )
+        for item in state.items:
+            self.redactor.register(item.value)
+        self.recorder.snapshot(label, state)
+        return state
+
+    # --- the oracle ------------------------------------------------------------------------------------
+    def is_authenticated(self, state: ClientState, label: str, client_name: str = "replay") -> AuthCheck:
+        """Ask the oracle whether ``state``, replayed into a clean client, is logged in."""
+        oracle = self._require_oracle()
+        if self.http_replay_ok and state.cookie_only:
+            obs = self.http.get(oracle.url, state)
+        else:
+            client = self.new_client(client_name, state)
+            try:
+                obs = self.goto(client, oracle.url)
+                shot_page = client.page
+                verdict, reason = oracle.judge(obs)
+                step = self.recorder.step(
+                    client.name,
+                    "oracle",
+                    f"{label}: {obs.summary()} → "
+                    f"{'authenticated' if verdict else 'not authenticated'} ({reason})",
+                    shot_page,
+                )
+                return AuthCheck(verdict, reason, obs.summary(), "browser", step)
+            finally:
+                self.close_client(client)
+        verdict, reason = oracle.judge(obs)
+        step = self.recorder.step(
+            "http-replay",
+            "oracle",
+            f"{label}: {obs.summary()} → {'authenticated' if verdict else 'not authenticated'} ({reason})",
+        )
+        return AuthCheck(verdict, reason, obs.summary(), "http", step)
+
+    def _require_oracle(self) -> Oracle:
+        if self.oracle is None:
+            raise AuditError("internal: the oracle is used before the baseline login established it")
+        return self.oracle
+
+    # --- login -----------------------------------------------------------------------------------------
+    def anonymous_visit(self, client: Client) -> ClientState:
+        """Visit the login page (or base URL) as a new user would, and capture what it was given."""
+        login = self.profile.login
+        start = self.profile.url(login.url) if login.url else self.profile.base_url
+        obs = self.goto(client, start)
+        if obs.blocked_redirect:
+            raise ScopeViolation(
+                f"{start} redirected out of scope to {obs.blocked_redirect} (not followed; "
+                "add that host to target.scope to allow it)"
+            )
+        self.recorder.step(client.name, "anonymous visit", f"{obs.summary()}", client.page)
+        return self.capture(client, f"{client.name} before login")
+
+    def login(self, client: Client) -> tuple[ClientState, str]:
+        """Log ``client`` in with the profile's method; return its state and the page it landed on.
+
+        Raises :class:`LoginFailed` (with a screenshot kept) when the oracle does not see a logged-in client.
+        """
+        self.logins += 1
+        login = self.profile.login
+        before_oos = len(self.out_of_scope)
+        page = client.page
+        try:
+            if login.mode == "steps":
+                self._login_steps(client)
+            else:
+                if (login.url and not self.profile.in_scope(page.url)) or not page.url.startswith("http"):
+                    self.goto(client, self.profile.url(login.url or "/"))
+                elif login.url and urlsplit(page.url).path != urlsplit(self.profile.url(login.url)).path:
+                    self.goto(client, self.profile.url(login.url))
+                self._login_form(client)
+        except PlaywrightTimeout as exc:
+            step = self.recorder.step(client.name, "login failed", _first_line(exc), page)
+            raise LoginFailed(
+                f"login did not complete: {_first_line(exc)} (screenshot: step {step})"
+            ) from exc
+        except PlaywrightError as exc:
+            if len(self.out_of_scope) > before_oos:
+                raise ScopeViolation(
+                    f"login redirected out of scope to {self.out_of_scope[before_oos]} "
+                    "(not followed; add that host to target.scope to allow it)"
+                ) from exc
+            raise LoginFailed(f"login failed: {_first_line(exc)}") from exc
+        if len(self.out_of_scope) > before_oos:
+            self.recorder.step(client.name, "login", "out-of-scope request blocked", page)
+            raise ScopeViolation(
+                f"login redirected out of scope to {self.out_of_scope[before_oos]} "
+                "(not followed; add that host to target.scope to allow it)"
+            )
+        landing = page.url
+        self.recorder.step(
+            client.name,
+            "login",
+            f"submitted credentials for {self.username}; landed on {urlsplit(landing).path or '/'}",
+            page,
+        )
+        return self.capture(client, f"{client.name} after login"), landing
+
+    def _login_form(self, client: Client) -> None:
+        page = client.page
+        sel = self.profile.login.selectors
+        if sel is not None:
+            page.fill(sel.username, self.username)
+            page.fill(sel.password, self.password)
+            self._submit(page, page.locator(sel.submit) if sel.submit else None, page.locator(sel.password))
+            self._maybe_otp(page, sel.otp)
+            return
+        password = page.locator("input[type=password]:visible")
+        if password.count() == 0:
+            # Many sites show the form only after a "Sign in" link; follow one, inside scope.
+            link = page.get_by_role("link", name=LOGIN_NAME).or_(page.get_by_role("button", name=LOGIN_NAME))
+            if link.count() == 0:
+                raise LoginFailed(
+                    f"no password field on {page.url} and no sign-in link to follow; "
+                    "set login.selectors or login.steps in the profile"
+                )
+            link.first.click()
+            page.wait_for_load_state("load")
+            password = page.locator("input[type=password]:visible")
+            if password.count() == 0:
+                raise LoginFailed(
+                    f"no password field found on {page.url}; set login.selectors in the profile"
+                )
+        password = password.first
+        form = password.locator("xpath=ancestor::form[1]")
+        scope = form if form.count() else page
+        user = scope.locator(USERNAME_FIELD)
+        if user.count():
+            user.first.fill(self.username)
+        password.fill(self.password)
+        submit = scope.locator(SUBMIT)
+        self._submit(page, submit.first if submit.count() else None, password)
+        self._maybe_otp(page, None)
+
+    def _submit(self, page: Page, button: Any, password_field: Any) -> None:
+        if button is not None:
+            button.click()
+        else:
+            password_field.press("Enter")
+        page.wait_for_load_state("load")
+        self._settle(page)
+
+    def _maybe_otp(self, page: Page, selector: str | None) -> None:
+        if not self.profile.login.totp_secret_env:
+            return
+        field_ = page.locator(selector) if selector else page.locator(OTP_FIELD)
+        if field_.count() == 0:
+            return
+        code = self.totp()
+        assert code is not None
+        field_.first.fill(code)
+        form = field_.first.locator("xpath=ancestor::form[1]")
+        submit = (form if form.count() else page).locator(SUBMIT)
+        self._submit(page, submit.first if submit.count() else None, field_.first)
+
+    def _login_steps(self, client: Client) -> None:
+        page = client.page
+        values = {"username": self.username, "password": self.password}
+
+        def fill_in(text: str) -> str:
+            if "{totp}" in text:
+                values["totp"] = self.totp() or ""
+            for key, value in values.items():
+                text = text.replace("{" + key + "}", value)
+            return text
+
+        for step in self.profile.login.steps or []:
+            kind = step.kind
+            if kind == "goto":
+                self.goto(client, self.profile.url(fill_in(step.goto or "")))
+            elif kind == "fill" and step.fill:
+                page.fill(step.fill.selector, fill_in(step.fill.value))
+            elif kind == "select" and step.select:
+                page.select_option(step.select.selector, fill_in(step.select.value))
+            elif kind == "click":
+                page.click(step.click or "")
+                page.wait_for_load_state("load")
+            elif kind == "press" and step.press:
+                page.press(step.press.selector, step.press.key)
+                page.wait_for_load_state("load")
+            elif kind == "wait_for" and step.wait_for:
+                w = step.wait_for
+                if w.selector:
+                    page.wait_for_selector(w.selector)
+                if w.url:
+                    page.wait_for_url(w.url)
+                if w.text:
+                    page.get_by_text(w.text).first.wait_for()
+        self._settle(page)
+
+    # --- token identification --------------------------------------------------------------------------
+    def identify_tokens(self, state: ClientState, label: str) -> TokenIdentification:
+        """Find the session tokens by behaviour: drop one candidate at a time and see whether login drops.
+
+        If no single item is needed (redundant carriers, e.g. a session cookie plus a remember-me cookie),
+        fall back to the items that are each *sufficient* on their own.
+        """
+        trials: list[TokenTrial] = []
+        needed: list[StateItem] = []
+        for item in state.items:
+            check = self.is_authenticated(state.without(item.key), f"{label} without {item.label}")
+            trials.append(TokenTrial(item, check.authenticated))
+            if not check.authenticated:
+                needed.append(item)
+        if needed:
+            return TokenIdentification(
+                tuple(needed), tuple(trials), "removing each of these alone logged the client out"
+            )
+        sufficient = []
+        for item in state.items:
+            check = self.is_authenticated(state.keep({item.key}), f"{label} with only {item.label}")
+            if check.authenticated:
+                sufficient.append(item)
+        return TokenIdentification(
+            tuple(sufficient),
+            tuple(trials),
+            "no single item was needed; each of these alone kept the client logged in",
+        )
+
+    # --- shared experiments ----------------------------------------------------------------------------
+    def live_login(self) -> LoginRecord:
+        """A logged-in client whose session has not been ended, logging in afresh only when needed."""
+        if self._live is not None and self._live.live:
+            return self._live
+        client = self.new_client(f"user-{self.logins + 1}")
+        pre = self.anonymous_visit(client)
+        post, landing = self.login(client)
+        if not self._calibrated:
+            self._establish_oracle(client, landing, post)
+        check = self.is_authenticated(post, "state right after login")
+        if not check.authenticated:
+            self.recorder.step(client.name, "login failed", check.reason, client.page)
+            raise LoginFailed(
+                f"login did not reach the authenticated state ({check.reason}); "
+                f"see the screenshot of step {len(self.recorder.steps)}"
+            )
+        tokens = self.identify_tokens(post, "logged-in state")
+        self.last_tokens = tokens
+        if not tokens.tokens:
+            raise AuditError(
+                "could not identify any session token: no cookie, storage item or header carries the login"
+            )
+        self._live = LoginRecord(client, pre, post, landing, tokens, utc_now())
+        return self._live
+
+    def _establish_oracle(self, client: Client, landing: str, post: ClientState) -> None:
+        """Derive the oracle if the profile has none, then prove it tells logged-in from anonymous.
+
+        Without this proof a check could pass for the wrong reason: an oracle that never sees a login
+        would make every replay look rejected.
+        """
+        target = self.oracle.url if self.oracle else landing
+        logged_in = self.goto(client, target)
+        with self.client("anonymous") as anon:
+            anonymous = self.goto(anon, target)
+            self.recorder.step(anon.name, "anonymous view", anonymous.summary(), anon.page)
+        if self.oracle is None:
+            self.oracle = _derive_oracle(target, logged_in, anonymous, self.username)
+            if self.oracle is None:
+                raise AuditError(
+                    f"could not tell a logged-in client from an anonymous one at {target}; "
+                    "set authenticated: (url and expect_text) in the profile"
+                )
+        in_ok, in_why = self.oracle.judge(logged_in)
+        anon_ok, anon_why = self.oracle.judge(anonymous)
+        self.recorder.step(
+            client.name,
+            "oracle",
+            f"oracle {self.oracle.describe()}: logged-in browser → {in_why}; anonymous browser → {anon_why}",
+            client.page,
+        )
+        if not in_ok:
+            raise LoginFailed(
+                f"login did not reach the authenticated state: {in_why} at {target} "
+                f"(screenshot: step {len(self.recorder.steps)})"
+            )
+        if anon_ok:
+            raise AuditError(
+                f"the authenticated oracle also matches an anonymous client ({anon_why}); "
+                "make authenticated: in the profile more specific"
+            )
+        if post.cookie_only:
+            http_in = self.oracle.judge(self.http.get(self.oracle.url, post))[0]
+            http_anon = self.oracle.judge(self.http.get(self.oracle.url, ClientState()))[0]
+            self.http_replay_ok = http_in and not http_anon
+            self.recorder.step(
+                "http-replay",
+                "calibrate",
+                "plain-HTTP replay agrees with the browser; cookie-only states are replayed over HTTP"
+                if self.http_replay_ok
+                else "plain-HTTP replay disagrees with the browser; every replay uses the browser",
+            )
+        self._calibrated = True
+
+    def logout(self, client: Client) -> LogoutResult:
+        """Log out through the profile's method or the page's own log-out control."""
+        spec = self.profile.logout
+        page = client.page
+        control = ""
+        try:
+            if spec is not None and spec.click:
+                page.click(spec.click)
+                control = f"clicked {spec.click}"
+            elif spec is not None and spec.url:
+                url = self.profile.url(spec.url)
+                if spec.method == "GET":
+                    self.goto(client, url)
+                    control = f"GET {urlsplit(url).path}"
+                else:
+                    control = self._post_logout(page, url)
+            else:
+                control = self._click_logout_control(client)
+            page.wait_for_load_state("load")
+            self._settle(page)
+        except PlaywrightError as exc:
+            raise AuditError(f"logout failed: {_first_line(exc)}") from exc
+        at = utc_now()
+        self.drain_traffic()
+        state = self.capture(client, f"{client.name} after logout")
+        told = self._told_to_drop(client.name, at)
+        own = self.is_authenticated(state, "the browser's own state after logout")
+        self.recorder.step(
+            client.name,
+            "logout",
+            f"{control}; the browser itself is {'still logged in' if own.authenticated else 'logged out'}",
+            page,
+        )
+        return LogoutResult(control, state, not own.authenticated, told, at)
+
+    def _post_logout(self, page: Page, url: str) -> str:
+        path = urlsplit(url).path
+        form = page.locator(f"form[action='{path}'], form[action='{url}']")
+        if form.count():
+            submit = form.first.locator("button, input[type=submit]")
+            if submit.count():
+                submit.first.click()
+                return f"submitted the page's POST form to {path}"
+        # No form on the page: post from the page's own origin so cookies and same-site rules apply.
+        page.evaluate("url => fetch(url, {method: 'POST', credentials: 'include'})", url)
+        return f"POST {path} (fetch from the page)"
+
+    def _click_logout_control(self, client: Client) -> str:
+        page = client.page
+        for attempt in range(2):
+            control = page.get_by_role("link", name=LOGOUT_NAME).or_(
+                page.get_by_role("button", name=LOGOUT_NAME)
+            )
+            if control.count():
+                name = (control.first.inner_text() or "log out").strip()
+                control.first.click()
+                return f"clicked the page's {name!r} control"
+            if attempt == 0 and self.oracle is not None:
+                self.goto(client, self.oracle.url)  # the control may live on the authenticated page
+        raise AuditError("no log-out link or button found; set logout: (url or click) in the profile")
+
+    def _told_to_drop(self, client_name: str, since: str) -> dict[str, str]:
+        """Which cookies the logout responses told the browser to delete."""
+        out: dict[str, str] = {}
+        for rec in self.recorder.set_cookies:
+            if rec["client"] == client_name and rec["deletes"]:
+                out[rec["cookie"]] = rec["header"]
+        return out
+
+    def logout_replay(self) -> LogoutReplay:
+        """Memoised: log out the live session and replay its tokens from a clean client."""
+        if self._logout_replay is not None:
+            return self._logout_replay
+        record = self.live_login()
+        try:
+            result = self.logout(record.client)
+        except AuditError as exc:
+            self._logout_replay = LogoutReplay(record, None, None, str(exc))
+            return self._logout_replay
+        record.live = False
+        if not result.client_logged_out:
+            self._logout_replay = LogoutReplay(
+                record,
+                result,
+                None,
+                f"after {result.control} the browser itself was still logged in, so logout did not happen",
+            )
+            return self._logout_replay
+        replay_state = record.post_login.keep({t.key for t in record.tokens.tokens})
+        replay = self.is_authenticated(
+            replay_state, "captured session tokens replayed after logout", "replay"
+        )
+        self._logout_replay = LogoutReplay(record, result, replay)
+        return self._logout_replay
+
+    @contextmanager
+    def client(self, name: str, state: ClientState | None = None) -> Iterator[Client]:
+        c = self.new_client(name, state)
+        try:
+            yield c
+        finally:
+            self.close_client(c)
+
+
+def _derive_oracle(url: str, logged_in: Observation, anonymous: Observation, username: str) -> Oracle | None:
+    """Pick the simplest observable difference between the logged-in and the anonymous view of ``url``."""
+    in_path = urlsplit(logged_in.final_url).path or "/"
+    anon_path = urlsplit(anonymous.final_url).path or "/"
+    if anonymous.blocked_redirect:
+        return Oracle(
+            url,
+            expect_status=logged_in.status or 200,
+            derived=True,
+            reason=f"anonymous clients are redirected out of scope ({anonymous.blocked_redirect})",
+        )
+    if anon_path != in_path:
+        return Oracle(
+            url,
+            not_redirected_to=anon_path,
+            derived=True,
+            reason=f"anonymous clients are redirected to {anon_path}",
+        )
+    if logged_in.status != anonymous.status:
+        return Oracle(
+            url,
+            expect_status=logged_in.status,
+            derived=True,
+            reason=f"anonymous clients get status {anonymous.status}",
+        )
+    from bs4 import BeautifulSoup
+
+    text_in = BeautifulSoup(logged_in.html, "html.parser").get_text(" ")
+    text_anon = BeautifulSoup(anonymous.html, "html.parser").get_text(" ")
+    if username and username in text_in and username not in text_anon:
+        return Oracle(
+            url, expect_text=username, derived=True, reason="only logged-in clients see the username"
+        )
+    match = LOGOUT_NAME.search(text_in)
+    if match and not LOGOUT_NAME.search(text_anon):
+        return Oracle(
+            url,
+            expect_text=match.group(0),
+            derived=True,
+            reason=f"only logged-in clients see {match.group(0)!r}",
+        )
+    return None
+
+
+def _session_storage_script(state: ClientState) -> str:
+    import json
+
+    entries = json.dumps([[o, n, v] for o, n, v in state.session_storage])
+    return (
+        f"(() => {{ for (const [o, n, v] of {entries}) {{ if (location.origin === o) "
+        f"{{ try {{ sessionStorage.setItem(n, v); }} catch (e) {{}} }} }} }})();"
+    )
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line.replace("Page.goto: ", "").replace("Locator.", "")[:300]
+
+
+def _user_agent(browser: Browser) -> str:
+    return f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{browser.version} Safari/537.36 isp-audit"

@@ -1,0 +1,91 @@
+"""The result model: what a scan found, as plain frozen values that every output format reads.
+
+Nothing here knows how results are rendered; formats (``isp_audit.formats``) read these values.
+Every string in these objects has already been through the run's ``Redactor``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    """The outcome of one check. ``error`` means the experiment could not run: never read it as a pass."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    NOT_APPLICABLE = "not_applicable"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What a check implementation returns: a verdict, one sentence saying what was done and seen, evidence."""
+
+    verdict: Verdict
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One timestamped action of the experiment, with the screenshot taken right after it (if any)."""
+
+    index: int
+    at: str
+    client: str
+    action: str
+    detail: str
+    screenshot: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A check's outcome as reported: the catalogue's id and title, the verdict and the evidence kept."""
+
+    check_id: str
+    title: str
+    severity: str
+    verdict: Verdict
+    summary: str
+    evidence: dict[str, Any]
+    steps: tuple[int, ...]
+    started_at: str
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class ScanStats:
+    """How much work the scan did, so speed regressions show up in every results file."""
+
+    logins: int
+    browser_requests: int
+    http_requests: int
+    clients: int
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Everything one scan of one target produced."""
+
+    tool: str
+    version: str
+    target: str
+    profile_name: str
+    started_at: str
+    finished_at: str
+    browser: str
+    oracle: str
+    session_tokens: tuple[dict[str, Any], ...]
+    checks: tuple[CheckResult, ...]
+    steps: tuple[Step, ...]
+    stats: ScanStats
+    files: dict[str, list[str]]
+    aborted: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(c.verdict is Verdict.FAIL for c in self.checks)

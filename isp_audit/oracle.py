@@ -1,0 +1,161 @@
+"""The authenticated oracle and the plain-HTTP fetcher it can use.
+
+An oracle answers one question: does this client state look logged in? It judges an ``Observation`` (final
+URL, status, page HTML) the same way whether the page was fetched by the browser or by plain HTTP, so the
+two paths cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from bs4 import BeautifulSoup
+
+from .cookies import parse_set_cookie
+from .state import ClientState, Cookie
+
+MAX_REDIRECTS = 10
+HTTP_TIMEOUT_S = 15
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a client saw when it asked for a URL."""
+
+    url: str
+    final_url: str
+    status: int
+    html: str
+    blocked_redirect: str | None = None  # an out-of-scope Location that was recorded, not followed
+    via: str = "http"
+
+    def summary(self) -> str:
+        path = urlsplit(self.final_url).path or "/"
+        moved = "" if self.final_url == self.url else f" (ended at {path})"
+        blocked = (
+            f", redirect to out-of-scope {self.blocked_redirect} not followed"
+            if self.blocked_redirect
+            else ""
+        )
+        return (
+            f"{self.via.upper()} GET {urlsplit(self.url).path or '/'} answered {self.status}{moved}{blocked}"
+        )
+
+
+@dataclass(frozen=True)
+class Oracle:
+    url: str
+    expect_text: str | None = None
+    expect_selector: str | None = None
+    expect_status: int | None = None
+    not_redirected_to: str | None = None
+    derived: bool = False
+    reason: str = ""
+
+    def describe(self) -> str:
+        parts = []
+        if self.expect_status is not None:
+            parts.append(f"status {self.expect_status}")
+        if self.not_redirected_to:
+            parts.append(f"not redirected to {self.not_redirected_to}")
+        if self.expect_text:
+            parts.append(f"page shows {self.expect_text!r}")
+        if self.expect_selector:
+            parts.append(f"page has element {self.expect_selector!r}")
+        how = "derived" if self.derived else "from the profile"
+        return f"GET {urlsplit(self.url).path or '/'}: {' and '.join(parts)} ({how})"
+
+    def judge(self, obs: Observation) -> tuple[bool, str]:
+        """Authenticated or not, with the reason in a few words."""
+        if self.expect_status is not None and obs.status != self.expect_status:
+            return False, f"status {obs.status}, expected {self.expect_status}"
+        if obs.blocked_redirect:
+            return False, f"redirected out of scope to {obs.blocked_redirect}"
+        if obs.status >= 400 and self.expect_status is None:
+            return False, f"status {obs.status}"
+        if self.not_redirected_to:
+            final_path = urlsplit(obs.final_url).path or "/"
+            target_path = urlsplit(urljoin(self.url, self.not_redirected_to)).path or "/"
+            if final_path == target_path or (target_path != "/" and final_path.startswith(target_path)):
+                return False, f"redirected to {final_path}"
+        soup: BeautifulSoup | None = None
+        if self.expect_text:
+            soup = BeautifulSoup(obs.html, "html.parser")
+            if self.expect_text not in soup.get_text(" ") and self.expect_text not in obs.html:
+                return False, f"{self.expect_text!r} not on the page"
+        if self.expect_selector:
+            soup = soup or BeautifulSoup(obs.html, "html.parser")
+            try:
+                found = soup.select_one(self.expect_selector) is not None
+            except (
+                Exception
+            ):  # selector syntax bs4 does not know (e.g. Playwright's text=): the browser judges
+                found = False
+            if not found:
+                return False, f"no element {self.expect_selector!r}"
+        return True, "authenticated view"
+
+
+class HttpFetcher:
+    """Plain-HTTP GETs carrying a client state's cookies, with redirects followed by hand inside scope."""
+
+    def __init__(
+        self, in_scope: Callable[[str], bool], on_exchange: Callable[[dict], None], user_agent: str
+    ) -> None:
+        self._in_scope = in_scope
+        self._on_exchange = on_exchange
+        self._user_agent = user_agent
+        self.requests_made = 0
+
+    def get(self, url: str, state: ClientState) -> Observation:
+        jar = list(state.cookies)
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            parts = urlsplit(current)
+            secure = parts.scheme == "https" or parts.hostname in ("127.0.0.1", "localhost", "::1")
+            cookie_header = "; ".join(
+                f"{c.name}={c.value}"
+                for c in jar
+                if c.matches(parts.hostname or "", parts.path or "/", secure)
+            )
+            headers = {"User-Agent": self._user_agent, "Accept": "text/html,application/xhtml+xml,*/*"}
+            headers.update(dict(state.headers))
+            if cookie_header:
+                headers["Cookie"] = cookie_header
+            self.requests_made += 1
+            resp = requests.get(current, headers=headers, allow_redirects=False, timeout=HTTP_TIMEOUT_S)
+            self._on_exchange({"method": "GET", "url": current, "request_headers": headers, "response": resp})
+            jar = _apply_set_cookies(jar, resp, parts.hostname or "")
+            location = resp.headers.get("Location")
+            if resp.is_redirect and location:
+                nxt = urljoin(current, location)
+                if not self._in_scope(nxt):
+                    return Observation(url, current, resp.status_code, resp.text, blocked_redirect=nxt)
+                current = nxt
+                continue
+            return Observation(url, current, resp.status_code, resp.text)
+        return Observation(url, current, 310, "", blocked_redirect=None)
+
+
+def _apply_set_cookies(jar: list[Cookie], resp: requests.Response, host: str) -> list[Cookie]:
+    """Keep the replayed jar current across a redirect chain (a redirect may refresh or delete cookies)."""
+    for header in resp.raw.headers.getlist("Set-Cookie") if resp.raw is not None else []:
+        parsed = parse_set_cookie(header)
+        if parsed is None:
+            continue
+        jar = [j for j in jar if j.name != parsed.name]
+        if not parsed.deletes:
+            domain = parsed.attr("Domain")
+            jar.append(
+                Cookie(
+                    parsed.name,
+                    parsed.value,
+                    f".{domain.lstrip('.')}" if domain else host,
+                    parsed.attr("Path") or "/",
+                    secure=parsed.has("Secure"),
+                )
+            )
+    return jar

@@ -1,0 +1,300 @@
+"""The target profile: what to audit and how to log in, loaded from YAML and validated.
+
+Credentials never live in the file: ``password_env`` names an environment variable (or the CLI prompts).
+A validation error becomes one line naming the key and, where the YAML tells us, its line number.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ProfileError
+
+
+class _Strict(BaseModel):
+    # Unknown keys are errors: a typo like `pasword_env` must not silently drop the setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(_Strict):
+    base_url: str
+    scope: list[str] = Field(
+        default_factory=list, description="hosts (host or host:port) the scanner may contact"
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL, e.g. https://app.example/")
+        return value if parts.path else value + "/"
+
+
+class LoginSelectors(_Strict):
+    username: str
+    password: str
+    submit: str | None = None
+    otp: str | None = None
+
+
+class FillAction(_Strict):
+    selector: str
+    value: str
+
+
+class PressAction(_Strict):
+    selector: str
+    key: str
+
+
+class WaitFor(_Strict):
+    selector: str | None = None
+    url: str | None = None
+    text: str | None = None
+
+
+class LoginStep(_Strict):
+    """One step of a scripted login; exactly one key is set. Values may use {username}, {password}, {totp}."""
+
+    goto: str | None = None
+    fill: FillAction | None = None
+    click: str | None = None
+    press: PressAction | None = None
+    select: FillAction | None = None
+    wait_for: WaitFor | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> LoginStep:
+        given = [
+            k
+            for k in ("goto", "fill", "click", "press", "select", "wait_for")
+            if getattr(self, k) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError("each step takes exactly one of goto, fill, click, press, select, wait_for")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(
+            k
+            for k in ("goto", "fill", "click", "press", "select", "wait_for")
+            if getattr(self, k) is not None
+        )
+
+
+class Login(_Strict):
+    url: str | None = None
+    username: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+    totp_secret_env: str | None = None
+    selectors: LoginSelectors | None = None
+    steps: list[LoginStep] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Login:
+        if self.username is None and self.username_env is None:
+            raise ValueError("give username or username_env")
+        if self.steps is None and self.url is None:
+            raise ValueError("give url (the login page) unless steps are given")
+        if self.steps is not None and self.selectors is not None:
+            raise ValueError("give selectors or steps, not both")
+        return self
+
+    @property
+    def mode(self) -> str:
+        return "steps" if self.steps else "selectors" if self.selectors else "auto"
+
+
+class Authenticated(_Strict):
+    """The oracle: how to tell a logged-in client from an anonymous one."""
+
+    url: str
+    expect_text: str | None = None
+    expect_selector: str | None = None
+    expect_status: int | None = None
+    not_redirected_to: str | None = None
+
+    @model_validator(mode="after")
+    def _some_expectation(self) -> Authenticated:
+        if not any((self.expect_text, self.expect_selector, self.expect_status, self.not_redirected_to)):
+            raise ValueError(
+                "give at least one of expect_text, expect_selector, expect_status, not_redirected_to"
+            )
+        return self
+
+
+class Logout(_Strict):
+    url: str | None = None
+    method: Literal["GET", "POST"] = "GET"
+    click: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Logout:
+        if (self.url is None) == (self.click is None):
+            raise ValueError("give either url (with method) or click")
+        return self
+
+
+class Profile(_Strict):
+    name: str | None = None
+    target: Target
+    login: Login
+    authenticated: Authenticated | None = None
+    logout: Logout | None = None
+    checks: list[str] | None = None
+    skip: list[str] = Field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return self.target.base_url
+
+    def url(self, path_or_url: str) -> str:
+        """Resolve a profile URL (absolute, or relative to the base URL)."""
+        return urljoin(self.target.base_url, path_or_url)
+
+    @property
+    def scope_hosts(self) -> frozenset[str]:
+        """Allowed ``host`` and ``host:port`` entries; the base URL's host is always in scope."""
+        base = urlsplit(self.target.base_url)
+        hosts = {base.hostname or "", base.netloc}
+        hosts.update(self.target.scope)
+        return frozenset(h.lower() for h in hosts if h)
+
+    def in_scope(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme in ("data", "blob", "about"):
+            return True
+        return (parts.hostname or "").lower() in self.scope_hosts or parts.netloc.lower() in self.scope_hosts
+
+    @property
+    def display_name(self) -> str:
+        return self.name or urlsplit(self.target.base_url).netloc
+
+
+def load_profile(path: Path) -> Profile:
+    """Read and validate a YAML profile, raising :class:`ProfileError` with one readable line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(f"cannot read profile {path}: {exc.strerror or exc}") from exc
+    return parse_profile(text, str(path))
+
+
+def parse_profile(text: str, source: str = "<profile>") -> Profile:
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProfileError(f"{source}{where}: not valid YAML: {problem}") from exc
+    if not isinstance(data, dict):
+        raise ProfileError(f"{source}: a profile is a YAML mapping with at least `target:` and `login:`")
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        key = ".".join(loc) or "(top level)"
+        line = _line_of(root, err["loc"])
+        where = f" line {line}" if line else ""
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        raise ProfileError(f"{source}{where}: {key}: {message}") from exc
+
+
+def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
+    """Walk the composed YAML node tree along a pydantic error location to find a line number."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                return line
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def env_value(name: str, what: str) -> str:
+    """Read a credential from the environment, or fail with a line naming the variable."""
+    value = os.environ.get(name)
+    if not value:
+        raise ProfileError(f"environment variable {name} ({what}) is not set")
+    return value
+
+
+def quick_profile(url: str, username: str, password_env: str | None, login_url: str | None) -> Profile:
+    """The profile behind ``isp-audit scan URL --username U --password-env VAR``."""
+    try:
+        return Profile.model_validate(
+            {
+                "target": {"base_url": url},
+                "login": {"url": login_url or url, "username": username, "password_env": password_env},
+            }
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ProfileError(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from exc
+
+
+STARTER_TEMPLATE = """\
+# isp-audit target profile (YAML). Check it with: isp-audit scan --profile THIS_FILE
+# Secrets never go in this file: the password comes from the environment variable named below.
+name: {name}
+target:
+  base_url: {url}
+  # Hosts the scanner may contact (host or host:port). The base URL's host is always allowed;
+  # redirects anywhere else are recorded, never followed.
+  scope: []
+login:
+  url: {login_url}          # the login page
+  username: alice           # or username_env: APP_USER
+  password_env: APP_PASSWORD
+  # totp_secret_env: APP_TOTP_SECRET   # base32 TOTP secret, for MFA logins
+  # Automatic mode finds the form with a password field. To be explicit instead:
+  # selectors: {{username: "#user", password: "#pass", submit: "button[type=submit]"}}
+  # Or script a multi-page / SSO login (values may use {{username}}, {{password}}, {{totp}}):
+  # steps:
+  #   - goto: /login
+  #   - fill: {{selector: "#user", value: "{{username}}"}}
+  #   - click: "text=Next"
+  #   - fill: {{selector: "#pass", value: "{{password}}"}}
+  #   - press: {{selector: "#pass", key: Enter}}
+  #   - wait_for: {{url: "**/dashboard"}}
+# How to tell a logged-in client from an anonymous one. Leave it out and isp-audit derives one
+# (and records what it chose).
+# authenticated:
+#   url: /account
+#   expect_text: "Signed in as"        # or expect_selector / expect_status / not_redirected_to: /login
+# How to log out. Leave it out and isp-audit looks for a "log out" / "sign out" link or button.
+# logout:
+#   url: /logout
+#   method: POST                       # or: click: "text=Log out"
+# checks: [rotate-on-login, logout-invalidates, server-side-state]
+"""
+
+
+def starter_profile(url: str) -> str:
+    parts = urlsplit(url)
+    base = f"{parts.scheme}://{parts.netloc}/"
+    login_url = url if parts.path not in ("", "/") else urljoin(base, "login")
+    return STARTER_TEMPLATE.format(name=parts.netloc, url=base, login_url=login_url)

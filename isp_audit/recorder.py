@@ -1,0 +1,237 @@
+"""Collects the evidence of one scan as it happens: steps, screenshots, traffic, cookies and state snapshots.
+
+Everything is redacted on the way in (values become fingerprints) and scrubbed again on the way out.
+Screenshots go to disk at once so an aborted scan keeps them; traffic and snapshots are held in memory
+and written by :meth:`Recorder.write` at the end, after every secret of the run is known to the redactor.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .cookies import parse_set_cookie
+from .model import Step
+from .redact import Redactor
+from .state import ClientState
+
+# Query parameters whose values are treated as secrets even when we never saw them set as a cookie.
+SECRET_PARAM = re.compile(
+    r"(sess|sid|token|auth|code|state|pass|secret|key|jsessionid|phpsessid|assertion|saml|ticket|otp)", re.I
+)
+SECRET_HEADER = re.compile(
+    r"^(authorization|proxy-authorization|x-api-key|x-auth-token|x-csrf-token|x-xsrf-token)$", re.I
+)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Recorder:
+    def __init__(self, out_dir: Path | None, redactor: Redactor) -> None:
+        self.out_dir = out_dir
+        self.redactor = redactor
+        self.steps: list[Step] = []
+        self._har: dict[str, list[dict[str, Any]]] = {}
+        self.set_cookies: list[dict[str, Any]] = []
+        self._snapshots: dict[str, dict[str, Any]] = {}
+        if out_dir is not None:
+            (out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
+
+    # --- steps ---------------------------------------------------------------------------------------
+    def step(self, client: str, action: str, detail: str, page: Any = None) -> int:
+        """Record one action; with a page, keep a screenshot of what it showed right after."""
+        index = len(self.steps) + 1
+        shot = None
+        if page is not None and self.out_dir is not None:
+            name = f"screenshots/{index:03d}-{_slug(client)}-{_slug(action)}.png"
+            try:
+                page.screenshot(path=str(self.out_dir / name), timeout=10_000)
+                shot = name
+            except Exception:  # a page that is mid-navigation or closed: the step still counts
+                shot = None
+        self.steps.append(Step(index, utc_now(), client, action, self.redactor.scrub(detail), shot))
+        return index
+
+    # --- traffic ---------------------------------------------------------------------------------------
+    def exchange(
+        self,
+        client: str,
+        method: str,
+        url: str,
+        req_headers: list[tuple[str, str]],
+        status: int,
+        status_text: str,
+        resp_headers: list[tuple[str, str]],
+        mime: str,
+        started: str,
+        elapsed_ms: float,
+    ) -> None:
+        """Add one request/response to the client's HAR, redacting cookie values and credentials."""
+        for name, value in resp_headers:
+            if name.lower() == "set-cookie":
+                parsed = parse_set_cookie(value)
+                if parsed is not None:
+                    self.redactor.register(parsed.value)
+                    self.set_cookies.append(
+                        {
+                            "at": started,
+                            "client": client,
+                            "url": url,
+                            "cookie": parsed.name,
+                            "value_fp": self.redactor.fp(parsed.value) if parsed.value else "(empty)",
+                            "deletes": parsed.deletes,
+                            "attributes": {k: v if v != "" else True for k, v in parsed.attributes},
+                            "header": parsed.redacted(self.redactor.fp(parsed.value) if parsed.value else ""),
+                        }
+                    )
+        entry = {
+            "startedDateTime": started,
+            "time": round(elapsed_ms, 1),
+            "request": {
+                "method": method,
+                "url": self._url(url),
+                "httpVersion": "HTTP/1.1",
+                "headers": [{"name": n, "value": self._header(n, v)} for n, v in req_headers],
+                "queryString": [],
+                "cookies": [],
+                "headersSize": -1,
+                "bodySize": -1,
+            },
+            "response": {
+                "status": status,
+                "statusText": status_text,
+                "httpVersion": "HTTP/1.1",
+                "headers": [{"name": n, "value": self._header(n, v)} for n, v in resp_headers],
+                "cookies": [],
+                "content": {"size": -1, "mimeType": mime, "comment": "body omitted"},
+                "redirectURL": next((self._url(v) for n, v in resp_headers if n.lower() == "location"), ""),
+                "headersSize": -1,
+                "bodySize": -1,
+            },
+            "cache": {},
+            "timings": {"send": 0, "wait": round(elapsed_ms, 1), "receive": 0},
+        }
+        self._har.setdefault(client, []).append(entry)
+
+    def _header(self, name: str, value: str) -> str:
+        low = name.lower()
+        if low == "cookie":
+            pairs = [p.strip().partition("=") for p in value.split(";") if p.strip()]
+            return "; ".join(f"{k}={self.redactor.fp(v)}" if v else k for k, _, v in pairs)
+        if low == "set-cookie":
+            parsed = parse_set_cookie(value)
+            return parsed.redacted(self.redactor.fp(parsed.value)) if parsed else "[redacted]"
+        if SECRET_HEADER.match(name):
+            scheme, _, rest = value.partition(" ")
+            return f"{scheme} {self.redactor.fp(rest)}" if rest else self.redactor.fp(value)
+        if low in ("location", "referer"):
+            return self._url(value)
+        return value
+
+    def _url(self, url: str) -> str:
+        parts = urlsplit(url)
+        if not parts.query and ";" not in parts.path:
+            return url
+        query = [
+            (k, self.redactor.fp(v) if v and SECRET_PARAM.search(k) else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        # ;jsessionid=… path parameters are a classic session-in-URL leak.
+        path = re.sub(
+            r";([^/;=]+)=([^/;?]+)", lambda m: f";{m.group(1)}={self.redactor.fp(m.group(2))}", parts.path
+        )
+        return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query, safe=":[]"), parts.fragment))
+
+    # --- snapshots -------------------------------------------------------------------------------------
+    def snapshot(self, label: str, state: ClientState) -> dict[str, Any]:
+        """Keep a redacted copy of a client state (cookie attributes intact, every value fingerprinted)."""
+        snap = {
+            "label": label,
+            "at": utc_now(),
+            "cookies": [
+                {
+                    "name": c.name,
+                    "value_fp": self.redactor.fp(c.value),
+                    "domain": c.domain,
+                    "path": c.path,
+                    "expires": c.expires,
+                    "httpOnly": c.http_only,
+                    "secure": c.secure,
+                    "sameSite": c.same_site,
+                }
+                for c in state.cookies
+            ],
+            "localStorage": [
+                {"origin": o, "name": n, "value_fp": self.redactor.fp(v)} for o, n, v in state.local_storage
+            ],
+            "sessionStorage": [
+                {"origin": o, "name": n, "value_fp": self.redactor.fp(v)} for o, n, v in state.session_storage
+            ],
+            "headers": [{"name": n, "value_fp": self.redactor.fp(v)} for n, v in state.headers],
+        }
+        self._snapshots[_slug(label)] = snap
+        return snap
+
+    # --- output ----------------------------------------------------------------------------------------
+    def write(self, tool: str, version: str) -> dict[str, list[str]]:
+        """Write HARs, the Set-Cookie log, snapshots and the timeline; return the files by kind."""
+        if self.out_dir is None:
+            return {}
+        files: dict[str, list[str]] = {
+            "har": [],
+            "states": [],
+            "timeline": [],
+            "cookies": [],
+            "screenshots": [],
+        }
+        (self.out_dir / "har").mkdir(exist_ok=True)
+        for client, entries in self._har.items():
+            rel = f"har/{_slug(client)}.har"
+            har = {
+                "log": {
+                    "version": "1.2",
+                    "creator": {"name": tool, "version": version},
+                    "pages": [],
+                    "entries": entries,
+                    "comment": f"client {client}; bodies omitted",
+                }
+            }
+            self._write_json(rel, har)
+            files["har"].append(rel)
+        if self._snapshots:
+            (self.out_dir / "states").mkdir(exist_ok=True)
+            for slug, snap in self._snapshots.items():
+                rel = f"states/{slug}.json"
+                self._write_json(rel, snap)
+                files["states"].append(rel)
+        self._write_json("cookies/set-cookie-log.json", self.set_cookies)
+        files["cookies"].append("cookies/set-cookie-log.json")
+        self._write_json("timeline.json", [asdict(s) for s in self.steps])
+        files["timeline"].append("timeline.json")
+        files["screenshots"] = [s.screenshot for s in self.steps if s.screenshot]
+        return files
+
+    def _write_json(self, rel: str, data: Any) -> None:
+        assert self.out_dir is not None
+        path = self.out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.redactor.scrub(json.dumps(data, indent=2, default=str)) + "\n", encoding="utf-8")
+
+    def write_text(self, rel: str, text: str) -> str:
+        """Write any final text output (results, report), scrubbed like everything else."""
+        assert self.out_dir is not None
+        path = self.out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.redactor.scrub(text), encoding="utf-8")
+        return rel
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "x"

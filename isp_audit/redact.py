@@ -1,0 +1,73 @@
+"""Keyed fingerprints for secrets, so evidence shows "the ID changed" without ever showing the ID.
+
+Every secret the scan touches (password, TOTP code, cookie and storage values, Authorization headers)
+is registered here. Evidence writers replace values structurally (a cookie's value by its fingerprint)
+and then pass all text through :meth:`Redactor.scrub` as a safety net for free text (URLs, page text).
+The HMAC key is random per run and never stored, so fingerprints cannot be reversed or brute-forced
+from the evidence, yet within one run the same value always gets the same fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+# Values shorter than this are not scrubbed from free text: replacing "1" or "en" everywhere would
+# destroy the evidence. They are still fingerprinted wherever they are handled structurally.
+MIN_SCRUB_LENGTH = 4
+
+
+class Redactor:
+    """Fingerprints and scrubs secret values for one run."""
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
+        self._secrets: dict[str, str] = {}
+        self._pattern: re.Pattern[str] | None = None
+
+    def fingerprint(self, value: str) -> str:
+        """16 hex characters of HMAC-SHA256(run key, value); registers the value as a secret."""
+        self.register(value)
+        return hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
+
+    def fp(self, value: str) -> str:
+        """The fingerprint in the form used in evidence and prose: ``fp:3fa2…``."""
+        return f"fp:{self.fingerprint(value)}"
+
+    def register(self, value: str | None) -> None:
+        """Remember a secret so that :meth:`scrub` removes it, in its plain and URL-encoded forms."""
+        if not value or len(value) < MIN_SCRUB_LENGTH or value in self._secrets:
+            return
+        digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
+        replacement = f"[fp:{digest}]"
+        for form in {value, quote(value, safe=""), quote_plus(value), quote(value)}:
+            self._secrets[form] = replacement
+        self._pattern = None
+
+    def scrub(self, text: str) -> str:
+        """Replace every registered secret in ``text`` by its fingerprint."""
+        if not self._secrets or not text:
+            return text
+        if self._pattern is None:
+            # Longest first, so a token is replaced whole before any secret that is a part of it.
+            forms = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(f) for f in forms))
+        return self._pattern.sub(lambda m: self._secrets[m.group(0)], text)
+
+    def scrub_obj(self, obj: Any) -> Any:
+        """Scrub every string inside a JSON-like structure (keys included)."""
+        if isinstance(obj, str):
+            return self.scrub(obj)
+        if isinstance(obj, dict):
+            return {self.scrub(str(k)): self.scrub_obj(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [self.scrub_obj(v) for v in obj]
+        return obj
+
+    @property
+    def secret_count(self) -> int:
+        return len(set(self._secrets.values()))
