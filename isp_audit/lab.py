@@ -107,6 +107,7 @@ class Client:
     context: Any
     page: Page
     auth_headers: dict[str, str] = field(default_factory=dict)
+    script_fetches: int = 0  # XHR/fetch requests the page's own scripts made: a sign of a single-page app
     closed: bool = False
 
 
@@ -199,6 +200,8 @@ class SessionLab:
     def _on_request(self, client: Client, request: Request) -> None:
         # Event handlers must not call back into Playwright (sync API); only read what the event carries.
         self.browser_requests += 1
+        if request.resource_type in ("xhr", "fetch"):
+            client.script_fetches += 1
         if not self.profile.in_scope(request.url):
             self.out_of_scope.append(request.url)
         auth = request.headers.get("authorization")
@@ -265,6 +268,7 @@ class SessionLab:
     def goto(self, client: Client, url: str) -> Observation:
         """Navigate and observe; an out-of-scope redirect is recorded and reported, not followed."""
         before = len(self.out_of_scope)
+        fetches_before = client.script_fetches
         status = 0
         try:
             response = client.page.goto(url, wait_until="load")
@@ -274,13 +278,19 @@ class SessionLab:
             if blocked:
                 return Observation(url, url, 0, "", blocked_redirect=blocked[0], via="browser")
             raise AuditError(f"cannot load {url}: {_first_line(exc)}") from exc
-        self._settle(client.page)
+        self._settle(client, fetches_before)
         return Observation(url, client.page.url, status, client.page.content(), via="browser")
 
-    def _settle(self, page: Page) -> None:
-        """Wait for the page's own scripts to finish fetching (single-page apps), bounded, no fixed sleep."""
-        with suppress(PlaywrightTimeout):
-            page.wait_for_load_state("networkidle", timeout=3_000)
+    def _settle(self, client: Client, fetches_before: int) -> None:
+        """Let a single-page app finish the requests its scripts started, bounded and without fixed sleeps.
+
+        Only pages whose scripts made XHR/fetch requests since the action began are waited for: classic
+        server-rendered pages are complete at the load event, and waiting for network idle there would
+        add half a second to every step.
+        """
+        if client.script_fetches > fetches_before:
+            with suppress(PlaywrightTimeout):
+                client.page.wait_for_load_state("networkidle", timeout=3_000)
 
     def capture(self, client: Client, label: str) -> ClientState:
         """The client's state now: cookies, localStorage, sessionStorage of the current origin, auth headers."""
@@ -412,8 +422,8 @@ class SessionLab:
         if sel is not None:
             page.fill(sel.username, self.username)
             page.fill(sel.password, self.password)
-            self._submit(page, page.locator(sel.submit) if sel.submit else None, page.locator(sel.password))
-            self._maybe_otp(page, sel.otp)
+            self._submit(client, page.locator(sel.submit) if sel.submit else None, page.locator(sel.password))
+            self._maybe_otp(client, sel.otp)
             return
         password = page.locator("input[type=password]:visible")
         if password.count() == 0:
@@ -439,18 +449,21 @@ class SessionLab:
             user.first.fill(self.username)
         password.fill(self.password)
         submit = scope.locator(SUBMIT)
-        self._submit(page, submit.first if submit.count() else None, password)
-        self._maybe_otp(page, None)
+        self._submit(client, submit.first if submit.count() else None, password)
+        self._maybe_otp(client, None)
 
-    def _submit(self, page: Page, button: Any, password_field: Any) -> None:
+    def _submit(self, client: Client, button: Any, password_field: Any) -> None:
+        page = client.page
+        fetches_before = client.script_fetches
         if button is not None:
             button.click()
         else:
             password_field.press("Enter")
         page.wait_for_load_state("load")
-        self._settle(page)
+        self._settle(client, fetches_before)
 
-    def _maybe_otp(self, page: Page, selector: str | None) -> None:
+    def _maybe_otp(self, client: Client, selector: str | None) -> None:
+        page = client.page
         if not self.profile.login.totp_secret_env:
             return
         field_ = page.locator(selector) if selector else page.locator(OTP_FIELD)
@@ -461,10 +474,11 @@ class SessionLab:
         field_.first.fill(code)
         form = field_.first.locator("xpath=ancestor::form[1]")
         submit = (form if form.count() else page).locator(SUBMIT)
-        self._submit(page, submit.first if submit.count() else None, field_.first)
+        self._submit(client, submit.first if submit.count() else None, field_.first)
 
     def _login_steps(self, client: Client) -> None:
         page = client.page
+        fetches_before = client.script_fetches
         values = {"username": self.username, "password": self.password}
 
         def fill_in(text: str) -> str:
@@ -496,7 +510,7 @@ class SessionLab:
                     page.wait_for_url(w.url)
                 if w.text:
                     page.get_by_text(w.text).first.wait_for()
-        self._settle(page)
+        self._settle(client, fetches_before)
 
     # --- token identification --------------------------------------------------------------------------
     def identify_tokens(self, state: ClientState, label: str) -> TokenIdentification:
@@ -606,6 +620,7 @@ class SessionLab:
         """Log out through the profile's method or the page's own log-out control."""
         spec = self.profile.logout
         page = client.page
+        fetches_before = client.script_fetches
         control = ""
         try:
             if spec is not None and spec.click:
@@ -621,7 +636,7 @@ class SessionLab:
             else:
                 control = self._click_logout_control(client)
             page.wait_for_load_state("load")
-            self._settle(page)
+            self._settle(client, fetches_before)
         except PlaywrightError as exc:
             raise AuditError(f"logout failed: {_first_line(exc)}") from exc
         at = utc_now()

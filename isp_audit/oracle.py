@@ -33,16 +33,14 @@ class Observation:
     via: str = "http"
 
     def summary(self) -> str:
-        path = urlsplit(self.final_url).path or "/"
-        moved = "" if self.final_url == self.url else f" (ended at {path})"
-        blocked = (
-            f", redirect to out-of-scope {self.blocked_redirect} not followed"
-            if self.blocked_redirect
-            else ""
-        )
-        return (
-            f"{self.via.upper()} GET {urlsplit(self.url).path or '/'} answered {self.status}{moved}{blocked}"
-        )
+        """E.g. ``HTTP GET /account → 302 … ended at /login (200)``: the words an assessor reads."""
+        asked = urlsplit(self.url).path or "/"
+        final = urlsplit(self.final_url).path or "/"
+        if self.blocked_redirect:
+            return f"{self.via.upper()} GET {asked} → redirected out of scope to {self.blocked_redirect} (not followed)"
+        if final != asked:
+            return f"{self.via.upper()} GET {asked} → redirected to {final} ({self.status})"
+        return f"{self.via.upper()} GET {asked} → {self.status}"
 
 
 @dataclass(frozen=True)

@@ -225,9 +225,7 @@ def _jose(t: _Token) -> TokenAnalysis | None:
     alg = header["alg"] if isinstance(header["alg"], str) else ""
     signed = alg.lower() != "none" and bool(parts[2])
     shown = alg if re.fullmatch(r"[A-Za-z0-9+-]{1,20}", alg) else "unrecognised"
-    result = _result(
-        "jwt", "JSON Web Token", client_state=True, signed=signed, data=_loads(_b64decode(parts[1]))
-    )
+    result = _result("jwt", "JSON Web Token", client_state=True, signed=signed, data=_loads(_b64decode(parts[1])))
     kind = f"signed, alg {shown}" if signed else "UNSIGNED, alg none"
     return replace(result, summary=result.summary.replace("JSON Web Token", f"JSON Web Token ({kind})", 1))
 
@@ -267,9 +265,7 @@ def _express_session_id(t: _Token) -> TokenAnalysis | None:
     # express-session: "s:" + cookie-signature sign(id) = id + "." + base64 HMAC-SHA256 sans "=".
     if re.fullmatch(r"s:[^.:]{8,}\.[A-Za-z0-9+/_-]{20,}=*", t.text):
         detail = "holding a signed opaque session id (session state is kept server side)"
-        return _result(
-            "express-session-id", "express-session cookie", client_state=False, signed=True, detail=detail
-        )
+        return _result("express-session-id", "express-session cookie", client_state=False, signed=True, detail=detail)
     return None
 
 
@@ -351,14 +347,17 @@ def _entropy(text: str) -> float:
 
 def _opaque(t: _Token) -> TokenAnalysis | None:
     # A random id of 16–128 chars, optionally with a routing/signature suffix (Jetty ".node0",
-    # Tomcat ".jvmRoute", Flask-Session "sid.sig"). Longer blobs may be encrypted state: not opaque.
-    match = re.fullmatch(r"([A-Za-z0-9_+/-]{16,128}={0,2})(?:\.[A-Za-z0-9_-]{1,40})?", t.text)
+    # Tomcat ".jvmRoute", Flask-Session "sid.sig"); "," and "-" occur in PHP's 6-bit ids. Longer
+    # blobs may be encrypted state, so they are not called opaque.
+    match = re.fullmatch(r"([A-Za-z0-9_+/,-]{16,128}={0,2})(?:\.[A-Za-z0-9_-]{1,40})?", t.text)
     core = match[1].rstrip("=") if match else ""
     # Thresholds sit well below what random ids score (hex 32 chars: min ~2.9 bits/char over
     # 100k samples), yet reject repetitive or numeric-only values such as counters.
-    if not core or core.isdigit() or _entropy(core) < (2.5 if len(core) >= 24 else 2.0):
+    if not core or re.fullmatch(r"[\d,-]+", core) or _entropy(core) < (2.5 if len(core) >= 24 else 2.0):
         return None
-    detail = f"({len(core)}-character random identifier, no decodable structure): state is held server side"
+    detail = (
+        f"({len(core)}-character random identifier, no decodable structure), so any session state is held server side"
+    )
     return _result("opaque", "Opaque session identifier", client_state=False, detail=detail)
 
 
@@ -394,8 +393,8 @@ def _unknown(t: _Token) -> TokenAnalysis:
 # First match wins, so order matters: specific structural formats come before generic ones,
 # because their parts also satisfy the generic checks (a CfDJ8 or express-session value looks
 # like a random id; a JWT's segments are base64 JSON). JOSE precedes itsdangerous (both are
-# dot-separated; only JOSE has an "alg" header). Opaque runs before plain-words so a random id
-# that happens to contain a delimiter is never read as data.
+# dot-separated; only JOSE has an "alg" header). Plain-words runs before opaque so that
+# "alice,bob,carol" is read as data; its word-shape test keeps random ids with "," out.
 _DETECTORS: tuple[Callable[[_Token], TokenAnalysis | None], ...] = (
     _aspnet_core,
     _aspnet_forms,
@@ -406,8 +405,8 @@ _DETECTORS: tuple[Callable[[_Token], TokenAnalysis | None], ...] = (
     _rails,
     _base64_json,
     _readable_text,
-    _opaque,
     _plain_words,
+    _opaque,
 )
 
 
