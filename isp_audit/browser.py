@@ -85,9 +85,7 @@ def launch(playwright: Playwright, choice: BrowserChoice, headed: bool = False) 
 def binary_version(executable: str) -> str:
     """What the binary says of itself (``Chromium 156.0…``), for ``doctor`` and provenance."""
     try:
-        out = subprocess.run(
-            [executable, "--version"], capture_output=True, text=True, timeout=20, check=False
-        )
+        out = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"unknown ({exc.__class__.__name__})"
     return (out.stdout or out.stderr).strip() or "unknown"

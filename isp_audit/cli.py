@@ -86,13 +86,9 @@ def scan(
     url: Annotated[str | None, typer.Argument(help="Target URL (quick mode, without a profile).")] = None,
     profile_path: Annotated[Path | None, typer.Option("--profile", "-p", help="YAML target profile.")] = None,
     username: Annotated[str | None, typer.Option(help="Quick mode: the username.")] = None,
-    password_env: Annotated[
-        str | None, typer.Option(help="Environment variable holding the password.")
-    ] = None,
+    password_env: Annotated[str | None, typer.Option(help="Environment variable holding the password.")] = None,
     login_url: Annotated[str | None, typer.Option(help="Quick mode: the login page (default: URL).")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results and evidence.")] = Path(
-        "isp-audit-out"
-    ),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results and evidence.")] = Path("isp-audit-out"),
     json_out: Annotated[bool, typer.Option("--json", help="Print results.json to stdout.")] = False,
     checks: Annotated[str | None, typer.Option(help="Only these check ids (comma-separated).")] = None,
     skip: Annotated[str | None, typer.Option(help="Skip these check ids (comma-separated).")] = None,
@@ -134,9 +130,7 @@ def scan(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for both apps' results.")] = Path(
-        "isp-audit-demo"
-    ),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for both apps' results.")] = Path("isp-audit-demo"),
     browser: BrowserOpt = None,
     headed: HeadedOpt = False,
 ) -> None:
@@ -152,13 +146,9 @@ def demo(
         outcomes = run_demo(out, br, label, lambda msg: status.update(msg))
     ok = True
     for o in outcomes:
-        print_summary(
-            err, o.result, str(out / o.name), title=f"demo app with {o.name} sessions — {o.result.target}"
-        )
+        print_summary(err, o.result, str(out / o.name), title=f"demo app with {o.name} sessions — {o.result.target}")
         mark = "[green]as built[/]" if o.as_built else "[red]NOT as built[/]"
-        err.print(
-            f"{o.name} app: verdicts {mark} (expected {', '.join(f'{k} {v}' for k, v in o.expected.items())})\n"
-        )
+        err.print(f"{o.name} app: verdicts {mark} (expected {', '.join(f'{k} {v}' for k, v in o.expected.items())})\n")
         ok &= o.as_built
     raise typer.Exit(EXIT_OK if ok else EXIT_FAILED)
 

@@ -29,9 +29,7 @@ def verdict_table(result: ScanResult, title: str | None = None) -> Table:
     return table
 
 
-def print_summary(
-    console: Console, result: ScanResult, out_dir: str | None, title: str | None = None
-) -> None:
+def print_summary(console: Console, result: ScanResult, out_dir: str | None, title: str | None = None) -> None:
     if result.checks:
         console.print(verdict_table(result, title))
     if result.aborted:

@@ -296,9 +296,7 @@ class SessionLab:
         """The client's state now: cookies, localStorage, sessionStorage of the current origin, auth headers."""
         raw = client.context.storage_state()
         local = tuple(
-            (o["origin"], item["name"], item["value"])
-            for o in raw.get("origins", [])
-            for item in o["localStorage"]
+            (o["origin"], item["name"], item["value"]) for o in raw.get("origins", []) for item in o["localStorage"]
         )
         session: tuple[tuple[str, str, str], ...] = ()
         origin = _origin(client.page.url)
@@ -337,8 +335,7 @@ class SessionLab:
                 step = self.recorder.step(
                     client.name,
                     "oracle",
-                    f"{label}: {obs.summary()} → "
-                    f"{'authenticated' if verdict else 'not authenticated'} ({reason})",
+                    f"{label}: {obs.summary()} → {'authenticated' if verdict else 'not authenticated'} ({reason})",
                     shot_page,
                 )
                 return AuthCheck(verdict, reason, obs.summary(), "browser", step)
@@ -391,9 +388,7 @@ class SessionLab:
                 self._login_form(client)
         except PlaywrightTimeout as exc:
             step = self.recorder.step(client.name, "login failed", _first_line(exc), page)
-            raise LoginFailed(
-                f"login did not complete: {_first_line(exc)} (screenshot: step {step})"
-            ) from exc
+            raise LoginFailed(f"login did not complete: {_first_line(exc)} (screenshot: step {step})") from exc
         except PlaywrightError as exc:
             if len(self.out_of_scope) > before_oos:
                 raise ScopeViolation(
@@ -438,9 +433,7 @@ class SessionLab:
             page.wait_for_load_state("load")
             password = page.locator("input[type=password]:visible")
             if password.count() == 0:
-                raise LoginFailed(
-                    f"no password field found on {page.url}; set login.selectors in the profile"
-                )
+                raise LoginFailed(f"no password field found on {page.url}; set login.selectors in the profile")
         password = password.first
         form = password.locator("xpath=ancestor::form[1]")
         scope = form if form.count() else page
@@ -667,9 +660,7 @@ class SessionLab:
     def _click_logout_control(self, client: Client) -> str:
         page = client.page
         for attempt in range(2):
-            control = page.get_by_role("link", name=LOGOUT_NAME).or_(
-                page.get_by_role("button", name=LOGOUT_NAME)
-            )
+            control = page.get_by_role("link", name=LOGOUT_NAME).or_(page.get_by_role("button", name=LOGOUT_NAME))
             if control.count():
                 name = (control.first.inner_text() or "log out").strip()
                 control.first.click()
@@ -706,9 +697,7 @@ class SessionLab:
             )
             return self._logout_replay
         replay_state = record.post_login.keep({t.key for t in record.tokens.tokens})
-        replay = self.is_authenticated(
-            replay_state, "captured session tokens replayed after logout", "replay"
-        )
+        replay = self.is_authenticated(replay_state, "captured session tokens replayed after logout", "replay")
         self._logout_replay = LogoutReplay(record, result, replay)
         return self._logout_replay
 
@@ -751,9 +740,7 @@ def _derive_oracle(url: str, logged_in: Observation, anonymous: Observation, use
     text_in = BeautifulSoup(logged_in.html, "html.parser").get_text(" ")
     text_anon = BeautifulSoup(anonymous.html, "html.parser").get_text(" ")
     if username and username in text_in and username not in text_anon:
-        return Oracle(
-            url, expect_text=username, derived=True, reason="only logged-in clients see the username"
-        )
+        return Oracle(url, expect_text=username, derived=True, reason="only logged-in clients see the username")
     match = LOGOUT_NAME.search(text_in)
     if match and not LOGOUT_NAME.search(text_anon):
         return Oracle(
@@ -787,4 +774,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _user_agent(browser: Browser) -> str:
-    return f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{browser.version} Safari/537.36 isp-audit"
+    # A browser-like UA so plain-HTTP replays are served the same pages the browser got.
+    return (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{browser.version} Safari/537.36 isp-audit"
+    )

@@ -80,6 +80,7 @@ class ScanResult:
     browser: str
     oracle: str
     session_tokens: tuple[dict[str, Any], ...]
+    token_trials: tuple[dict[str, Any], ...]  # each candidate removed in turn: did the login survive?
     checks: tuple[CheckResult, ...]
     steps: tuple[Step, ...]
     stats: ScanStats

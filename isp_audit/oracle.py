@@ -88,9 +88,7 @@ class Oracle:
             soup = soup or BeautifulSoup(obs.html, "html.parser")
             try:
                 found = soup.select_one(self.expect_selector) is not None
-            except (
-                Exception
-            ):  # selector syntax bs4 does not know (e.g. Playwright's text=): the browser judges
+            except Exception:  # selector syntax bs4 does not know (e.g. Playwright's text=): the browser judges
                 found = False
             if not found:
                 return False, f"no element {self.expect_selector!r}"
@@ -100,9 +98,7 @@ class Oracle:
 class HttpFetcher:
     """Plain-HTTP GETs carrying a client state's cookies, with redirects followed by hand inside scope."""
 
-    def __init__(
-        self, in_scope: Callable[[str], bool], on_exchange: Callable[[dict], None], user_agent: str
-    ) -> None:
+    def __init__(self, in_scope: Callable[[str], bool], on_exchange: Callable[[dict], None], user_agent: str) -> None:
         self._in_scope = in_scope
         self._on_exchange = on_exchange
         self._user_agent = user_agent
@@ -115,9 +111,7 @@ class HttpFetcher:
             parts = urlsplit(current)
             secure = parts.scheme == "https" or parts.hostname in ("127.0.0.1", "localhost", "::1")
             cookie_header = "; ".join(
-                f"{c.name}={c.value}"
-                for c in jar
-                if c.matches(parts.hostname or "", parts.path or "/", secure)
+                f"{c.name}={c.value}" for c in jar if c.matches(parts.hostname or "", parts.path or "/", secure)
             )
             headers = {"User-Agent": self._user_agent, "Accept": "text/html,application/xhtml+xml,*/*"}
             headers.update(dict(state.headers))

@@ -24,9 +24,7 @@ class _Strict(BaseModel):
 
 class Target(_Strict):
     base_url: str
-    scope: list[str] = Field(
-        default_factory=list, description="hosts (host or host:port) the scanner may contact"
-    )
+    scope: list[str] = Field(default_factory=list, description="hosts (host or host:port) the scanner may contact")
 
     @field_validator("base_url")
     @classmethod
@@ -72,22 +70,14 @@ class LoginStep(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> LoginStep:
-        given = [
-            k
-            for k in ("goto", "fill", "click", "press", "select", "wait_for")
-            if getattr(self, k) is not None
-        ]
+        given = [k for k in ("goto", "fill", "click", "press", "select", "wait_for") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("each step takes exactly one of goto, fill, click, press, select, wait_for")
         return self
 
     @property
     def kind(self) -> str:
-        return next(
-            k
-            for k in ("goto", "fill", "click", "press", "select", "wait_for")
-            if getattr(self, k) is not None
-        )
+        return next(k for k in ("goto", "fill", "click", "press", "select", "wait_for") if getattr(self, k) is not None)
 
 
 class Login(_Strict):
@@ -126,9 +116,7 @@ class Authenticated(_Strict):
     @model_validator(mode="after")
     def _some_expectation(self) -> Authenticated:
         if not any((self.expect_text, self.expect_selector, self.expect_status, self.not_redirected_to)):
-            raise ValueError(
-                "give at least one of expect_text, expect_selector, expect_status, not_redirected_to"
-            )
+            raise ValueError("give at least one of expect_text, expect_selector, expect_status, not_redirected_to")
         return self
 
 

@@ -144,9 +144,7 @@ class Recorder:
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
         ]
         # ;jsessionid=… path parameters are a classic session-in-URL leak.
-        path = re.sub(
-            r";([^/;=]+)=([^/;?]+)", lambda m: f";{m.group(1)}={self.redactor.fp(m.group(2))}", parts.path
-        )
+        path = re.sub(r";([^/;=]+)=([^/;?]+)", lambda m: f";{m.group(1)}={self.redactor.fp(m.group(2))}", parts.path)
         return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query, safe=":[]"), parts.fragment))
 
     # --- snapshots -------------------------------------------------------------------------------------

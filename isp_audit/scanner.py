@@ -19,7 +19,7 @@ from .catalogue import load_catalogue
 from .checks import REGISTRY
 from .errors import AuditError
 from .formats import render
-from .lab import SessionLab
+from .lab import SessionLab, TokenIdentification
 from .model import CheckResult, ScanResult, ScanStats, Verdict
 from .oracle import Oracle
 from .profile import Profile
@@ -72,9 +72,7 @@ def run_scan(request: ScanRequest, browser: Browser, browser_label: str, progres
     oracle = None
     if profile.authenticated is not None:
         a = profile.authenticated
-        oracle = Oracle(
-            profile.url(a.url), a.expect_text, a.expect_selector, a.expect_status, a.not_redirected_to
-        )
+        oracle = Oracle(profile.url(a.url), a.expect_text, a.expect_selector, a.expect_status, a.not_redirected_to)
     lab = SessionLab(browser, profile, recorder, redactor, oracle)
     if request.password is not None:
         lab.set_password(request.password)
@@ -128,15 +126,14 @@ def run_scan(request: ScanRequest, browser: Browser, browser_label: str, progres
         oracle=lab.oracle.describe() + (f" — {lab.oracle.reason}" if lab.oracle and lab.oracle.reason else "")
         if lab.oracle
         else "not established",
-        session_tokens=tuple(
+        session_tokens=_token_rows(tokens, redactor.fp),
+        token_trials=tuple(
             {
-                "kind": t.kind,
-                "name": t.name,
-                "scope": t.scope,
-                "fingerprint": redactor.fp(t.value),
-                "identified_by": tokens.method,
+                "item": t.item.label,
+                "fingerprint": redactor.fp(t.item.value),
+                "logged_in_without_it": t.authenticated_without,
             }
-            for t in tokens.tokens
+            for t in tokens.trials
         )
         if tokens
         else (),
@@ -150,3 +147,12 @@ def run_scan(request: ScanRequest, browser: Browser, browser_label: str, progres
         files.setdefault("results", []).append(recorder.write_text("results.json", render("json", result)))
         files.setdefault("report", []).append(recorder.write_text("report.html", render("html", result)))
     return result
+
+
+def _token_rows(tokens: TokenIdentification | None, fp: Callable[[str], str]) -> tuple[dict[str, str], ...]:
+    if tokens is None:
+        return ()
+    return tuple(
+        {"kind": t.kind, "name": t.name, "scope": t.scope, "fingerprint": fp(t.value), "identified_by": tokens.method}
+        for t in tokens.tokens
+    )

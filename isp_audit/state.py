@@ -85,9 +85,7 @@ class ClientState:
 
     @property
     def items(self) -> tuple[StateItem, ...]:
-        out: list[StateItem] = [
-            StateItem("cookie", c.name, f"{c.domain}{c.path}", c.value) for c in self.cookies
-        ]
+        out: list[StateItem] = [StateItem("cookie", c.name, f"{c.domain}{c.path}", c.value) for c in self.cookies]
         out += [StateItem("localStorage", n, o, v) for o, n, v in self.local_storage]
         out += [StateItem("sessionStorage", n, o, v) for o, n, v in self.session_storage]
         out += [StateItem("header", n, "", v) for n, v in self.headers]
@@ -116,8 +114,7 @@ class ClientState:
         kind, name, scope = key
         if kind == "cookie":
             cookies = [
-                replace(c, value=value) if (c.name, f"{c.domain}{c.path}") == (name, scope) else c
-                for c in self.cookies
+                replace(c, value=value) if (c.name, f"{c.domain}{c.path}") == (name, scope) else c for c in self.cookies
             ]
             return replace(self, cookies=tuple(cookies))
         if kind == "header":
@@ -142,12 +139,8 @@ class ClientState:
 
     def _filtered(self, keep: Any) -> ClientState:
         return ClientState(
-            cookies=tuple(
-                c for c in self.cookies if keep(StateItem("cookie", c.name, f"{c.domain}{c.path}", c.value))
-            ),
-            local_storage=tuple(
-                e for e in self.local_storage if keep(StateItem("localStorage", e[1], e[0], e[2]))
-            ),
+            cookies=tuple(c for c in self.cookies if keep(StateItem("cookie", c.name, f"{c.domain}{c.path}", c.value))),
+            local_storage=tuple(e for e in self.local_storage if keep(StateItem("localStorage", e[1], e[0], e[2]))),
             session_storage=tuple(
                 e for e in self.session_storage if keep(StateItem("sessionStorage", e[1], e[0], e[2]))
             ),

@@ -182,7 +182,7 @@ def _aspnet_core(t: _Token) -> TokenAnalysis | None:
         )
     if match := re.fullmatch(r"chunks-(\d{1,3})", t.text):
         chunks = [t.companions.get(f"{t.name}C{i}") for i in range(1, int(match[1]) + 1)]
-        if all(chunks) and not _data_protected("".join(c or "" for c in chunks)):
+        if all(chunks) and not _data_protected("".join(filter(None, chunks))):
             return None
         # Chunking only happens above ~4 KB, far beyond any opaque id, so even without the
         # chunks the marker shows the client holds the (protected) state.
@@ -239,7 +239,7 @@ def _itsdangerous(t: _Token) -> TokenAnalysis | None:
         return None
     if len(parts) == 3 and not re.fullmatch(r"[A-Za-z0-9_-]{2,12}", parts[1]):
         return None
-    data = _b64_json("." * compressed + parts[0])
+    data = _b64_json(("." if compressed else "") + parts[0])
     if data is None:
         return None
     label = "Flask/itsdangerous signed cookie"
@@ -355,9 +355,7 @@ def _opaque(t: _Token) -> TokenAnalysis | None:
     # 100k samples), yet reject repetitive or numeric-only values such as counters.
     if not core or re.fullmatch(r"[\d,-]+", core) or _entropy(core) < (2.5 if len(core) >= 24 else 2.0):
         return None
-    detail = (
-        f"({len(core)}-character random identifier, no decodable structure), so any session state is held server side"
-    )
+    detail = f"({len(core)} random characters, no decodable structure): any session state is server side"
     return _result("opaque", "Opaque session identifier", client_state=False, detail=detail)
 
 
@@ -387,7 +385,7 @@ def _unknown(t: _Token) -> TokenAnalysis:
     else:
         why = "no known structure"
     detail = f"(format not recognised: {n} characters, {why})"
-    return _result("unknown", "Unrecognised value", client_state=False, detail=detail)
+    return _result("unknown", "Unrecognised token", client_state=False, detail=detail)
 
 
 # First match wins, so order matters: specific structural formats come before generic ones,

@@ -52,43 +52,47 @@ def run(lab: SessionLab) -> CheckOutcome:
     stateful = [(t, a) for t, a in analyses if a.client_state]
     if stateful:
         described = "; ".join(
-            f"{t.label} is a {a.label}"
+            f"{t.label} ({fp(t.value)}) is a {a.label}"
             + (f" carrying claims {', '.join(a.claim_names)}" if a.claim_names else "")
             for t, a in stateful
         )
         if replay.replay is not None and not replay.replay.authenticated:
             return CheckOutcome(
                 Verdict.WARN,
-                (
-                    f"{described}: session state is held by the client, although the server rejected it after "
-                    f"logout ({after_logout}), so some server-side tracking exists; review the design."
-                ),
+                f"Decoded the session tokens: {described}, so session state is held by the client; yet "
+                f"{after_logout}, so the server also tracks the session. Review the design.",
                 evidence,
             )
         return CheckOutcome(
-            Verdict.FAIL, f"{described}: session state is held by the client; {after_logout}.", evidence
+            Verdict.FAIL,
+            f"Decoded the session tokens: {described}, so session state is held by the client; {after_logout}.",
+            evidence,
         )
-    unknown = [t.label for t, a in analyses if a.format == "unknown"]
-    opaque = ", ".join(f"{t.label} ({a.label})" for t, a in analyses)
+    unknown = [f"{t.label} ({fp(t.value)})" for t, a in analyses if a.format == "unknown"]
+    opaque = ", ".join(f"{t.label} ({fp(t.value)}, {a.label.lower()})" for t, a in analyses)
+    if unknown:
+        return CheckOutcome(
+            Verdict.WARN,
+            f"The format of {', '.join(unknown)} was not recognised, so client-held state cannot be ruled out; "
+            f"{after_logout}.",
+            evidence,
+        )
     if replay.replay is None:
         return CheckOutcome(
             Verdict.WARN,
-            f"{opaque} look opaque, but server-side state could not be confirmed: {after_logout}.",
+            f"Decoded {opaque}: no client-side state, but server-side management could not be confirmed: "
+            f"{after_logout}.",
             evidence,
         )
     if replay.replay.authenticated:
         return CheckOutcome(
             Verdict.WARN,
-            f"{opaque} look opaque, but {after_logout}, so central server-side "
-            "control of the session is not shown.",
+            f"Decoded {opaque}: no client-side state, but {after_logout}, so central server-side control "
+            "of the session is not shown.",
             evidence,
-        )
-    if unknown:
-        return CheckOutcome(
-            Verdict.WARN, f"Token format not recognised for {', '.join(unknown)}; {after_logout}.", evidence
         )
     return CheckOutcome(
         Verdict.PASS,
-        f"{opaque} carry no client-side state, and {after_logout}: the session lives on the server.",
+        f"Decoded {opaque}: no client-side state, and {after_logout}: the session lives on the server.",
         evidence,
     )

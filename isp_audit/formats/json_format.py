@@ -15,8 +15,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
     data = asdict(result)
     data = {"schema_version": SCHEMA_VERSION, **data}
     data["summary"] = {
-        v: sum(1 for c in result.checks if c.verdict == v)
-        for v in ("pass", "fail", "warn", "not_applicable", "error")
+        v: sum(1 for c in result.checks if c.verdict == v) for v in ("pass", "fail", "warn", "not_applicable", "error")
     }
     return data
 

@@ -1,0 +1,61 @@
+"""Shared fixtures: one real Chromium for the in-process tests, and helpers to run scans and the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from isp_audit.browser import find_browser, launch
+from isp_audit.checks import REGISTRY
+from isp_audit.model import ScanResult
+from isp_audit.profile import Profile
+from isp_audit.scanner import ScanRequest, run_scan
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        br = launch(pw, find_browser(pw))
+        yield br
+        br.close()
+
+
+def scan_in_process(browser: Browser, profile: dict[str, Any] | Profile, out_dir: Path | None,
+                    checks: tuple[str, ...] = tuple(REGISTRY)) -> ScanResult:
+    """Run a scan in this process with the shared browser (fast; the CLI tests cover the wiring)."""
+    prof = profile if isinstance(profile, Profile) else Profile.model_validate(profile)
+    return run_scan(ScanRequest(prof, out_dir, checks), browser, "test browser", lambda _msg: None)
+
+
+def verdicts(result: ScanResult) -> dict[str, str]:
+    return {c.check_id: c.verdict.value for c in result.checks}
+
+
+@dataclass(frozen=True)
+class CliRun:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> CliRun:
+    """Run ``python -m isp_audit ARGS`` as a user would, with a bounded time."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", "isp_audit", *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, cwd=REPO, check=False)
+    return CliRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+def write_profile(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,25 @@
+"""``isp-audit demo``: the README's main job, end to end with the real browser."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from isp_audit.demo.runner import EXPECTED
+from tests.conftest import run_cli
+
+
+def test_demo_gets_the_verdicts_each_app_was_built_for(tmp_path: Path) -> None:
+    run = run_cli("demo", "--out", str(tmp_path))
+    assert run.code == 0, run.stderr
+    for name, expected in EXPECTED.items():
+        results = json.loads((tmp_path / name / "results.json").read_text())
+        assert {c["check_id"]: c["verdict"] for c in results["checks"]} == expected
+        assert results["aborted"] is None
+        assert results["stats"]["logins"] == 1
+        report = (tmp_path / name / "report.html").read_text()
+        assert "ISM-2066" in report and results["target"] in report
+        assert f"{name} app: verdicts as built" in run.stderr.replace("\n", " ")
+    # Both verdict tables reach the terminal; stdout stays clean for machine use.
+    assert run.stderr.count("rotate-on-login") >= 2
+    assert run.stdout == ""
