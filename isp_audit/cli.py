@@ -24,7 +24,7 @@ from .browser import BrowserChoice, binary_version, find_browser, launch
 from .catalogue import load_catalogue
 from .errors import AuditError
 from .formats import render
-from .profile import load_profile, quick_profile, starter_profile
+from .profile import check_credentials, load_profile, quick_profile, starter_profile
 from .scanner import ScanRequest, preflight, run_scan, select_checks
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_SCAN = 0, 1, 2
@@ -114,17 +114,19 @@ def scan(
             )
         password = getpass.getpass(f"password for {profile.login.username or 'the login'}: ")
     request = ScanRequest(profile, out, select_checks(profile, _split(checks), _split(skip)), password)
+    check_credentials(profile)
     preflight(profile)
     out.mkdir(parents=True, exist_ok=True)
     with _browser(browser, headed) as (br, label, _), err.status("starting") as status:
         result = run_scan(request, br, label, lambda msg: status.update(msg))
     from .console import print_summary
 
-    print_summary(err, result, str(out))
     if json_out:
         sys.stdout.write(render("json", result))
     if result.aborted:
-        raise typer.Exit(EXIT_CANNOT_SCAN)
+        # Everything recorded up to the failure is on disk; say so on the same single line.
+        raise AuditError(f"{result.aborted} (evidence so far in {out}/)")
+    print_summary(err, result, str(out))
     raise typer.Exit(EXIT_FAILED if result.failed else EXIT_OK)
 
 

@@ -409,6 +409,12 @@ class SessionLab:
             f"submitted credentials for {self.username}; landed on {urlsplit(landing).path or '/'}",
             page,
         )
+        if page.locator("input[type=password]:visible").count():
+            # Still looking at a password form: the credentials were refused (or a step is missing).
+            raise LoginFailed(
+                f"login failed: {urlsplit(landing).path or '/'} still shows a password form after the "
+                f"credentials were submitted (wrong username or password?); screenshot: step {len(self.recorder.steps)}"
+            )
         return self.capture(client, f"{client.name} after login"), landing
 
     def _login_form(self, client: Client) -> None:

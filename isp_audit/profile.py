@@ -230,6 +230,17 @@ def env_value(name: str, what: str) -> str:
     return value
 
 
+def check_credentials(profile: Profile) -> None:
+    """Fail before any traffic when a credential's environment variable is missing."""
+    login = profile.login
+    if login.username_env:
+        env_value(login.username_env, "login username")
+    if login.password_env:
+        env_value(login.password_env, "login password")
+    if login.totp_secret_env:
+        env_value(login.totp_secret_env, "TOTP secret")
+
+
 def quick_profile(url: str, username: str, password_env: str | None, login_url: str | None) -> Profile:
     """The profile behind ``isp-audit scan URL --username U --password-env VAR``."""
     try:

@@ -30,8 +30,9 @@ def browser() -> Iterator[Browser]:
         br.close()
 
 
-def scan_in_process(browser: Browser, profile: dict[str, Any] | Profile, out_dir: Path | None,
-                    checks: tuple[str, ...] = tuple(REGISTRY)) -> ScanResult:
+def scan_in_process(
+    browser: Browser, profile: dict[str, Any] | Profile, out_dir: Path | None, checks: tuple[str, ...] = tuple(REGISTRY)
+) -> ScanResult:
     """Run a scan in this process with the shared browser (fast; the CLI tests cover the wiring)."""
     prof = profile if isinstance(profile, Profile) else Profile.model_validate(profile)
     return run_scan(ScanRequest(prof, out_dir, checks), browser, "test browser", lambda _msg: None)
@@ -51,8 +52,15 @@ class CliRun:
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> CliRun:
     """Run ``python -m isp_audit ARGS`` as a user would, with a bounded time."""
     full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run([sys.executable, "-m", "isp_audit", *args], capture_output=True, text=True,
-                          env=full_env, timeout=timeout, cwd=REPO, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "isp_audit", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
+    )
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
 

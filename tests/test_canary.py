@@ -46,8 +46,18 @@ def test_no_secret_reaches_any_output(app_cls: type, tmp_path: Path) -> None:
 
         os.environ[PASSWORD_ENV] = PASSWORD  # the app reads it per request
         try:
-            run = run_cli("scan", f"{running.url}login", "--username", "alice", "--password-env", PASSWORD_ENV,
-                          "--out", str(out), "--json", env={PASSWORD_ENV: PASSWORD})
+            run = run_cli(
+                "scan",
+                f"{running.url}login",
+                "--username",
+                "alice",
+                "--password-env",
+                PASSWORD_ENV,
+                "--out",
+                str(out),
+                "--json",
+                env={PASSWORD_ENV: PASSWORD},
+            )
         finally:
             del os.environ[PASSWORD_ENV]
     assert run.code in (0, 1), run.stderr  # the scan really ran

@@ -32,7 +32,9 @@ TOKEN = {"flask_default": "session", "flask_serverside": "session", "django_db":
 @pytest.mark.parametrize("app", sorted(EXPECTED))
 def test_profile_scan_gives_the_framework_verdicts(app: str, tmp_path: Path) -> None:
     with running_app(app, PASSWORD) as url:
-        profile = write_profile(tmp_path / "profile.yaml", f"""
+        profile = write_profile(
+            tmp_path / "profile.yaml",
+            f"""
 name: {app}
 target:
   base_url: {url}
@@ -40,10 +42,12 @@ login:
   url: /login
   username: alice
   password_env: FIXTURE_PASSWORD
-""")
+""",
+        )
         out = tmp_path / "out"
-        run = run_cli("scan", "--profile", str(profile), "--out", str(out), "--json",
-                      env={"FIXTURE_PASSWORD": PASSWORD})
+        run = run_cli(
+            "scan", "--profile", str(profile), "--out", str(out), "--json", env={"FIXTURE_PASSWORD": PASSWORD}
+        )
     results = json.loads(run.stdout)
     got = {c["check_id"]: c["verdict"] for c in results["checks"]}
     assert got == EXPECTED[app], run.stderr
@@ -64,9 +68,20 @@ login:
 def test_flask_default_names_its_claims(tmp_path: Path) -> None:
     """server-side-state says which format and which claims, never the values."""
     with running_app("flask_default", PASSWORD) as url:
-        run = run_cli("scan", f"{url}login", "--username", "alice", "--password-env", "FIXTURE_PASSWORD",
-                      "--out", str(tmp_path), "--json", "--checks", "server-side-state",
-                      env={"FIXTURE_PASSWORD": PASSWORD})
+        run = run_cli(
+            "scan",
+            f"{url}login",
+            "--username",
+            "alice",
+            "--password-env",
+            "FIXTURE_PASSWORD",
+            "--out",
+            str(tmp_path),
+            "--json",
+            "--checks",
+            "server-side-state",
+            env={"FIXTURE_PASSWORD": PASSWORD},
+        )
     check = json.loads(run.stdout)["checks"][0]
     token = check["evidence"]["tokens"][0]
     assert token["format"] == "itsdangerous"
@@ -78,9 +93,20 @@ def test_flask_default_names_its_claims(tmp_path: Path) -> None:
 def test_flask_serverside_fixation_is_proved_by_replay(tmp_path: Path) -> None:
     """The pre-login state itself is authenticated after the victim logs in: a proven fixation."""
     with running_app("flask_serverside", PASSWORD) as url:
-        run = run_cli("scan", f"{url}login", "--username", "alice", "--password-env", "FIXTURE_PASSWORD",
-                      "--out", str(tmp_path), "--json", "--checks", "rotate-on-login",
-                      env={"FIXTURE_PASSWORD": PASSWORD})
+        run = run_cli(
+            "scan",
+            f"{url}login",
+            "--username",
+            "alice",
+            "--password-env",
+            "FIXTURE_PASSWORD",
+            "--out",
+            str(tmp_path),
+            "--json",
+            "--checks",
+            "rotate-on-login",
+            env={"FIXTURE_PASSWORD": PASSWORD},
+        )
     check = json.loads(run.stdout)["checks"][0]
     assert check["verdict"] == "fail"
     assert check["evidence"]["pre_login_state_after_login"]["authenticated"] is True

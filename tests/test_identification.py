@@ -6,7 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser
 
-from isp_audit.demo.apps import ServerSideApp, RunningApp
+from isp_audit.demo.apps import RunningApp, ServerSideApp
 from tests.apps_fixtures import running_app
 from tests.conftest import scan_in_process
 
@@ -20,16 +20,25 @@ def test_decoys_are_not_session_tokens(browser: Browser, tmp_path: Path, monkeyp
     """
     monkeypatch.setenv("FIXTURE_PASSWORD", PASSWORD)
     with running_app("flask_serverside", PASSWORD) as url:
-        result = scan_in_process(browser, {
-            "target": {"base_url": url},
-            "login": {"username": "alice", "password_env": "FIXTURE_PASSWORD", "steps": [
-                {"goto": "/"},
-                {"click": "text=Sign in"},
-                {"fill": {"selector": "input[name=username]", "value": "{username}"}},
-                {"fill": {"selector": "input[name=password]", "value": "{password}"}},
-                {"click": "button[type=submit]"},
-            ]},
-        }, tmp_path, checks=("logout-invalidates",))
+        result = scan_in_process(
+            browser,
+            {
+                "target": {"base_url": url},
+                "login": {
+                    "username": "alice",
+                    "password_env": "FIXTURE_PASSWORD",
+                    "steps": [
+                        {"goto": "/"},
+                        {"click": "text=Sign in"},
+                        {"fill": {"selector": "input[name=username]", "value": "{username}"}},
+                        {"fill": {"selector": "input[name=password]", "value": "{password}"}},
+                        {"click": "button[type=submit]"},
+                    ],
+                },
+            },
+            tmp_path,
+            checks=("logout-invalidates",),
+        )
     assert result.aborted is None
     trials = {t["item"]: t["logged_in_without_it"] for t in result.token_trials}
     # Every decoy was present and tried, and the login survived its removal.
@@ -60,10 +69,15 @@ def test_redundant_carriers_fall_back_to_sufficient_items(browser: Browser, tmp_
 
     monkeypatch.setenv("ISP_AUDIT_DEMO_PASSWORD", PASSWORD)
     with RunningApp(TwoCookieApp()) as app:
-        result = scan_in_process(browser, {
-            "target": {"base_url": app.url},
-            "login": {"url": "/login", "username": "alice", "password_env": "ISP_AUDIT_DEMO_PASSWORD"},
-        }, tmp_path, checks=("logout-invalidates",))
+        result = scan_in_process(
+            browser,
+            {
+                "target": {"base_url": app.url},
+                "login": {"url": "/login", "username": "alice", "password_env": "ISP_AUDIT_DEMO_PASSWORD"},
+            },
+            tmp_path,
+            checks=("logout-invalidates",),
+        )
     assert result.aborted is None
     assert sorted(t["name"] for t in result.session_tokens) == ["remember", "sid"]
     assert "each of these alone" in result.session_tokens[0]["identified_by"]
