@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,6 +77,7 @@ class LoginRecord:
     landing_url: str
     tokens: TokenIdentification
     logged_in_at: str
+    steps: tuple[int, ...] = ()  # the timeline steps of this login, so every check using it can cite them
     live: bool = True
 
 
@@ -97,6 +98,7 @@ class LogoutReplay:
     logout: LogoutResult | None
     replay: AuthCheck | None
     error: str | None = None
+    steps: tuple[int, ...] = ()
 
 
 @dataclass
@@ -138,6 +140,7 @@ class SessionLab:
         self._username: str | None = None
         self._calibrated = False
         self.last_tokens: TokenIdentification | None = None
+        self.used_steps: set[int] = set()  # steps of shared experiments the current check relied on
         self._password: str | None = None
 
     # --- credentials -----------------------------------------------------------------------------------
@@ -273,13 +276,24 @@ class SessionLab:
         try:
             response = client.page.goto(url, wait_until="load")
             status = response.status if response else 0
+            first = response.request if response else None
+            while first is not None and first.redirected_from is not None:
+                first = first.redirected_from
+            first_response = first.response() if first is not None and first is not response.request else None
         except PlaywrightError as exc:
             blocked = self.out_of_scope[before:] if len(self.out_of_scope) > before else []
             if blocked:
                 return Observation(url, url, 0, "", blocked_redirect=blocked[0], via="browser")
             raise AuditError(f"cannot load {url}: {_first_line(exc)}") from exc
         self._settle(client, fetches_before)
-        return Observation(url, client.page.url, status, client.page.content(), via="browser")
+        return Observation(
+            url,
+            client.page.url,
+            status,
+            client.page.content(),
+            via="browser",
+            first_status=first_response.status if first_response else None,
+        )
 
     def _settle(self, client: Client, fetches_before: int) -> None:
         """Let a single-page app finish the requests its scripts started, bounded and without fixed sleeps.
@@ -544,7 +558,9 @@ class SessionLab:
     def live_login(self) -> LoginRecord:
         """A logged-in client whose session has not been ended, logging in afresh only when needed."""
         if self._live is not None and self._live.live:
+            self.used_steps.update(self._live.steps)
             return self._live
+        first_step = len(self.recorder.steps) + 1
         client = self.new_client(f"user-{self.logins + 1}")
         pre = self.anonymous_visit(client)
         post, landing = self.login(client)
@@ -563,7 +579,9 @@ class SessionLab:
             raise AuditError(
                 "could not identify any session token: no cookie, storage item or header carries the login"
             )
-        self._live = LoginRecord(client, pre, post, landing, tokens, utc_now())
+        steps = tuple(range(first_step, len(self.recorder.steps) + 1))
+        self._live = LoginRecord(client, pre, post, landing, tokens, utc_now(), steps)
+        self.used_steps.update(steps)
         return self._live
 
     def _establish_oracle(self, client: Client, landing: str, post: ClientState) -> None:
@@ -685,27 +703,32 @@ class SessionLab:
 
     def logout_replay(self) -> LogoutReplay:
         """Memoised: log out the live session and replay its tokens from a clean client."""
-        if self._logout_replay is not None:
-            return self._logout_replay
-        record = self.live_login()
+        if self._logout_replay is None:
+            record = self.live_login()
+            first_step = len(self.recorder.steps) + 1
+            result = self._logout_and_replay(record)
+            self._logout_replay = replace(
+                result, steps=record.steps + tuple(range(first_step, len(self.recorder.steps) + 1))
+            )
+        self.used_steps.update(self._logout_replay.steps)
+        return self._logout_replay
+
+    def _logout_and_replay(self, record: LoginRecord) -> LogoutReplay:
         try:
             result = self.logout(record.client)
         except AuditError as exc:
-            self._logout_replay = LogoutReplay(record, None, None, str(exc))
-            return self._logout_replay
+            return LogoutReplay(record, None, None, str(exc))
         record.live = False
         if not result.client_logged_out:
-            self._logout_replay = LogoutReplay(
+            return LogoutReplay(
                 record,
                 result,
                 None,
                 f"after {result.control} the browser itself was still logged in, so logout did not happen",
             )
-            return self._logout_replay
         replay_state = record.post_login.keep({t.key for t in record.tokens.tokens})
         replay = self.is_authenticated(replay_state, "captured session tokens replayed after logout", "replay")
-        self._logout_replay = LogoutReplay(record, result, replay)
-        return self._logout_replay
+        return LogoutReplay(record, result, replay)
 
     @contextmanager
     def client(self, name: str, state: ClientState | None = None) -> Iterator[Client]:

@@ -31,6 +31,7 @@ class Observation:
     html: str
     blocked_redirect: str | None = None  # an out-of-scope Location that was recorded, not followed
     via: str = "http"
+    first_status: int | None = None  # the status of the first response, when it redirected
 
     def summary(self) -> str:
         """E.g. ``HTTP GET /account → 302 … ended at /login (200)``: the words an assessor reads."""
@@ -39,7 +40,8 @@ class Observation:
         if self.blocked_redirect:
             return f"{self.via.upper()} GET {asked} → redirected out of scope to {self.blocked_redirect} (not followed)"
         if final != asked:
-            return f"{self.via.upper()} GET {asked} → redirected to {final} ({self.status})"
+            hop = f"{self.first_status} " if self.first_status else ""
+            return f"{self.via.upper()} GET {asked} → {hop}redirect to {final} ({self.status})"
         return f"{self.via.upper()} GET {asked} → {self.status}"
 
 
@@ -107,6 +109,7 @@ class HttpFetcher:
     def get(self, url: str, state: ClientState) -> Observation:
         jar = list(state.cookies)
         current = url
+        first_status: int | None = None
         for _ in range(MAX_REDIRECTS + 1):
             parts = urlsplit(current)
             secure = parts.scheme == "https" or parts.hostname in ("127.0.0.1", "localhost", "::1")
@@ -123,13 +126,14 @@ class HttpFetcher:
             jar = _apply_set_cookies(jar, resp, parts.hostname or "")
             location = resp.headers.get("Location")
             if resp.is_redirect and location:
+                first_status = first_status or resp.status_code
                 nxt = urljoin(current, location)
                 if not self._in_scope(nxt):
                     return Observation(url, current, resp.status_code, resp.text, blocked_redirect=nxt)
                 current = nxt
                 continue
-            return Observation(url, current, resp.status_code, resp.text)
-        return Observation(url, current, 310, "", blocked_redirect=None)
+            return Observation(url, current, resp.status_code, resp.text, first_status=first_status)
+        return Observation(url, current, 310, "", first_status=first_status)
 
 
 def _apply_set_cookies(jar: list[Cookie], resp: requests.Response, host: str) -> list[Cookie]:

@@ -86,6 +86,7 @@ def run_scan(request: ScanRequest, browser: Browser, browser_label: str, progres
             meta = catalogue[check_id]
             progress(f"{check_id}: {meta.title}")
             first_step = len(recorder.steps) + 1
+            lab.used_steps = set()
             t0, at = time.monotonic(), utc_now()
             try:
                 outcome = REGISTRY[check_id](lab)
@@ -103,7 +104,7 @@ def run_scan(request: ScanRequest, browser: Browser, browser_label: str, progres
                     verdict,
                     redactor.scrub(summary),
                     redactor.scrub_obj(evidence),
-                    tuple(range(first_step, len(recorder.steps) + 1)),
+                    tuple(sorted(lab.used_steps | set(range(first_step, len(recorder.steps) + 1)))),
                     at,
                     round(time.monotonic() - t0, 3),
                 )

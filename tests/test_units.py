@@ -85,4 +85,4 @@ def test_oracle_judges_the_same_way_for_every_transport() -> None:
         )[0]
         is False
     )
-    assert "→ redirected to /login (200)" in redirected.summary()
+    assert "→ redirect to /login (200)" in redirected.summary()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from ..catalogue import load_catalogue
 from ..model import ScanResult
@@ -19,6 +21,7 @@ def render(result: ScanResult) -> str:
         lstrip_blocks=True,
     )
     env.filters["pretty"] = lambda obj: json.dumps(obj, indent=2, default=str)
+    env.filters["ticks"] = _ticks
     steps = {s.index: s for s in result.steps}
     return env.get_template("report.html.j2").render(
         result=result,
@@ -29,3 +32,8 @@ def render(result: ScanResult) -> str:
             for v in ("pass", "fail", "warn", "not_applicable", "error")
         },
     )
+
+
+def _ticks(text: str) -> Markup:
+    """Show `name` spans as code. Escaping happens first, so target-supplied text stays inert."""
+    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", str(escape(text))))
