@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Quick start, part 2: set up what the tests need (.venv with '.[test]', a Chromium), lint, run the tests.
+#   bash scripts/test.sh [extra pytest options, e.g. -k tokens -x]
+# Runs ruff and pytest both; fails if either fails, and fails if pytest ran no tests at all.
+set -euo pipefail
+# shellcheck source=scripts/setup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$ISP_ROOT"
+
+setup_venv
+install_package test
+ensure_browser
+log "set-up done in ${SECONDS}s"
+
+ruff_rc=0
+log "ruff check ."
+"$VENV/bin/ruff" check . || ruff_rc=$?
+
+test_rc=0
+log "pytest -q $*"
+"$VPY" -m pytest -q "$@" || test_rc=$?
+
+if ((test_rc == 5)); then
+    printf 'test.sh: FAILED: pytest collected/ran no tests (pytest exit 5); a run with zero tests never passes\n' >&2
+    exit 5
+fi
+if ((ruff_rc != 0 || test_rc != 0)); then
+    printf 'test.sh: FAILED: ruff check exit %d, pytest exit %d\n' "$ruff_rc" "$test_rc" >&2
+    exit $((test_rc != 0 ? test_rc : 1))
+fi
+log "ruff and pytest passed in ${SECONDS}s total"
