@@ -166,7 +166,7 @@ def doctor(browser: BrowserOpt = None) -> None:
     with sync_playwright() as pw:
         choice = find_browser(pw, browser)
         path = choice.executable or pw.chromium.executable_path
-        err.print(f"browser     {path} (found via {choice.source}): {binary_version(path)}")
+        err.print(f"browser     {path} (found via {choice.source}): {binary_version(path)}", soft_wrap=True)
         br = launch(pw, choice)
         try:
             page = br.new_page()

@@ -65,9 +65,9 @@ login:
         assert (out / name).is_file(), name
 
 
-def test_flask_default_names_its_claims(tmp_path: Path) -> None:
-    """server-side-state says which format and which claims, never the values."""
-    with running_app("flask_default", PASSWORD) as url:
+def _quick_scan_one_check(app: str, check_id: str, out: Path) -> tuple[int, dict]:
+    """Quick mode (no profile file) from the command line, one check; returns exit code and the check."""
+    with running_app(app, PASSWORD) as url:
         run = run_cli(
             "scan",
             f"{url}login",
@@ -76,13 +76,18 @@ def test_flask_default_names_its_claims(tmp_path: Path) -> None:
             "--password-env",
             "FIXTURE_PASSWORD",
             "--out",
-            str(tmp_path),
+            str(out),
             "--json",
             "--checks",
-            "server-side-state",
+            check_id,
             env={"FIXTURE_PASSWORD": PASSWORD},
         )
-    check = json.loads(run.stdout)["checks"][0]
+    return run.code, json.loads(run.stdout)["checks"][0]
+
+
+def test_flask_default_names_its_claims(tmp_path: Path) -> None:
+    """server-side-state says which format and which claims, never the values."""
+    _, check = _quick_scan_one_check("flask_default", "server-side-state", tmp_path)
     token = check["evidence"]["tokens"][0]
     assert token["format"] == "itsdangerous"
     assert "_user_id" in token["claims"]
@@ -92,24 +97,9 @@ def test_flask_default_names_its_claims(tmp_path: Path) -> None:
 
 def test_flask_serverside_fixation_is_proved_by_replay(tmp_path: Path) -> None:
     """The pre-login state itself is authenticated after the victim logs in: a proven fixation."""
-    with running_app("flask_serverside", PASSWORD) as url:
-        run = run_cli(
-            "scan",
-            f"{url}login",
-            "--username",
-            "alice",
-            "--password-env",
-            "FIXTURE_PASSWORD",
-            "--out",
-            str(tmp_path),
-            "--json",
-            "--checks",
-            "rotate-on-login",
-            env={"FIXTURE_PASSWORD": PASSWORD},
-        )
-    check = json.loads(run.stdout)["checks"][0]
+    code, check = _quick_scan_one_check("flask_serverside", "rotate-on-login", tmp_path)
     assert check["verdict"] == "fail"
     assert check["evidence"]["pre_login_state_after_login"]["authenticated"] is True
     row = check["evidence"]["tokens"][0]
     assert row["status"] == "NOT replaced" and row["before_login"] == row["after_login"]
-    assert run.code == 1
+    assert code == 1
