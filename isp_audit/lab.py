@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -223,6 +224,7 @@ class SessionLab:
                 resp_headers = [(h["name"], h["value"]) for h in resp.headers_array()] if resp else []
                 timing = req.timing
                 elapsed = max(0.0, timing.get("responseEnd", 0.0))
+                started = _iso_from_epoch_ms(timing.get("startTime"))
                 self.recorder.exchange(
                     client,
                     req.method,
@@ -232,7 +234,7 @@ class SessionLab:
                     resp.status_text if resp else (req.failure or "failed"),
                     resp_headers,
                     (resp.headers.get("content-type", "") if resp else ""),
-                    utc_now(),
+                    started,
                     elapsed,
                 )
             except PlaywrightError:
@@ -638,6 +640,8 @@ class SessionLab:
         spec = self.profile.logout
         page = client.page
         fetches_before = client.script_fetches
+        self.drain_traffic()  # so that only the logout's own responses count as "told to delete"
+        set_cookies_before = len(self.recorder.set_cookies)
         control = ""
         try:
             if spec is not None and spec.click:
@@ -659,7 +663,11 @@ class SessionLab:
         at = utc_now()
         self.drain_traffic()
         state = self.capture(client, f"{client.name} after logout")
-        told = self._told_to_drop(client.name, at)
+        told = {
+            rec["cookie"]: rec["header"]
+            for rec in self.recorder.set_cookies[set_cookies_before:]
+            if rec["client"] == client.name and rec["deletes"]
+        }
         own = self.is_authenticated(state, "the browser's own state after logout")
         self.recorder.step(
             client.name,
@@ -692,14 +700,6 @@ class SessionLab:
             if attempt == 0 and self.oracle is not None:
                 self.goto(client, self.oracle.url)  # the control may live on the authenticated page
         raise AuditError("no log-out link or button found; set logout: (url or click) in the profile")
-
-    def _told_to_drop(self, client_name: str, since: str) -> dict[str, str]:
-        """Which cookies the logout responses told the browser to delete."""
-        out: dict[str, str] = {}
-        for rec in self.recorder.set_cookies:
-            if rec["client"] == client_name and rec["deletes"]:
-                out[rec["cookie"]] = rec["header"]
-        return out
 
     def logout_replay(self) -> LogoutReplay:
         """Memoised: log out the live session and replay its tokens from a clean client."""
@@ -789,6 +789,13 @@ def _session_storage_script(state: ClientState) -> str:
         f"(() => {{ for (const [o, n, v] of {entries}) {{ if (location.origin === o) "
         f"{{ try {{ sessionStorage.setItem(n, v); }} catch (e) {{}} }} }} }})();"
     )
+
+
+def _iso_from_epoch_ms(ms: float | None) -> str:
+    """Playwright's request start time (ms since the epoch) as ISO 8601 UTC; now when unknown."""
+    if not ms or ms < 0:
+        return utc_now()
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _origin(url: str) -> str | None:
