@@ -6,6 +6,7 @@ the code in ``isp_audit.checks`` holds what it *does*. A test keeps the two in s
 
 from __future__ import annotations
 
+import textwrap
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,25 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import AuditError
 from .resources import resource_dir
+
+STACKS = ("django", "flask", "express", "spring", "aspnet_core", "rails", "php")
+
+
+class Remediation(BaseModel):
+    """How to fix a failure: a general statement, then concrete hints for common stacks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    summary: str
+    stacks: dict[Literal["django", "flask", "express", "spring", "aspnet_core", "rails", "php"], str]
+
+    @field_validator("stacks")
+    @classmethod
+    def _every_stack(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = [s for s in STACKS if s not in value]
+        if missing:
+            raise ValueError(f"remediation.stacks lacks {', '.join(missing)}")
+        return value
 
 
 class CheckMeta(BaseModel):
@@ -31,8 +51,9 @@ class CheckMeta(BaseModel):
     cwe: list[str] = []
     rationale: str
     how_it_works: str
-    remediation: str
-    evidence: list[str] = []
+    remediation: Remediation
+    verdicts: dict[Literal["pass", "fail", "warn", "not_applicable", "error"], str]
+    evidence: list[str]
 
     @field_validator("id")
     @classmethod
@@ -67,3 +88,76 @@ def _load_one(path: Path) -> CheckMeta:
         return CheckMeta.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (yaml.YAMLError, ValidationError) as exc:
         raise AuditError(f"catalogue file {path.name} is invalid: {str(exc).splitlines()[0]}") from exc
+
+
+class ManualItem(BaseModel):
+    """Evidence no scan can produce (architecture, procedures, training, monitoring): the auditor attests it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str
+    ask: str  # what to request from the system owner
+    good: str  # what good evidence looks like
+
+
+class ControlMapping(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str
+    statement: str
+    checks: list[str]
+    manual: list[ManualItem] = []
+    note: str | None = None
+
+
+class Framework(BaseModel):
+    """A compliance framework's controls mapped to checks: kept apart from the checks themselves."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str
+    version: str
+    source: str
+    controls: list[ControlMapping]
+
+
+@cache
+def load_framework(name: str = "ism") -> Framework:
+    path = resource_dir("checks") / "frameworks" / f"{name}.yaml"
+    try:
+        framework = Framework.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise AuditError(f"framework file {path.name} is invalid: {str(exc).splitlines()[0]}") from exc
+    known = load_catalogue()
+    for control in framework.controls:
+        unknown = [c for c in control.checks if c not in known]
+        if unknown:
+            raise AuditError(f"framework {name}: {control.id} maps unknown checks {', '.join(unknown)}")
+    return framework
+
+
+def explain_text(meta: CheckMeta) -> str:
+    """A catalogue entry as plain text for the terminal (``isp-audit explain``)."""
+    refs = [
+        ("ISM", meta.ism),
+        ("ASVS 4.0.3", meta.asvs_4),
+        ("ASVS 5.0.0", meta.asvs_5),
+        ("WSTG", meta.wstg),
+        ("NIST", meta.nist),
+        ("CWE", meta.cwe),
+    ]
+    lines = [f"{meta.id}: {meta.title} (severity {meta.severity})", ""]
+    lines += [f"  {name:11} {', '.join(values)}" for name, values in refs if values]
+    lines += ["", "Why it matters", _indent(meta.rationale), "", "How it is tested", _indent(meta.how_it_works)]
+    lines += ["", "Verdicts"] + [f"  {v:15} {text}" for v, text in meta.verdicts.items()]
+    lines += ["", "How to fix", _indent(meta.remediation.summary)]
+    lines += [f"  {stack:12} {hint}" for stack, hint in meta.remediation.stacks.items()]
+    lines += ["", "Evidence kept", *(f"  - {e}" for e in meta.evidence), ""]
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join(textwrap.wrap(" ".join(text.split()), 100, initial_indent="  ", subsequent_indent="  "))

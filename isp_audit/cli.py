@@ -17,11 +17,13 @@ from typing import Annotated
 
 import typer
 from playwright.sync_api import Browser, sync_playwright
+from pydantic import ValidationError
 from rich.console import Console
 
 from . import __version__
 from .browser import BrowserChoice, binary_version, find_browser, launch
-from .catalogue import load_catalogue
+from .catalogue import explain_text, load_catalogue
+from .checks import REGISTRY
 from .errors import AuditError
 from .formats import render
 from .profile import check_credentials, load_profile, quick_profile, starter_profile
@@ -92,6 +94,18 @@ def scan(
     json_out: Annotated[bool, typer.Option("--json", help="Print results.json to stdout.")] = False,
     checks: Annotated[str | None, typer.Option(help="Only these check ids (comma-separated).")] = None,
     skip: Annotated[str | None, typer.Option(help="Skip these check ids (comma-separated).")] = None,
+    policy: Annotated[
+        str | None, typer.Option(help="Policy base: ism (default), nist-800-63b-4-aal2, nist-800-63b-3-aal2, …")
+    ] = None,
+    entropy_samples: Annotated[
+        int | None, typer.Option(help="Tokens to collect for token-entropy (default 1000, up to 20000).")
+    ] = None,
+    measure_timeouts: Annotated[
+        bool, typer.Option("--measure-timeouts", help="Measure idle/absolute expiry by waiting (slow).")
+    ] = False,
+    timeout_budget: Annotated[
+        str | None, typer.Option(help="Longest wait for --measure-timeouts, e.g. 20m (default 20m).")
+    ] = None,
     browser: BrowserOpt = None,
     headed: HeadedOpt = False,
 ) -> None:
@@ -113,7 +127,19 @@ def scan(
                 "no password: set login.password_env (or --password-env); cannot prompt without a terminal"
             )
         password = getpass.getpass(f"password for {profile.login.username or 'the login'}: ")
-    request = ScanRequest(profile, out, select_checks(profile, _split(checks), _split(skip)), password)
+    cli_policy: dict[str, object] = {}
+    if entropy_samples is not None:
+        cli_policy["entropy_samples"] = entropy_samples
+    if measure_timeouts:
+        cli_policy["measure_timeouts"] = True
+    if timeout_budget is not None:
+        cli_policy["timeout_budget"] = timeout_budget
+    settings = profile.policy if policy is None else profile.policy.model_copy(update={"base": policy})
+    try:
+        applied = settings.build(cli_policy)
+    except (ValueError, ValidationError) as exc:
+        raise AuditError(f"policy: {_first_error(exc)}") from exc
+    request = ScanRequest(profile, out, select_checks(profile, _split(checks), _split(skip)), password, applied)
     check_credentials(profile)
     preflight(profile)
     out.mkdir(parents=True, exist_ok=True)
@@ -133,6 +159,7 @@ def scan(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for both apps' results.")] = Path("isp-audit-demo"),
+    checks: Annotated[str | None, typer.Option(help="Only these check ids (comma-separated).")] = None,
     browser: BrowserOpt = None,
     headed: HeadedOpt = False,
 ) -> None:
@@ -143,14 +170,21 @@ def demo(
     from .console import print_summary
     from .demo.runner import run_demo
 
+    wanted = _split(checks) or list(REGISTRY)
+    unknown = sorted(set(wanted) - set(REGISTRY))
+    if unknown:
+        raise AuditError(f"unknown check id {unknown[0]!r}; `isp-audit checks` lists them")
     out.mkdir(parents=True, exist_ok=True)
     with _browser(browser, headed) as (br, label, _), err.status("starting demo") as status:
-        outcomes = run_demo(out, br, label, lambda msg: status.update(msg))
+        selected = tuple(c for c in REGISTRY if c in wanted)
+        outcomes = run_demo(out, br, label, lambda msg: status.update(msg), selected)
     ok = True
     for o in outcomes:
         print_summary(err, o.result, str(out / o.name), title=f"demo app with {o.name} sessions — {o.result.target}")
         mark = "[green]as built[/]" if o.as_built else "[red]NOT as built[/]"
-        err.print(f"{o.name} app: verdicts {mark} (expected {', '.join(f'{k} {v}' for k, v in o.expected.items())})\n")
+        differs = [f"{c.check_id} {c.verdict.value} (built for {o.expected.get(c.check_id)})"
+                   for c in o.result.checks if c.verdict.value != o.expected.get(c.check_id)]
+        err.print(f"{o.name} app: verdicts {mark}" + (f": {', '.join(differs)}" if differs else "") + "\n")
         ok &= o.as_built
     raise typer.Exit(EXIT_OK if ok else EXIT_FAILED)
 
@@ -189,7 +223,23 @@ def init(
 def list_checks() -> None:
     """List the check catalogue."""
     for meta in load_catalogue().values():
-        typer.echo(f"{meta.id:22} {meta.severity:8} {', '.join(meta.ism):22} {meta.title}")
+        typer.echo(f"{meta.id:22} {meta.severity:8} {', '.join(meta.ism):32} {meta.title}")
+
+
+@app.command()
+def explain(check_id: Annotated[str, typer.Argument(help="A check id, as listed by `isp-audit checks`.")]) -> None:
+    """Print one catalogue entry: what the check proves, how, its references and how to fix a failure."""
+    catalogue = load_catalogue()
+    if check_id not in catalogue:
+        raise AuditError(f"unknown check id {check_id!r}; `isp-audit checks` lists them")
+    sys.stdout.write(explain_text(catalogue[check_id]))
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err0 = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in err0['loc'])}: {err0['msg'].removeprefix('Value error, ')}"
+    return str(exc)
 
 
 def main() -> None:

@@ -19,18 +19,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pyotp
+import requests
 from playwright.sync_api import Browser, Page, Request
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .errors import AuditError, LoginFailed, ScopeViolation
+from .httplogin import FormLoginError, HttpSession, form_login
 from .oracle import HttpFetcher, Observation, Oracle
+from .policy import Policy
 from .profile import Profile, env_value
 from .recorder import Recorder, utc_now
 from .redact import Redactor
 from .state import ClientState, Cookie, StateItem
 
 NAV_TIMEOUT_MS = 20_000
+SETTLE_LIMIT_S = 3.0  # longest wait for a page's own scripts to finish their requests
+SETTLE_QUIET_S = 0.12  # no request in flight for this long: the page is done
 LOGOUT_NAME = re.compile(r"log\s*-?\s*out|sign\s*-?\s*out|log\s*off|sign\s*off", re.I)
 LOGIN_NAME = re.compile(r"log\s*-?\s*in|sign\s*-?\s*in", re.I)
 OTP_FIELD = (
@@ -42,6 +47,17 @@ USERNAME_FIELD = (
     ":not([type=checkbox]):not([type=radio]):not([type=image])"
 )
 SUBMIT = "button[type=submit]:visible, input[type=submit]:visible, button:not([type]):visible"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """How a replaying client presents itself when it should not look like the user's own browser."""
+
+    user_agent: str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    locale: str = "ru-RU"
+
+    def headers(self) -> dict[str, str]:
+        return {"User-Agent": self.user_agent, "Accept-Language": f"{self.locale},{self.locale[:2]};q=0.8"}
 
 
 @dataclass(frozen=True)
@@ -111,6 +127,7 @@ class Client:
     page: Page
     auth_headers: dict[str, str] = field(default_factory=dict)
     script_fetches: int = 0  # XHR/fetch requests the page's own scripts made: a sign of a single-page app
+    in_flight: int = 0  # requests started and not yet finished or failed
     closed: bool = False
 
 
@@ -122,8 +139,10 @@ class SessionLab:
         recorder: Recorder,
         redactor: Redactor,
         oracle: Oracle | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.browser = browser
+        self.policy = policy or Policy()
         self.profile = profile
         self.recorder = recorder
         self.redactor = redactor
@@ -133,6 +152,10 @@ class SessionLab:
         self.browser_requests = 0
         self.clients_opened = 0
         self.out_of_scope: list[str] = []
+        # Raw (unredacted) URLs the scan saw, kept in memory only, for checks that look for tokens in URLs.
+        self.urls_seen: list[tuple[str, str, str]] = []  # (client, "request" | "Location" | "Referer", url)
+        # Every state captured, in memory only, so checks can find all values a session token ever had.
+        self.states_seen: list[ClientState] = []
         self._clients: list[Client] = []
         self._pending: list[tuple[str, Request, float]] = []
         self._live: LoginRecord | None = None
@@ -140,6 +163,7 @@ class SessionLab:
         self.http = HttpFetcher(profile.in_scope, self._record_http, user_agent=_user_agent(browser))
         self._username: str | None = None
         self._calibrated = False
+        self._http_login_ok: bool | None = None  # None: not tried yet
         self.last_tokens: TokenIdentification | None = None
         self.used_steps: set[int] = set()  # steps of shared experiments the current check relied on
         self._password: str | None = None
@@ -178,13 +202,15 @@ class SessionLab:
         return code
 
     # --- clients ---------------------------------------------------------------------------------------
-    def new_client(self, name: str, state: ClientState | None = None) -> Client:
+    def new_client(self, name: str, state: ClientState | None = None, fingerprint: Fingerprint | None = None) -> Client:
         """A fresh browser context, optionally seeded with a captured state (the replay primitive)."""
         hosts = sorted(self.profile.scope_hosts)
         # Everything outside scope is sent to a dead proxy on loopback, so the browser can never reach it
         # (redirects included); a leading `<-loopback>` stops Chromium bypassing it for other local hosts.
         proxy = {"server": "http://127.0.0.1:9", "bypass": ",".join(["<-loopback>", *hosts])}
         kwargs: dict[str, Any] = {"proxy": proxy, "viewport": {"width": 1100, "height": 720}}
+        if fingerprint is not None:
+            kwargs.update(user_agent=fingerprint.user_agent, locale=fingerprint.locale)
         if state is not None:
             kwargs["storage_state"] = state.playwright_storage_state()
             if state.headers:
@@ -195,15 +221,20 @@ class SessionLab:
         context.set_default_timeout(NAV_TIMEOUT_MS)
         client = Client(name=name, context=context, page=context.new_page())
         context.on("request", lambda req: self._on_request(client, req))
-        context.on("requestfinished", lambda req: self._pending.append((client.name, req, time.monotonic())))
-        context.on("requestfailed", lambda req: self._pending.append((client.name, req, time.monotonic())))
+        context.on("requestfinished", lambda req: self._on_request_done(client, req))
+        context.on("requestfailed", lambda req: self._on_request_done(client, req))
         self._clients.append(client)
         self.clients_opened += 1
         return client
 
+    def _on_request_done(self, client: Client, request: Request) -> None:
+        client.in_flight = max(0, client.in_flight - 1)
+        self._pending.append((client.name, request, time.monotonic()))
+
     def _on_request(self, client: Client, request: Request) -> None:
         # Event handlers must not call back into Playwright (sync API); only read what the event carries.
         self.browser_requests += 1
+        client.in_flight += 1
         if request.resource_type in ("xhr", "fetch"):
             client.script_fetches += 1
         if not self.profile.in_scope(request.url):
@@ -225,7 +256,7 @@ class SessionLab:
                 timing = req.timing
                 elapsed = max(0.0, timing.get("responseEnd", 0.0))
                 started = _iso_from_epoch_ms(timing.get("startTime"))
-                self.recorder.exchange(
+                self._keep_exchange(
                     client,
                     req.method,
                     req.url,
@@ -256,7 +287,7 @@ class SessionLab:
     def _record_http(self, exchange: dict[str, Any]) -> None:
         resp = exchange["response"]
         headers = list(resp.raw.headers.items()) if resp.raw is not None else list(resp.headers.items())
-        self.recorder.exchange(
+        self._keep_exchange(
             "http-replay",
             exchange["method"],
             exchange["url"],
@@ -267,6 +298,27 @@ class SessionLab:
             resp.headers.get("Content-Type", ""),
             utc_now(),
             resp.elapsed.total_seconds() * 1000,
+        )
+
+    def _keep_exchange(
+        self,
+        client: str,
+        method: str,
+        url: str,
+        req_headers: list[tuple[str, str]],
+        status: int,
+        status_text: str,
+        resp_headers: list[tuple[str, str]],
+        mime: str,
+        started: str,
+        elapsed_ms: float,
+    ) -> None:
+        """Note the raw URLs (memory only), then hand the exchange to the recorder, which redacts it."""
+        self.urls_seen.append((client, "request", url))
+        self.urls_seen += [(client, "Referer", v) for n, v in req_headers if n.lower() == "referer"]
+        self.urls_seen += [(client, "Location", v) for n, v in resp_headers if n.lower() == "location"]
+        self.recorder.exchange(
+            client, method, url, req_headers, status, status_text, resp_headers, mime, started, elapsed_ms
         )
 
     # --- navigation ------------------------------------------------------------------------------------
@@ -304,9 +356,20 @@ class SessionLab:
         server-rendered pages are complete at the load event, and waiting for network idle there would
         add half a second to every step.
         """
-        if client.script_fetches > fetches_before:
-            with suppress(PlaywrightTimeout):
-                client.page.wait_for_load_state("networkidle", timeout=3_000)
+        if client.script_fetches <= fetches_before:
+            return
+        # Playwright's "networkidle" needs 500 ms of silence; the page is done once no request has been in
+        # flight for a short quiet spell. Poll on the event loop (which delivers request events), bounded.
+        deadline = time.monotonic() + SETTLE_LIMIT_S
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            if client.in_flight > 0:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= SETTLE_QUIET_S:
+                return
+            client.page.wait_for_timeout(20)
 
     def capture(self, client: Client, label: str) -> ClientState:
         """The client's state now: cookies, localStorage, sessionStorage of the current origin, auth headers."""
@@ -334,36 +397,38 @@ class SessionLab:
         for item in state.items:
             self.redactor.register(item.value)
         self.recorder.snapshot(label, state)
+        self.states_seen.append(state)
         return state
 
     # --- the oracle ------------------------------------------------------------------------------------
-    def is_authenticated(self, state: ClientState, label: str, client_name: str = "replay") -> AuthCheck:
-        """Ask the oracle whether ``state``, replayed into a clean client, is logged in."""
+    def is_authenticated(
+        self, state: ClientState, label: str, client_name: str = "replay", fingerprint: Fingerprint | None = None
+    ) -> AuthCheck:
+        """Ask the oracle whether ``state``, replayed into a clean client, is logged in.
+
+        ``fingerprint`` makes the replaying client look like a different device (user agent, language),
+        as a thief replaying a stolen token would.
+        """
         oracle = self._require_oracle()
         if self.http_replay_ok and state.cookie_only:
-            obs = self.http.get(oracle.url, state)
+            obs = self.http.get(oracle.url, state, fingerprint.headers() if fingerprint else None)
+            page = None
+            via = "http"
+            client_name = "http-replay"
         else:
-            client = self.new_client(client_name, state)
-            try:
+            client = self.new_client(client_name, state, fingerprint)
+            page = client.page
+            via = "browser"
+        try:
+            if page is not None:
                 obs = self.goto(client, oracle.url)
-                shot_page = client.page
-                verdict, reason = oracle.judge(obs)
-                step = self.recorder.step(
-                    client.name,
-                    "oracle",
-                    f"{label}: {obs.summary()} → {'authenticated' if verdict else 'not authenticated'} ({reason})",
-                    shot_page,
-                )
-                return AuthCheck(verdict, reason, obs.summary(), "browser", step)
-            finally:
+            verdict, reason = oracle.judge(obs)
+            seen = "authenticated" if verdict else "not authenticated"
+            step = self.recorder.step(client_name, "oracle", f"{label}: {obs.summary()} → {seen} ({reason})", page)
+        finally:
+            if page is not None:
                 self.close_client(client)
-        verdict, reason = oracle.judge(obs)
-        step = self.recorder.step(
-            "http-replay",
-            "oracle",
-            f"{label}: {obs.summary()} → {'authenticated' if verdict else 'not authenticated'} ({reason})",
-        )
-        return AuthCheck(verdict, reason, obs.summary(), "http", step)
+        return AuthCheck(verdict, reason, obs.summary(), via, step)
 
     def _require_oracle(self) -> Oracle:
         if self.oracle is None:
@@ -585,6 +650,107 @@ class SessionLab:
         self._live = LoginRecord(client, pre, post, landing, tokens, utc_now(), steps)
         self.used_steps.update(steps)
         return self._live
+
+    def extra_login(self, name: str, start: ClientState | None = None) -> tuple[ClientState, ClientState]:
+        """Another, independent login as the same user (optionally starting from ``start``, e.g. planted
+        cookies); returns the state just before and just after it.
+
+        Plain HTTP does it when the login is a classic form and a first HTTP login was proven to reach the
+        authenticated state; otherwise a new browser context logs in. Raises :class:`LoginFailed` when the
+        oracle does not see a login.
+        """
+        if self.last_tokens is None:
+            self.live_login()  # the oracle and the token names come from the baseline login
+        if self._http_login_ok is not False and (start is None or start.cookie_only):
+            result = self._http_extra_login(name, start)
+            if result is not None:
+                return result
+        client = self.new_client(name, start)
+        try:
+            pre = self.anonymous_visit(client) if start is None else self.capture(client, f"{name} before login")
+            post, _ = self.login(client)
+        finally:
+            self.close_client(client)
+        check = self.is_authenticated(post, f"{name} right after login")
+        if not check.authenticated:
+            raise LoginFailed(f"the extra login {name!r} did not reach the authenticated state ({check.reason})")
+        return pre, post
+
+    def http_session(self, start: ClientState | None = None, record: bool = True) -> HttpSession:
+        """A plain-HTTP client inside scope whose exchanges go to the evidence (unless ``record`` is off)."""
+
+        def keep(method: str, resp: Any, headers: dict[str, str]) -> None:
+            if record:
+                raw = list(resp.raw.headers.items()) if resp.raw is not None else list(resp.headers.items())
+                self._keep_exchange(
+                    "http-login",
+                    method,
+                    resp.url,
+                    list(headers.items()),
+                    resp.status_code,
+                    resp.reason or "",
+                    raw,
+                    resp.headers.get("Content-Type", ""),
+                    utc_now(),
+                    resp.elapsed.total_seconds() * 1000,
+                )
+
+        return HttpSession(start, self.http.user_agent, self.profile.in_scope, keep)
+
+    def _http_extra_login(self, name: str, start: ClientState | None) -> tuple[ClientState, ClientState] | None:
+        login = self.profile.login
+        if login.mode == "steps" or login.totp_secret_env or not login.url or not self.http_replay_ok:
+            self._http_login_ok = False
+            return None
+        session = self.http_session(start)
+        try:
+            form_login(session, self.profile.url(login.url), self.username, self.password)
+        except (FormLoginError, requests.RequestException) as exc:
+            if self._http_login_ok is None:
+                self._http_login_ok = False
+                self.recorder.step(
+                    "http-login", "calibrate", f"plain-HTTP form login not usable ({exc}); extra logins use the browser"
+                )
+                return None
+            raise LoginFailed(f"the plain-HTTP login {name!r} failed: {exc}") from exc
+        self.logins += 1
+        self.http.requests_made += session.requests
+        post = session.state()
+        for item in post.items:
+            self.redactor.register(item.value)
+        self.recorder.snapshot(f"{name} after login (plain HTTP)", post)
+        self.states_seen.append(post)
+        check = self.is_authenticated(post, f"{name} right after a plain-HTTP login")
+        if self._http_login_ok is None:
+            self._http_login_ok = check.authenticated
+            self.recorder.step(
+                "http-login",
+                "calibrate",
+                "plain-HTTP form login reaches the authenticated state; extra logins use it"
+                if check.authenticated
+                else "plain-HTTP form login does not log in; extra logins use the browser",
+            )
+            if not check.authenticated:
+                return None
+        elif not check.authenticated:
+            raise LoginFailed(f"the plain-HTTP login {name!r} did not reach the authenticated state")
+        pre = start or ClientState()
+        return pre, post
+
+    def session_items(self, state: ClientState) -> tuple[StateItem, ...]:
+        """The items of ``state`` that play the role of the baseline's session tokens (same kind and name)."""
+        record = self.live_login() if self._live is None else self._live
+        wanted = {(t.kind, t.name) for t in record.tokens.tokens}
+        return tuple(i for i in state.items if (i.kind, i.name) in wanted)
+
+    def replace_token(self, state: ClientState, item: StateItem, value: str) -> ClientState:
+        """``state`` with ``item`` set to ``value``; an Authorization header carrying the old value follows."""
+        self.redactor.register(value)
+        changed = state.with_value(item.key, value)
+        for header in state.items:
+            if header.kind == "header" and item.value in header.value and header.key != item.key:
+                changed = changed.with_value(header.key, header.value.replace(item.value, value))
+        return changed
 
     def _establish_oracle(self, client: Client, landing: str, post: ClientState) -> None:
         """Derive the oracle if the profile has none, then prove it tells logged-in from anonymous.

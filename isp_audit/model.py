@@ -75,6 +75,7 @@ class ScanResult:
     version: str
     target: str
     profile_name: str
+    policy: dict[str, Any]  # the thresholds applied (isp_audit.policy), as shown in reports
     started_at: str
     finished_at: str
     browser: str

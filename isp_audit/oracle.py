@@ -103,10 +103,10 @@ class HttpFetcher:
     def __init__(self, in_scope: Callable[[str], bool], on_exchange: Callable[[dict], None], user_agent: str) -> None:
         self._in_scope = in_scope
         self._on_exchange = on_exchange
-        self._user_agent = user_agent
+        self.user_agent = user_agent
         self.requests_made = 0
 
-    def get(self, url: str, state: ClientState) -> Observation:
+    def get(self, url: str, state: ClientState, extra_headers: dict[str, str] | None = None) -> Observation:
         jar = list(state.cookies)
         current = url
         first_status: int | None = None
@@ -116,8 +116,9 @@ class HttpFetcher:
             cookie_header = "; ".join(
                 f"{c.name}={c.value}" for c in jar if c.matches(parts.hostname or "", parts.path or "/", secure)
             )
-            headers = {"User-Agent": self._user_agent, "Accept": "text/html,application/xhtml+xml,*/*"}
+            headers = {"User-Agent": self.user_agent, "Accept": "text/html,application/xhtml+xml,*/*"}
             headers.update(dict(state.headers))
+            headers.update(extra_headers or {})
             if cookie_header:
                 headers["Cookie"] = cookie_header
             self.requests_made += 1

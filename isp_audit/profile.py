@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ProfileError
+from .policy import Policy, build_policy
 
 
 class _Strict(BaseModel):
@@ -132,6 +133,34 @@ class Logout(_Strict):
         return self
 
 
+class PolicySettings(_Strict):
+    """``policy:`` in a profile: a named base and any values to override (see isp_audit.policy)."""
+
+    base: str = "ism"
+    entropy_min_bits: float | None = None
+    entropy_preferred_bits: float | None = None
+    entropy_samples: int | None = None
+    entropy_browser_samples: int | None = None
+    entropy_time_budget: str | float | None = None
+    idle_timeout: str | float | None = None
+    absolute_timeout: str | float | None = None
+    measure_timeouts: bool | None = None
+    timeout_budget: str | float | None = None
+    concurrent_logins: int | None = None
+    max_concurrent_sessions: int | None = None
+
+    @model_validator(mode="after")
+    def _builds(self) -> PolicySettings:
+        self.build()  # surface a bad base or value as a profile error, with its key
+        return self
+
+    def overrides(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump(exclude={"base"}).items() if v is not None}
+
+    def build(self, extra: dict[str, Any] | None = None) -> Policy:
+        return build_policy(self.base, {**self.overrides(), **(extra or {})})
+
+
 class Profile(_Strict):
     name: str | None = None
     target: Target
@@ -140,6 +169,7 @@ class Profile(_Strict):
     logout: Logout | None = None
     checks: list[str] | None = None
     skip: list[str] = Field(default_factory=list)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
 
     @property
     def base_url(self) -> str:
@@ -288,7 +318,15 @@ login:
 # logout:
 #   url: /logout
 #   method: POST                       # or: click: "text=Log out"
-# checks: [rotate-on-login, logout-invalidates, server-side-state]
+# checks: [rotate-on-login, logout-invalidates, server-side-state]   # default: every check
+# The thresholds judged against; ISM values by default (base: ism). Other bases: nist-800-63b-4-aal2,
+# nist-800-63b-3-aal2, nist-800-63b-aal3. Any single value can be overridden:
+# policy:
+#   base: ism
+#   idle_timeout: 15m
+#   absolute_timeout: 12h
+#   entropy_samples: 1000
+#   measure_timeouts: false
 """
 
 

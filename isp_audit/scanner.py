@@ -22,6 +22,7 @@ from .formats import render
 from .lab import SessionLab, TokenIdentification
 from .model import CheckResult, ScanResult, ScanStats, Verdict
 from .oracle import Oracle
+from .policy import Policy
 from .profile import Profile
 from .recorder import Recorder, utc_now
 from .redact import Redactor
@@ -36,6 +37,7 @@ class ScanRequest:
     out_dir: Path | None
     checks: tuple[str, ...]
     password: str | None = None  # from an interactive prompt; otherwise the profile's password_env
+    policy: Policy | None = None  # None: the profile's policy
 
 
 def select_checks(profile: Profile, only: list[str] | None, skip: list[str] | None) -> tuple[str, ...]:
@@ -73,7 +75,8 @@ def run_scan(request: ScanRequest, browser: Browser, browser_label: str, progres
     if profile.authenticated is not None:
         a = profile.authenticated
         oracle = Oracle(profile.url(a.url), a.expect_text, a.expect_selector, a.expect_status, a.not_redirected_to)
-    lab = SessionLab(browser, profile, recorder, redactor, oracle)
+    policy = request.policy or profile.policy.build()
+    lab = SessionLab(browser, profile, recorder, redactor, oracle, policy)
     if request.password is not None:
         lab.set_password(request.password)
     results: list[CheckResult] = []
@@ -121,6 +124,7 @@ def run_scan(request: ScanRequest, browser: Browser, browser_label: str, progres
         version=__version__,
         target=profile.base_url,
         profile_name=profile.display_name,
+        policy=policy.summary(),
         started_at=started,
         finished_at=utc_now(),
         browser=browser_label,

@@ -133,7 +133,7 @@ def test_wrong_password_aborts_with_evidence_kept(tmp_path: Path) -> None:
     results = json.loads((out / "results.json").read_text())
     assert results["aborted"].startswith("login failed")
     assert results["checks"] == []
-    assert any(p.name.endswith("login.png") for p in (out / "screenshots").iterdir())
+    assert any(p.name.endswith("login.jpg") for p in (out / "screenshots").iterdir())
     assert "not-the-password" not in (out / "results.json").read_text()
 
 

@@ -16,7 +16,8 @@ def test_demo_gets_the_verdicts_each_app_was_built_for(tmp_path: Path) -> None:
         results = json.loads((tmp_path / name / "results.json").read_text())
         assert {c["check_id"]: c["verdict"] for c in results["checks"]} == expected
         assert results["aborted"] is None
-        assert results["stats"]["logins"] == 1
+        # The browser logs in once; the extra logins experiments need go over plain HTTP once proven.
+        assert results["stats"]["clients"] <= 5
         report = (tmp_path / name / "report.html").read_text()
         assert "ISM-2066" in report and results["target"] in report
         assert f"{name} app: verdicts as built" in run.stderr.replace("\n", " ")

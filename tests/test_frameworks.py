@@ -46,7 +46,15 @@ login:
         )
         out = tmp_path / "out"
         run = run_cli(
-            "scan", "--profile", str(profile), "--out", str(out), "--json", env={"FIXTURE_PASSWORD": PASSWORD}
+            "scan",
+            "--profile",
+            str(profile),
+            "--out",
+            str(out),
+            "--json",
+            "--checks",
+            ",".join(EXPECTED[app]),
+            env={"FIXTURE_PASSWORD": PASSWORD},
         )
     results = json.loads(run.stdout)
     got = {c["check_id"]: c["verdict"] for c in results["checks"]}

@@ -7,7 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from isp_audit.catalogue import load_catalogue
+from isp_audit.catalogue import load_catalogue, load_framework
 from isp_audit.checks import REGISTRY
 from tests.conftest import REPO
 
@@ -16,11 +16,28 @@ def test_every_catalogued_check_has_an_implementation_and_vice_versa() -> None:
     assert set(load_catalogue()) == set(REGISTRY)
 
 
+def test_framework_maps_every_check_and_agrees_with_the_catalogue() -> None:
+    """The ISM mapping lives apart from the checks; both directions must agree."""
+    catalogue = load_catalogue()
+    framework = load_framework("ism")
+    mapped = {c for control in framework.controls for c in control.checks}
+    assert mapped == set(catalogue)
+    for control in framework.controls:
+        for check_id in control.checks:
+            assert control.id in catalogue[check_id].ism, (control.id, check_id)
+    for meta in catalogue.values():
+        for ism in meta.ism:
+            assert meta.id in next(c for c in framework.controls if c.id == ism).checks, (ism, meta.id)
+    ism_2066 = next(c for c in framework.controls if c.id == "ISM-2066")
+    assert {m.id for m in ism_2066.manual} >= {"architecture-diagram", "session-log-monitoring"}
+
+
 def test_catalogue_entries_are_complete() -> None:
     for meta in load_catalogue().values():
         assert meta.ism[0] == "ISM-2066", meta.id  # ISM-2066 first, neighbours after
         assert meta.cwe and meta.wstg and (meta.asvs_4 or meta.asvs_5), meta.id
-        assert len(meta.remediation) > 200, meta.id  # concrete hints for common stacks
+        assert all(len(hint) > 30 for hint in meta.remediation.stacks.values()), meta.id  # concrete per stack
+        assert "pass" in meta.verdicts and len(meta.verdicts) >= 3, meta.id  # each verdict's criterion is documented
 
 
 def test_wheel_ships_catalogue_and_templates(tmp_path: Path) -> None:

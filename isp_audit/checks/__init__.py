@@ -11,14 +11,41 @@ from collections.abc import Callable
 
 from ..lab import SessionLab
 from ..model import CheckOutcome
-from . import logout_invalidates, rotate_on_login, server_side_state
+from . import (
+    absolute_timeout,
+    anomalous_reuse,
+    concurrent_sessions,
+    cookie_attributes,
+    idle_timeout,
+    jwt_hygiene,
+    logout_invalidates,
+    rotate_on_login,
+    server_side_state,
+    session_fixation,
+    token_entropy,
+    token_in_url,
+    token_in_web_storage,
+    token_opacity,
+)
 
 CheckFunction = Callable[[SessionLab], CheckOutcome]
 
-# Order matters for speed, not correctness: checks that need a live session run before the one that
-# logs out, so a default scan needs a single login.
+# Order matters for speed, not correctness: checks that use the baseline's live session run first, the
+# logout experiment after them, and the checks that read everything the scan saw (URLs, storage) last.
+# A check that ends a session marks it, and the next one that needs a live session logs in afresh.
 REGISTRY: dict[str, CheckFunction] = {
+    "token-opacity": token_opacity.run,
+    "cookie-attributes": cookie_attributes.run,
     "rotate-on-login": rotate_on_login.run,
+    "session-fixation": session_fixation.run,
+    "token-entropy": token_entropy.run,
+    "jwt-hygiene": jwt_hygiene.run,
+    "concurrent-sessions": concurrent_sessions.run,
+    "idle-timeout": idle_timeout.run,
+    "absolute-timeout": absolute_timeout.run,
     "logout-invalidates": logout_invalidates.run,
     "server-side-state": server_side_state.run,
+    "anomalous-reuse": anomalous_reuse.run,
+    "token-in-url": token_in_url.run,
+    "token-in-web-storage": token_in_web_storage.run,
 }

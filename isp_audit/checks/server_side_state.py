@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..lab import SessionLab
 from ..model import CheckOutcome, Verdict
-from ..tokens import analyse_token
+from ._shared import analyse_session_tokens, analysis_row
 
 
 def run(lab: SessionLab) -> CheckOutcome:
@@ -13,28 +13,8 @@ def run(lab: SessionLab) -> CheckOutcome:
     replay = lab.logout_replay()
     record = replay.record
     fp = lab.redactor.fp
-    companions = {c.name: c.value for c in record.post_login.cookies}
-    analyses = []
-    for token in record.tokens.tokens:
-        analysis = analyse_token(token.name, token.value, companions)
-        analyses.append((token, analysis))
-    evidence: dict = {
-        "tokens": [
-            {
-                "token": t.label,
-                "fingerprint": fp(t.value),
-                "format": a.format,
-                "label": a.label,
-                "client_state": a.client_state,
-                "signed": a.signed,
-                "encrypted": a.encrypted,
-                "claims": list(a.claim_names),
-                "redacted_view": a.redacted_view,
-                "summary": a.summary,
-            }
-            for t, a in analyses
-        ]
-    }
+    analyses = analyse_session_tokens(record)
+    evidence: dict = {"tokens": [analysis_row(lab, t, a) for t, a in analyses]}
 
     if replay.replay is not None:
         evidence["logout_replay"] = {

@@ -1,13 +1,18 @@
 """A single-page app behind a JSON API, served in-process with werkzeug.
 
 The page keeps its bearer token in web storage (localStorage or sessionStorage) and sends it in an
-Authorization header; nothing is in a cookie. Two token modes:
+Authorization header; nothing is in a cookie. Three token modes:
 - ``opaque``: a random ID looked up in a server-side table, deleted at logout (server-side sessions);
 - ``jwt``: a signed JWT carrying the user, checked only by signature; logout just forgets it client side.
+- ``jwt-weak``: the classic mistakes: a tutorial secret, no exp, an email claim, and a verifier that trusts
+  the token's own ``alg`` header (so ``none`` passes) — written by hand here, as such code usually is.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -52,6 +57,27 @@ render();
 </script></body></html>"""
 
 
+WEAK_SECRET = "secret"
+
+
+def _naive_verify(token: str) -> str | None:
+    """Trusts the header's alg, as hand-rolled verifiers do: 'none' in any casing skips the signature."""
+    try:
+        header_b64, payload_b64, signature = token.split(".")
+        header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
+        payload = json.loads(base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)))
+    except ValueError:
+        return None
+    if str(header.get("alg", "")).lower() != "none":
+        good = hmac.new(WEAK_SECRET.encode(), f"{header_b64}.{payload_b64}".encode(), hashlib.sha256).digest()
+        if base64.urlsafe_b64encode(good).rstrip(b"=").decode() != signature:
+            return None
+    exp = payload.get("exp")
+    if exp is not None and exp < time.time():
+        return None
+    return payload.get("sub")
+
+
 class SpaApp:
     def __init__(self, storage: str = "localStorage", mode: str = "opaque") -> None:
         self.storage, self.mode = storage, mode
@@ -74,7 +100,9 @@ class SpaApp:
         data = request.get_json(silent=True) or {}
         if data.get("username") != "alice" or data.get("password") != os.environ.get("SPA_PASSWORD"):
             return Response(json.dumps({"error": "invalid"}), 401, mimetype="application/json")
-        if self.mode == "jwt":
+        if self.mode == "jwt-weak":
+            token = jwt.encode({"sub": "alice", "email": "alice@example.test"}, WEAK_SECRET, "HS256")
+        elif self.mode == "jwt":
             now = int(time.time())
             token = jwt.encode({"sub": "alice", "role": "admin", "iat": now, "exp": now + 3600}, self.key, "HS256")
         else:
@@ -89,6 +117,8 @@ class SpaApp:
                 return jwt.decode(token, self.key, algorithms=["HS256"])["sub"]
             except jwt.PyJWTError:
                 return None
+        if self.mode == "jwt-weak":
+            return _naive_verify(token)
         return self.sessions.get(token)
 
     def me(self, request: Request) -> Response:

@@ -1,0 +1,52 @@
+"""Small helpers several checks use. Nothing here runs an experiment of its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..lab import LoginRecord, SessionLab
+from ..state import StateItem
+from ..tokens import TokenAnalysis, analyse_token
+
+
+def analyse_session_tokens(record: LoginRecord) -> list[tuple[StateItem, TokenAnalysis]]:
+    """Decode each behaviourally identified token of a login (cookies see their companions, e.g. ``.sig``)."""
+    companions = {c.name: c.value for c in record.post_login.cookies}
+    return [(t, analyse_token(t.name, t.value, companions)) for t in record.tokens.tokens]
+
+
+def analysis_row(lab: SessionLab, item: StateItem, analysis: TokenAnalysis) -> dict[str, Any]:
+    """The evidence for one decoded token: format, claim names and a redacted view, never the value."""
+    return {
+        "token": item.label,
+        "fingerprint": lab.redactor.fp(item.value),
+        "format": analysis.format,
+        "label": analysis.label,
+        "client_state": analysis.client_state,
+        "signed": analysis.signed,
+        "encrypted": analysis.encrypted,
+        "claims": list(analysis.claim_names),
+        "redacted_view": analysis.redacted_view,
+        "summary": analysis.summary,
+    }
+
+
+def token_values(lab: SessionLab) -> dict[str, set[str]]:
+    """Every value each session token (by label) had in any state captured during the scan."""
+    identified = lab.last_tokens or lab.live_login().tokens
+    tokens = identified.tokens
+    wanted = {(t.kind, t.name): t.label for t in tokens}
+    values: dict[str, set[str]] = {label: set() for label in wanted.values()}
+    for state in lab.states_seen:
+        for item in state.items:
+            label = wanted.get((item.kind, item.name))
+            if label and item.value:
+                values[label].add(item.value)
+    return values
+
+
+def describe(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"

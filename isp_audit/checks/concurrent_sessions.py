@@ -1,0 +1,54 @@
+"""concurrent-sessions: how many sessions one user may hold at once, observed by logging in again."""
+
+from __future__ import annotations
+
+from ..errors import LoginFailed
+from ..lab import SessionLab
+from ..model import CheckOutcome, Verdict
+
+
+def run(lab: SessionLab) -> CheckOutcome:
+    record = lab.live_login()
+    policy = lab.policy
+    tokens = {t.key for t in record.tokens.tokens}
+    first = record.post_login.keep(tokens)
+    states = [first]
+    refused = None
+    for n in range(2, policy.concurrent_logins + 1):
+        try:
+            _, post = lab.extra_login(f"session-{n}")
+        except LoginFailed as exc:
+            refused = str(exc)
+            break
+        states.append(post.keep({i.key for i in lab.session_items(post)}))
+    alive = [lab.is_authenticated(s, f"session {i + 1} of {len(states)}").authenticated for i, s in enumerate(states)]
+    if not alive[0]:
+        record.live = False  # the baseline session was ended by the server: later checks must log in afresh
+    evidence = {
+        "logins": len(states),
+        "alive": {f"session {i + 1}": a for i, a in enumerate(alive)},
+        "policy_configured_max": policy.max_concurrent_sessions,
+        "refused": refused,
+    }
+    count = sum(alive)
+    if refused:
+        observed = f"a further login was refused while {len(states)} session(s) were live ({refused})"
+    elif all(alive):
+        observed = f"all {len(states)} sessions stayed valid: no limit seen (at least {len(states)} concurrent)"
+    elif not alive[0] and alive[-1]:
+        observed = f"older sessions were ended as new ones began ({count} of {len(states)} still valid)"
+    else:
+        observed = f"{count} of {len(states)} sessions stayed valid"
+    evidence["observed_policy"] = observed
+    story = f"Logged in {len(states)} times as {lab.username} and replayed every session: {observed}"
+    if policy.max_concurrent_sessions is not None:
+        if count > policy.max_concurrent_sessions:
+            return CheckOutcome(Verdict.FAIL, f"{story}; the policy allows {policy.max_concurrent_sessions}.", evidence)
+        return CheckOutcome(Verdict.PASS, f"{story}; within the policy's {policy.max_concurrent_sessions}.", evidence)
+    if all(alive) and not refused:
+        return CheckOutcome(
+            Verdict.WARN,
+            f"{story}. Compare with the documented limit (ASVS 7.1.2); set policy.max_concurrent_sessions to judge it.",
+            evidence,
+        )
+    return CheckOutcome(Verdict.PASS, f"{story}: the application limits concurrent sessions.", evidence)

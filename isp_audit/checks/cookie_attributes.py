@@ -1,0 +1,122 @@
+"""cookie-attributes (ISM-2063): the session cookies' Secure, HttpOnly, SameSite, prefix, scope and lifetime.
+
+Judged on the raw Set-Cookie header that set each session cookie's current value (the browser's parsed jar
+would hide a missing SameSite, which Chromium defaults to Lax). Other cookies are listed, never failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..lab import SessionLab
+from ..model import CheckOutcome, Verdict
+from ._shared import describe
+
+
+def _attr(attributes: dict[str, Any], name: str) -> Any:
+    return next((v for k, v in attributes.items() if k.lower() == name.lower()), None)
+
+
+def judge_cookie(name: str, attributes: dict[str, Any], https: bool) -> tuple[list[str], list[str]]:
+    """(failures, warnings) for one session cookie's Set-Cookie attributes."""
+    fails: list[str] = []
+    warns: list[str] = []
+    secure = _attr(attributes, "Secure") is not None
+    if _attr(attributes, "HttpOnly") is None:
+        fails.append("no HttpOnly (scripts can read it)")
+    if not secure:
+        if https:
+            fails.append("no Secure (sent over plain HTTP too)")
+        else:
+            warns.append("no Secure, and Secure cannot be judged on a plain-HTTP target")
+    same_site = _attr(attributes, "SameSite")
+    if same_site is None or same_site is True:
+        fails.append("no SameSite attribute")
+    elif str(same_site).lower() == "none":
+        (warns if secure else fails).append(
+            "SameSite=None (sent on cross-site requests)" + ("" if secure else " without Secure, which browsers reject")
+        )
+    elif str(same_site).lower() not in ("lax", "strict"):
+        fails.append(f"invalid SameSite={same_site}")
+    domain = _attr(attributes, "Domain")
+    path = _attr(attributes, "Path")
+    if name.startswith("__Host-"):
+        if not secure or domain or path != "/":
+            fails.append("__Host- prefix rules broken (needs Secure, Path=/ and no Domain)")
+    elif name.startswith("__Secure-"):
+        if not secure:
+            fails.append("__Secure- prefix without Secure")
+    else:
+        warns.append("no __Host- prefix")
+    if domain:
+        warns.append(f"Domain={domain} shares it with every subdomain")
+    lifetime = _attr(attributes, "Max-Age") or _attr(attributes, "Expires")
+    if lifetime:
+        key = "Max-Age" if _attr(attributes, "Max-Age") else "Expires"
+        warns.append(f"persistent ({key}={lifetime}): kept on disk across browser restarts")
+    return fails, warns
+
+
+def run(lab: SessionLab) -> CheckOutcome:
+    record = lab.live_login()
+    fp = lab.redactor.fp
+    https = urlsplit(lab.profile.base_url).scheme == "https"
+    cookies = [t for t in record.tokens.tokens if t.kind == "cookie"]
+    if not cookies:
+        return CheckOutcome(
+            Verdict.NOT_APPLICABLE,
+            f"No session cookie: the session travels in {describe([t.label for t in record.tokens.tokens])}.",
+            {},
+        )
+    rows = []
+    all_fails: list[str] = []
+    all_warns: list[str] = []
+    for token in cookies:
+        # The Set-Cookie that gave the cookie its current value (matched by fingerprint, never by value).
+        setters = [
+            r for r in lab.recorder.set_cookies if r["cookie"] == token.name and r["value_fp"] == fp(token.value)
+        ]
+        if not setters:
+            fails = ["set by script (document.cookie), not by Set-Cookie, so it cannot be HttpOnly"]
+            rows.append({"cookie": token.name, "fingerprint": fp(token.value), "set_cookie": None, "fails": fails})
+            all_fails += [f"`{token.name}` {f}" for f in fails]
+            continue
+        setter = setters[-1]
+        fails, warns = judge_cookie(token.name, setter["attributes"], https)
+        rows.append(
+            {
+                "cookie": token.name,
+                "fingerprint": fp(token.value),
+                "set_cookie": setter["header"],
+                "set_by": setter["url"],
+                "fails": fails,
+                "warnings": warns,
+            }
+        )
+        all_fails += [f"`{token.name}` {f}" for f in fails]
+        all_warns += [f"`{token.name}` {w}" for w in warns]
+    session_names = {t.name for t in cookies}
+    others = sorted({r["cookie"] for r in lab.recorder.set_cookies if r["cookie"] not in session_names})
+    evidence = {
+        "target_scheme": "https" if https else "http",
+        "session_cookies": rows,
+        # Listed for the record; session rules are never applied to them.
+        "other_cookies": [
+            {"cookie": name, "set_cookie": next(r["header"] for r in lab.recorder.set_cookies if r["cookie"] == name)}
+            for name in others
+        ],
+    }
+    headers = describe([f"`{r['set_cookie']}`" for r in rows if r["set_cookie"]])
+    if all_fails:
+        return CheckOutcome(
+            Verdict.FAIL, f"Session cookie Set-Cookie {headers}: {describe(all_fails + all_warns)}.", evidence
+        )
+    if all_warns:
+        return CheckOutcome(Verdict.WARN, f"Session cookie Set-Cookie {headers}: {describe(all_warns)}.", evidence)
+    return CheckOutcome(
+        Verdict.PASS,
+        f"Session cookie Set-Cookie {headers}: Secure, HttpOnly, SameSite and the __Host- prefix are set, "
+        "no Domain, not persistent.",
+        evidence,
+    )

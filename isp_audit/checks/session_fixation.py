@@ -1,0 +1,100 @@
+"""session-fixation: an ID planted before login must never become the victim's authenticated session.
+
+Two clients, end to end: an attacker takes the state an anonymous visitor gets, plants it in a victim's
+browser, the victim logs in, and the attacker's copy is replayed. A second experiment plants a session ID
+the server never issued, to catch servers that adopt whatever ID the browser presents.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import replace
+
+from ..lab import SessionLab
+from ..model import CheckOutcome, Verdict
+from ..state import ClientState
+from ._shared import describe
+
+
+def forge_like(value: str) -> str:
+    """A random value of the same length and character classes as ``value`` (never issued by the server)."""
+    if all(c in string.hexdigits for c in value):
+        alphabet = "0123456789abcdef" if value == value.lower() else "0123456789ABCDEF"
+    elif all(c.isdigit() for c in value):
+        alphabet = string.digits
+    else:
+        alphabet = "".join(sorted({*string.ascii_letters, *string.digits, *(c for c in value if not c.isalnum())}))
+    return "".join(secrets.choice(alphabet) for _ in value)
+
+
+def run(lab: SessionLab) -> CheckOutcome:
+    record = lab.live_login()
+    fp = lab.redactor.fp
+    cookie_tokens = [t for t in record.tokens.tokens if t.kind == "cookie"]
+    if not cookie_tokens:
+        return CheckOutcome(
+            Verdict.NOT_APPLICABLE,
+            f"The session travels in {describe([t.label for t in record.tokens.tokens])}, which a page sets "
+            "only after login; there is no pre-login ID to plant in a victim's browser.",
+            {},
+        )
+    evidence: dict = {}
+
+    # Experiment 1: the attacker's own pre-login state, planted in the victim's browser.
+    with lab.client("attacker") as attacker:
+        planted = lab.anonymous_visit(attacker)
+    planted_tokens = lab.session_items(planted)
+    _, victim_post = lab.extra_login("victim", start=planted)
+    attacker_after = lab.is_authenticated(planted, "attacker's planted state after the victim logged in", "attacker")
+    evidence["planted_pre_login_state"] = {
+        "planted": [f"{t.label} {fp(t.value)}" for t in planted_tokens] or "no session token existed before login",
+        "victim_after_login": [f"{t.label} {fp(t.value)}" for t in lab.session_items(victim_post)],
+        "attacker_authenticated": attacker_after.authenticated,
+        "observation": attacker_after.observation,
+    }
+
+    # Experiment 2: session IDs the server never issued, planted before the victim logs in.
+    forged_cookies = tuple(
+        replace(c, value=forge_like(c.value))
+        for c in record.post_login.cookies
+        if any(t.name == c.name for t in cookie_tokens)
+    )
+    forged = ClientState(cookies=forged_cookies)
+    for cookie in forged_cookies:
+        lab.redactor.register(cookie.value)
+    _, victim2_post = lab.extra_login("victim-unissued", start=forged)
+    adopted = [
+        c.name for c in forged_cookies if any(i.name == c.name and i.value == c.value for i in victim2_post.items)
+    ]
+    forged_after = lab.is_authenticated(forged, "never-issued ID after the victim logged in with it", "attacker")
+    evidence["planted_unissued_id"] = {
+        "planted": [f"cookie `{c.name}` {fp(c.value)}" for c in forged_cookies],
+        "kept_by_server_after_login": adopted,
+        "attacker_authenticated": forged_after.authenticated,
+        "observation": forged_after.observation,
+    }
+
+    planted_desc = describe([f"{t.label} ({fp(t.value)})" for t in planted_tokens]) or "its cookies"
+    story = (
+        f"An attacker client visited anonymously and planted {planted_desc} in a victim client, which "
+        f"logged in; the attacker's copy then gave {attacker_after.observation}"
+    )
+    if attacker_after.authenticated:
+        return CheckOutcome(
+            Verdict.FAIL, f"{story} — the attacker is logged in as the victim (session fixation).", evidence
+        )
+    if forged_after.authenticated or adopted:
+        how = "is logged in as the victim" if forged_after.authenticated else "holds the victim's session ID"
+        return CheckOutcome(
+            Verdict.FAIL if forged_after.authenticated else Verdict.WARN,
+            f"{story}, not logged in; but a session ID the server never issued, planted before login, was "
+            f"kept as the victim's session ({describe(adopted) or 'see evidence'}) and the attacker {how}.",
+            evidence,
+        )
+    return CheckOutcome(
+        Verdict.PASS,
+        f"{story} — not logged in; a never-issued ID planted the same way was replaced at login and stayed "
+        f"anonymous ({forged_after.observation}).",
+        evidence,
+    )

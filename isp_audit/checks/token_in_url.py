@@ -1,0 +1,73 @@
+"""token-in-url: no session token value appears in any URL, Location or Referer header the scan saw."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, quote_plus, urlsplit
+
+from ..lab import SessionLab
+from ..model import CheckOutcome, Verdict
+from ._shared import describe, token_values
+
+# Servlet-style URL rewriting puts the session ID in a path parameter, whatever the cookie is called.
+PATH_SESSION_PARAM = re.compile(r";(jsessionid|phpsessid|sid|sessionid)=", re.I)
+MIN_VALUE_LENGTH = 8  # shorter values would match by accident
+
+
+def _where(url: str, value: str) -> str:
+    parts = urlsplit(url)
+    for name, part in (("path", parts.path), ("query", parts.query), ("fragment", parts.fragment)):
+        if value in part:
+            return name
+    return "URL"
+
+
+def run(lab: SessionLab) -> CheckOutcome:
+    lab.drain_traffic()
+    fp = lab.redactor.fp
+    values = token_values(lab)
+    findings = []
+    for client, kind, url in lab.urls_seen:
+        for label, token_values_ in values.items():
+            for value in token_values_:
+                if len(value) < MIN_VALUE_LENGTH:
+                    continue
+                for form in {value, quote(value, safe=""), quote_plus(value)}:
+                    if form in url:
+                        findings.append(
+                            {
+                                "client": client,
+                                "in": kind,
+                                "part": _where(url, form),
+                                "token": label,
+                                "fingerprint": fp(value),
+                                "url": url,
+                            }
+                        )
+                        break
+        if PATH_SESSION_PARAM.search(url):
+            findings.append(
+                {"client": client, "in": kind, "part": "path parameter", "token": "URL rewriting", "url": url}
+            )
+    inspected = len(lab.urls_seen)
+    evidence = {
+        "urls_inspected": inspected,
+        "by_kind": {k: sum(1 for _, kind, _ in lab.urls_seen if kind == k) for k in ("request", "Location", "Referer")},
+        "token_values_checked": {label: len(v) for label, v in values.items()},
+        "findings": findings[:50],
+    }
+    if findings:
+        places = describe(sorted({f"{f['token']} in a {f['in']} {f['part']}" for f in findings}))
+        return CheckOutcome(
+            Verdict.FAIL,
+            f"Searched {inspected} URLs (requests, Location and Referer headers): found {places}; "
+            f"first at {findings[0]['url']}.",
+            evidence,
+        )
+    counted = sum(len(v) for v in values.values())
+    return CheckOutcome(
+        Verdict.PASS,
+        f"Searched {inspected} URLs the scan saw (requests, Location and Referer headers, path parameters) for "
+        f"{counted} session token value(s) of {describe(list(values))}: none appears.",
+        evidence,
+    )

@@ -1,0 +1,133 @@
+"""Collecting fresh session tokens for the entropy analysis, as cheaply as the application allows.
+
+In order of preference: plain-HTTP GETs when an anonymous visit already issues the token (no login at all);
+a form login replayed over plain HTTP when the token is issued at login by a classic HTML form; real browser
+logins otherwise (single-page apps, scripted logins). Every loop is bounded by a count and a time budget.
+Sampled values stay in memory: they are secrets, and only statistics about them are ever written.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+
+from .cookies import parse_set_cookie
+from .httplogin import FormLoginError, form_login
+from .lab import SessionLab
+from .oracle import HTTP_TIMEOUT_S
+from .state import StateItem
+
+
+@dataclass
+class Sample:
+    values: list[str] = field(default_factory=list)
+    issued_at: list[float] = field(default_factory=list)
+    method: str = ""
+    stopped: str = ""  # why collection ended before the requested count, if it did
+
+
+def collect(lab: SessionLab, token: StateItem, want: int) -> Sample:
+    """Fresh values of ``token`` (same kind and name), up to ``want``, within the policy's time budget."""
+    deadline = time.monotonic() + lab.policy.entropy_time_budget
+    record = lab.live_login()
+    if token.kind == "cookie":
+        url = _anonymous_issuer(lab, record.pre_login, token.name)
+        if url:
+            sample = _by_get(lab, url, token.name, want, deadline)
+            if len(sample.values) >= min(want, 20):
+                return sample
+        form_sample = _by_form_login(lab, token.name, want, deadline)
+        if form_sample is not None and len(form_sample.values) >= min(want, 5):
+            return form_sample
+    return _by_browser(lab, token, min(want, lab.policy.entropy_browser_samples), deadline)
+
+
+def _anonymous_issuer(lab: SessionLab, pre_login: object, name: str) -> str | None:
+    """The URL whose response set cookie ``name`` during the anonymous visit, if it did."""
+    if not any(i.kind == "cookie" and i.name == name for i in lab.session_items(pre_login)):  # type: ignore[arg-type]
+        return None
+    return next((r["url"] for r in lab.recorder.set_cookies if r["cookie"] == name and not r["deletes"]), None)
+
+
+def _set_cookie_values(resp: requests.Response, name: str) -> list[str]:
+    headers = resp.raw.headers.getlist("Set-Cookie") if resp.raw is not None else []
+    out = []
+    for header in headers:
+        parsed = parse_set_cookie(header)
+        if parsed is not None and parsed.name == name and parsed.value and not parsed.deletes:
+            out.append(parsed.value)
+    return out
+
+
+def _headers(lab: SessionLab) -> dict[str, str]:
+    return {"User-Agent": lab.http.user_agent, "Accept": "text/html,*/*"}
+
+
+def _by_get(lab: SessionLab, url: str, name: str, want: int, deadline: float) -> Sample:
+    sample = Sample(
+        method=f"plain-HTTP GET {urlsplit(url).path or '/'} without cookies (the anonymous visit "
+        "is issued the same session cookie)"
+    )
+    session = requests.Session()
+    for _ in range(want):
+        if time.monotonic() > deadline:
+            sample.stopped = "time budget reached"
+            break
+        session.cookies.clear()
+        lab.http.requests_made += 1
+        resp = session.get(url, headers=_headers(lab), allow_redirects=False, timeout=HTTP_TIMEOUT_S)
+        values = _set_cookie_values(resp, name)
+        if not values:
+            sample.stopped = "a response set no such cookie"
+            break
+        sample.values.append(values[-1])
+        sample.issued_at.append(time.time())
+    return sample
+
+
+def _by_form_login(lab: SessionLab, name: str, want: int, deadline: float) -> Sample | None:
+    """Replay the login form over plain HTTP, once per sample (exchanges counted, not each recorded)."""
+    login = lab.profile.login
+    if login.mode == "steps" or login.totp_secret_env or not login.url:
+        return None  # scripted or MFA logins need the browser
+    login_url = lab.profile.url(login.url)
+    sample = Sample(method=f"the login form at {urlsplit(login_url).path} replayed over plain HTTP")
+    for _ in range(want):
+        if time.monotonic() > deadline:
+            sample.stopped = "time budget reached"
+            break
+        session = lab.http_session(record=False)
+        try:
+            form_login(session, login_url, lab.username, lab.password)
+        except (FormLoginError, requests.RequestException) as exc:
+            sample.stopped = f"the replayed form login failed ({exc})"
+            break
+        finally:
+            lab.http.requests_made += session.requests
+        values = [v for n, v in session.set_cookie_values if n == name]
+        if not values:
+            sample.stopped = "the replayed form login issued no such cookie"
+            break
+        lab.logins += 1
+        sample.values.append(values[-1])
+        sample.issued_at.append(time.time())
+    return sample
+
+
+def _by_browser(lab: SessionLab, token: StateItem, want: int, deadline: float) -> Sample:
+    sample = Sample(method="real browser logins (the token is not issued to plain HTTP)")
+    for n in range(want):
+        if time.monotonic() > deadline:
+            sample.stopped = "time budget reached"
+            break
+        _, post = lab.extra_login(f"entropy-{n + 1}")
+        item = post.find_named(token.kind, token.name)
+        if item is None:
+            sample.stopped = "a login issued no such token"
+            break
+        sample.values.append(item.value)
+        sample.issued_at.append(time.time())
+    return sample
