@@ -6,6 +6,9 @@
 #                          the last successful install of the same extras)
 #   ensure_browser         make sure a Chromium the tool can launch exists: Playwright's own download
 #                          (bounded in time), else Debian's `apt-get install chromium`
+#   ensure_node_apps       npm ci --prefix tests/apps/express for the Express fixture apps (skipped when
+#                          node_modules matches package.json + package-lock.json); apt-installs Debian's nodejs
+#                          and npm first when node or npm is missing
 #
 # Quiet by default; failures print the captured output. Knobs (environment):
 #   PYTHON=python3.12            interpreter used to create .venv (default python3; needs >= 3.11)
@@ -152,6 +155,32 @@ install_package() {
         [[ -z "$extras" ]] || printf '%s\n' "$(_install_key "")"
     } | sort -u >"$_stamp.tmp"
     mv "$_stamp.tmp" "$_stamp"
+}
+
+# ---------------------------------------------------------------------------------------- node apps
+
+_NODE_APPS="$ISP_ROOT/tests/apps/express"
+_node_stamp="$_NODE_APPS/node_modules/.isp-audit-lock-hash"
+
+_node_apps_key() { cat "$_NODE_APPS/package.json" "$_NODE_APPS/package-lock.json" | sha256sum | cut -d' ' -f1; }
+
+ensure_node_apps() {
+    [[ -f "$_NODE_APPS/package-lock.json" ]] || die "$_NODE_APPS/package-lock.json is missing"
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        log "node or npm not found (the Express fixture apps need them); installing Debian's nodejs and npm"
+        apt_install nodejs npm
+    fi
+    local key
+    key="$(_node_apps_key)"
+    if [[ "${ISP_AUDIT_FORCE_INSTALL:-0}" != 1 && -f "$_node_stamp" && "$(cat "$_node_stamp")" == "$key" ]]; then
+        log "npm packages for tests/apps/express already installed (package-lock.json unchanged)"
+        return 0
+    fi
+    log "npm ci --prefix tests/apps/express (node $(node --version))"
+    # npm ci deletes node_modules (and so the stamp) first: a failed install is retried next time.
+    run_quiet "npm ci" npm ci --prefix "$_NODE_APPS" --no-audit --no-fund --loglevel=error \
+        || die "npm ci --prefix tests/apps/express failed"
+    printf '%s\n' "$key" >"$_node_stamp"
 }
 
 # ------------------------------------------------------------------------------------------- browser

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Quick start, part 2: set up what the tests need (.venv with '.[test]', a Chromium), lint, run the tests.
+# Quick start, part 2: set up what the tests need (.venv with '.[test]', a Chromium, the npm packages of the
+# Express fixture apps), lint, run the tests.
 #   bash scripts/test.sh [extra pytest options, e.g. -k tokens -x]
 # Runs ruff and pytest both; fails if either fails, and fails if pytest ran no tests at all.
 set -euo pipefail
@@ -10,6 +11,7 @@ cd "$ISP_ROOT"
 setup_venv
 install_package test
 ensure_browser
+ensure_node_apps
 log "set-up done in ${SECONDS}s"
 
 ruff_rc=0

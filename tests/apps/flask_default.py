@@ -5,18 +5,38 @@ Run from the repository root: ``FIXTURE_PASSWORD=... python -m tests.apps.flask_
 Expected real behaviour: the whole session state lives in the itsdangerous-signed cookie, so
 the server keeps no record to revoke. Logout only rewrites/clears the cookie in the browser,
 and a cookie captured while logged in still works if replayed after logout.
+
+``FIXTURE_MODE=hardened`` (see ``_common``) uses Flask's own settings only:
+- cookie ``__Host-session`` with ``Secure``, ``HttpOnly``, ``SameSite=Strict``, Path=/, no Domain, and
+  no Expires (a non-permanent session);
+- ``FIXTURE_IDLE_TIMEOUT=N``: ``PERMANENT_SESSION_LIFETIME=N`` with ``session.permanent = True`` on
+  every request (Flask's documented idiom; ``SESSION_REFRESH_EACH_REQUEST`` re-signs the cookie on
+  each response). The server enforces it: the signature carries a timestamp and Flask rejects one
+  older than N seconds. The price is a persistent cookie (``Expires`` = now + N): Flask has no
+  idle timeout for a non-permanent session.
+- nothing to rotate at login (there is no session id: the signed payload changes anyway), and logout
+  still cannot end anything on the server. That is the finding, in both modes.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 
 from flask import Flask, redirect, render_template_string, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
 
-from tests.apps._common import USERNAME, parse_port, require_password, serve
+from tests.apps._common import (
+    HOST_PREFIX,
+    USERNAME,
+    FixtureSettings,
+    parse_port,
+    read_settings,
+    require_password,
+    serve,
+)
 
 LANDING = """<!doctype html>
 <html><head><title>Flask default</title></head>
@@ -67,11 +87,25 @@ def _safe_next(target: str | None) -> str:
     return url_for("account")
 
 
-def create_app(password: str) -> Flask:
-    """Build the app; ``password`` is alice's password."""
+def create_app(password: str, settings: FixtureSettings | None = None) -> Flask:
+    """Build the app; ``password`` is alice's password, ``settings`` the fixture mode (default mode if None)."""
+    settings = settings or FixtureSettings()
     app = Flask(__name__)
     # Fresh per process: nothing secret is printed, and cookies die with the server.
     app.secret_key = secrets.token_urlsafe(32)
+    if settings.hardened:
+        app.config.update(
+            SESSION_COOKIE_NAME=f"{HOST_PREFIX}session",
+            SESSION_COOKIE_SECURE=True,
+            SESSION_COOKIE_HTTPONLY=True,
+            SESSION_COOKIE_SAMESITE="Strict",
+        )
+    if settings.idle_timeout:
+        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=settings.idle_timeout)
+
+        @app.before_request
+        def make_session_permanent() -> None:
+            session.permanent = True
 
     login_manager = LoginManager(app)
     login_manager.login_view = "login"
@@ -113,7 +147,7 @@ def create_app(password: str) -> Flask:
 def main(argv: list[str] | None = None) -> None:
     """Parse ``--port`` and serve until terminated."""
     port = parse_port("Flask default-session fixture app", argv)
-    serve(create_app(require_password()), port)
+    serve(create_app(require_password(), read_settings()), port)
 
 
 if __name__ == "__main__":

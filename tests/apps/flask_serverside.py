@@ -10,6 +10,21 @@ record, so replaying the old cookie after logout is rejected.
 To look like a real site it also sets decoy cookies that are not needed to stay signed in:
 ``prefs`` (server-set UI preference), ``csrftoken`` (double-submit CSRF token checked on
 POST /login and POST /logout) and ``_ga`` (set by an inline analytics-style script).
+
+``FIXTURE_MODE=hardened`` (see ``_common``) uses Flask and Flask-Session settings/APIs only:
+- cookie ``__Host-session`` with ``Secure``, ``HttpOnly``, ``SameSite=Strict``, Path=/, no Domain, and
+  no Expires (``SESSION_PERMANENT=False``; Flask-Session's own default is a 31-day permanent cookie);
+- ``app.session_interface.regenerate(session)`` right after ``login_user``: a new id, the old record deleted;
+- ``FIXTURE_IDLE_TIMEOUT=N``: ``PERMANENT_SESSION_LIFETIME=N``. Flask-Session uses it as the store's
+  time-to-live whether or not the session is permanent, and ``SESSION_REFRESH_EACH_REQUEST`` (on by
+  default) rewrites the record on every request, so it is a server-side idle timeout while the cookie
+  stays non-persistent. cachelib's FileSystemCache rounds the expiry time down to a whole second,
+  so the effective timeout is between N-1 and N seconds.
+- logout also calls ``session.clear()``, so Flask-Session deletes the record and the cookie whatever else
+  the session holds (here ``logout_user`` happens to leave it empty already, so both modes delete it).
+  Observed: Flask-Session's deletion header omits ``Secure``, so a browser refuses it for the
+  ``__Host-`` cookie and keeps sending the dead id (harmless, since the record is gone).
+The decoy cookies are the same in both modes.
 """
 
 from __future__ import annotations
@@ -17,6 +32,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import tempfile
+from datetime import timedelta
 
 from cachelib import FileSystemCache
 from flask import Flask, Response, abort, redirect, render_template_string, request, session, url_for
@@ -24,7 +40,15 @@ from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
 from flask_session import Session
 
-from tests.apps._common import USERNAME, parse_port, require_password, serve
+from tests.apps._common import (
+    HOST_PREFIX,
+    USERNAME,
+    FixtureSettings,
+    parse_port,
+    read_settings,
+    require_password,
+    serve,
+)
 
 CSRF_COOKIE = "csrftoken"
 CSRF_FIELD = "csrf_token"
@@ -112,8 +136,10 @@ def _check_csrf() -> None:
         abort(400, description="CSRF token missing or incorrect")
 
 
-def create_app(password: str, store_dir: str) -> Flask:
-    """Build the app; ``password`` is alice's password, ``store_dir`` holds the session files."""
+def create_app(password: str, store_dir: str, settings: FixtureSettings | None = None) -> Flask:
+    """Build the app; ``password`` is alice's password, ``store_dir`` holds the session files,
+    ``settings`` the fixture mode (default mode if None)."""
+    settings = settings or FixtureSettings()
     app = Flask(__name__)
     app.secret_key = secrets.token_urlsafe(32)  # used by flash(); the session id itself is unsigned
     app.config.update(
@@ -121,7 +147,17 @@ def create_app(password: str, store_dir: str) -> Flask:
         SESSION_CACHELIB=FileSystemCache(store_dir, threshold=500),
         SESSION_USE_SIGNER=False,
     )
-    Session(app)
+    if settings.hardened:
+        app.config.update(
+            SESSION_COOKIE_NAME=f"{HOST_PREFIX}session",
+            SESSION_COOKIE_SECURE=True,
+            SESSION_COOKIE_HTTPONLY=True,
+            SESSION_COOKIE_SAMESITE="Strict",
+            SESSION_PERMANENT=False,
+        )
+    if settings.idle_timeout:
+        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=settings.idle_timeout)
+    Session(app)  # reads the SESSION_* settings now, so after they are final
 
     login_manager = LoginManager(app)
     login_manager.login_view = "login"
@@ -140,15 +176,15 @@ def create_app(password: str, store_dir: str) -> Flask:
             # Remember where to go after login; this is what creates the pre-login server-side session.
             session["next"] = _safe_next(request.args.get("next"))
             token = _csrf_token()
-            return _with_cookies(
-                render_template_string(LOGIN, error=None, csrf_token=token), csrf=token, prefs=True
-            )
+            return _with_cookies(render_template_string(LOGIN, error=None, csrf_token=token), csrf=token, prefs=True)
         _check_csrf()
         username = request.form.get("username", "")
         supplied = request.form.get("password", "")
         if username == USERNAME and hmac.compare_digest(supplied.encode(), password.encode()):
-            # Deliberately no app.session_interface.regenerate(session): Flask-Session keeps the id.
             login_user(User(USERNAME))
+            if settings.hardened:
+                app.session_interface.regenerate(session)  # new id; the pre-login record is deleted
+            # Default mode deliberately skips regenerate(): Flask-Session then keeps the id.
             return redirect(session.pop("next", None) or url_for("account"))
         token = _csrf_token()
         body = render_template_string(LOGIN, error="Invalid username or password", csrf_token=token)
@@ -164,6 +200,8 @@ def create_app(password: str, store_dir: str) -> Flask:
     def logout() -> ResponseReturnValue:
         _check_csrf()
         logout_user()
+        if settings.hardened:
+            session.clear()  # empty session: Flask-Session deletes the record and the cookie
         return redirect(url_for("index"))
 
     return app
@@ -173,8 +211,9 @@ def main(argv: list[str] | None = None) -> None:
     """Parse ``--port`` and serve until terminated; the session store lives in a temp dir."""
     port = parse_port("Flask-Session server-side fixture app", argv)
     password = require_password()
+    settings = read_settings()
     with tempfile.TemporaryDirectory(prefix="isp-audit-flask-session-") as store_dir:
-        serve(create_app(password, store_dir), port)
+        serve(create_app(password, store_dir, settings), port)
 
 
 if __name__ == "__main__":
