@@ -163,6 +163,7 @@ class SessionLab:
         self.http = HttpFetcher(profile.in_scope, self._record_http, user_agent=_user_agent(browser))
         self._username: str | None = None
         self._calibrated = False
+        self._ua_known = False
         self._http_login_ok: bool | None = None  # None: not tried yet
         self.last_tokens: TokenIdentification | None = None
         self.used_steps: set[int] = set()  # steps of shared experiments the current check relied on
@@ -220,6 +221,11 @@ class SessionLab:
             context.add_init_script(_session_storage_script(state))
         context.set_default_timeout(NAV_TIMEOUT_MS)
         client = Client(name=name, context=context, page=context.new_page())
+        if not self._ua_known and fingerprint is None:
+            # Plain-HTTP replays present the browser's own user agent, so apps that bind sessions to it
+            # (a legitimate hardening) see the same client, not a stranger.
+            self.http.user_agent = client.page.evaluate("navigator.userAgent")
+            self._ua_known = True
         context.on("request", lambda req: self._on_request(client, req))
         context.on("requestfinished", lambda req: self._on_request_done(client, req))
         context.on("requestfailed", lambda req: self._on_request_done(client, req))

@@ -26,9 +26,13 @@ def parse_duration(value: Any) -> float:
 
 
 def format_duration(seconds: float) -> str:
+    """``15m``, ``12h``, ``1d`` for exact values; ``31.0 days``-style approximations otherwise."""
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.1f} {unit}"
     return f"{seconds:g}s"
 
 
@@ -43,7 +47,7 @@ class Policy(BaseModel):
     entropy_preferred_bits: float = 256
     entropy_samples: int = Field(1000, ge=20, le=20000)
     entropy_browser_samples: int = Field(30, ge=5, le=500)
-    entropy_time_budget: float = 30.0
+    entropy_time_budget: float = 20.0
     idle_timeout: float = 15 * 60
     absolute_timeout: float = 12 * 3600
     measure_timeouts: bool = False

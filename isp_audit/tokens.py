@@ -24,6 +24,7 @@ FORMATS: tuple[str, ...] = (
     "itsdangerous",
     "django-signed",
     "express-cookie-session",
+    "express-cookie-session-signature",
     "express-session-id",
     "rails-encrypted",
     "rails-signed",
@@ -393,7 +394,29 @@ def _unknown(t: _Token) -> TokenAnalysis:
 # like a random id; a JWT's segments are base64 JSON). JOSE precedes itsdangerous (both are
 # dot-separated; only JOSE has an "alg" header). Plain-words runs before opaque so that
 # "alice,bob,carol" is read as data; its word-shape test keeps random ids with "," out.
+def _signature_companion(token: _Token) -> TokenAnalysis | None:
+    """cookie-session's ``NAME.sig`` cookie: a keygrip HMAC of cookie ``NAME``, not an identifier.
+
+    Its value looks random, but it is the signature of client-held state, so it must not be scored as
+    an opaque session ID (nor counted as entropy).
+    """
+    base = token.name[:-4] if token.name.endswith(".sig") else ""
+    if not base or base not in token.companions:
+        return None
+    return TokenAnalysis(
+        format="express-cookie-session-signature",
+        label="cookie-session signature cookie",
+        client_state=True,
+        signed=True,
+        encrypted=False,
+        claim_names=(),
+        redacted_view=None,
+        summary=f"keygrip signature of the client-held session cookie `{base}`: part of client-side state",
+    )
+
+
 _DETECTORS: tuple[Callable[[_Token], TokenAnalysis | None], ...] = (
+    _signature_companion,
     _aspnet_core,
     _aspnet_forms,
     _jose,

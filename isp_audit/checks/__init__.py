@@ -30,15 +30,14 @@ from . import (
 
 CheckFunction = Callable[[SessionLab], CheckOutcome]
 
-# Order matters for speed, not correctness: checks that use the baseline's live session run first, the
-# logout experiment after them, and the checks that read everything the scan saw (URLs, storage) last.
+# Order matters for speed and isolation: checks that use the baseline's live session run first, the
+# logout experiment after them, then the checks that read everything the scan saw (URLs, storage).
 # A check that ends a session marks it, and the next one that needs a live session logs in afresh.
 REGISTRY: dict[str, CheckFunction] = {
     "token-opacity": token_opacity.run,
     "cookie-attributes": cookie_attributes.run,
     "rotate-on-login": rotate_on_login.run,
     "session-fixation": session_fixation.run,
-    "token-entropy": token_entropy.run,
     "jwt-hygiene": jwt_hygiene.run,
     "concurrent-sessions": concurrent_sessions.run,
     "idle-timeout": idle_timeout.run,
@@ -48,4 +47,7 @@ REGISTRY: dict[str, CheckFunction] = {
     "anomalous-reuse": anomalous_reuse.run,
     "token-in-url": token_in_url.run,
     "token-in-web-storage": token_in_web_storage.run,
+    # Last: sampling creates many sessions, which can evict live ones from a bounded session store
+    # (cachelib's FileSystemCache keeps 500) and would distort the checks above.
+    "token-entropy": token_entropy.run,
 }

@@ -121,8 +121,9 @@ def measure_absolute(lab: SessionLab) -> dict[str, Any]:
     """One fresh session kept busy (so no idle timeout fires) until the server ends it, the limit passes
     (plus a margin) or the time budget runs out."""
     limit, budget = lab.policy.absolute_timeout, lab.policy.timeout_budget
-    interval = max(0.5, min(60.0, lab.policy.idle_timeout / 3, limit / 6))
     stop_after = min(budget, limit + max(2.0, 0.05 * limit))
+    # Touch often enough that no idle timeout fires, and at least a few times within the budget.
+    interval = max(0.5, min(60.0, lab.policy.idle_timeout / 3, limit / 6, stop_after / 3))
     _, post = lab.extra_login("absolute-probe")
     started = time.monotonic()
     state = _session_state(lab, post)

@@ -10,7 +10,12 @@ from ._shared import analyse_session_tokens, analysis_row, describe
 def run(lab: SessionLab) -> CheckOutcome:
     record = lab.live_login()
     fp = lab.redactor.fp
-    analyses = [(t, a) for t, a in analyse_session_tokens(record) if t.kind == "cookie"]
+    # A signature companion (cookie-session's NAME.sig) is judged with the cookie it signs, not alone.
+    analyses = [
+        (t, a)
+        for t, a in analyse_session_tokens(record)
+        if t.kind == "cookie" and a.format != "express-cookie-session-signature"
+    ]
     if not analyses:
         others = describe([t.label for t in record.tokens.tokens])
         return CheckOutcome(
