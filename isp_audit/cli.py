@@ -7,6 +7,7 @@ unreachable target, login failed, no browser).
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import platform
 import sys
@@ -24,9 +25,12 @@ from . import __version__
 from .browser import BrowserChoice, binary_version, find_browser, launch
 from .catalogue import explain_text, load_catalogue
 from .checks import REGISTRY
+from .document import build_document, load_document
 from .errors import AuditError
-from .formats import render
+from .outputs import ReportSpec, check_report_specs, write_reports
 from .profile import check_credentials, load_profile, quick_profile, starter_profile
+from .redact import Redactor
+from .resources import package_path as resource_path
 from .scanner import ScanRequest, preflight, run_scan, select_checks
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_SCAN = 0, 1, 2
@@ -79,6 +83,10 @@ def _browser(explicit: str | None, headed: bool) -> Iterator[tuple[Browser, str,
             browser.close()
 
 
+def _sha256(path: Path | None) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None and path.is_file() else None
+
+
 def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
@@ -106,6 +114,14 @@ def scan(
     timeout_budget: Annotated[
         str | None, typer.Option(help="Longest wait for --measure-timeouts, e.g. 20m (default 20m).")
     ] = None,
+    report: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Also write FORMAT[:PATH] (html, json, md, junit, sarif, oscal, csv, matrix); "
+            "PATH '-' is stdout. Repeatable."
+        ),
+    ] = None,
+    operator: Annotated[str | None, typer.Option(help="Who ran the assessment (default user@host).")] = None,
     browser: BrowserOpt = None,
     headed: HeadedOpt = False,
 ) -> None:
@@ -143,12 +159,22 @@ def scan(
     check_credentials(profile)
     preflight(profile)
     out.mkdir(parents=True, exist_ok=True)
+    redactor = Redactor()
     with _browser(browser, headed) as (br, label, _), err.status("starting") as status:
-        result = run_scan(request, br, label, lambda msg: status.update(msg))
+        result = run_scan(request, br, label, lambda msg: status.update(msg), redactor)
     from .console import print_summary
 
+    doc = build_document(
+        result,
+        profile_path=str(profile_path) if profile_path else None,
+        profile_sha256=_sha256(profile_path),
+        operator=operator,
+    )
+    specs = [ReportSpec("html", None)] + [ReportSpec.parse(r) for r in report or []]
     if json_out:
-        sys.stdout.write(render("json", result))
+        specs.append(ReportSpec("json", "-"))
+    check_report_specs(specs)
+    write_reports(doc, out, specs, redactor.scrub)
     if result.aborted:
         # Everything recorded up to the failure is on disk; say so on the same single line.
         raise AuditError(f"{result.aborted} (evidence so far in {out}/)")
@@ -182,8 +208,11 @@ def demo(
     for o in outcomes:
         print_summary(err, o.result, str(out / o.name), title=f"demo app with {o.name} sessions — {o.result.target}")
         mark = "[green]as built[/]" if o.as_built else "[red]NOT as built[/]"
-        differs = [f"{c.check_id} {c.verdict.value} (built for {o.expected.get(c.check_id)})"
-                   for c in o.result.checks if c.verdict.value != o.expected.get(c.check_id)]
+        differs = [
+            f"{c.check_id} {c.verdict.value} (built for {o.expected.get(c.check_id)})"
+            for c in o.result.checks
+            if c.verdict.value != o.expected.get(c.check_id)
+        ]
         err.print(f"{o.name} app: verdicts {mark}" + (f": {', '.join(differs)}" if differs else "") + "\n")
         ok &= o.as_built
     raise typer.Exit(EXIT_OK if ok else EXIT_FAILED)
@@ -217,6 +246,31 @@ def init(
 ) -> None:
     """Print a commented starter profile for URL."""
     sys.stdout.write(starter_profile(url))
+
+
+@app.command("report")
+def report_cmd(
+    results: Annotated[Path, typer.Argument(help="A results.json, an output folder or an evidence pack.")],
+    report: Annotated[
+        list[str], typer.Option(help="FORMAT[:PATH] to write (html, json, md, junit, sarif, oscal, csv, matrix); "
+                                "PATH '-' is stdout. Repeatable.")
+    ],
+) -> None:
+    """Re-render a past scan's results in any format, from its results.json alone."""
+    doc = load_document(results)
+    folder = results if results.is_dir() else results.parent
+    if (folder / "data" / "results.json").is_file():
+        folder = folder / "data"
+    specs = [ReportSpec.parse(r) for r in report]
+    check_report_specs(specs)
+    for path in write_reports(doc, None, specs, evidence_dir=folder):
+        err.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of results.json (schema version 1)."""
+    sys.stdout.write((resource_path("schema") / "results-v1.schema.json").read_text(encoding="utf-8"))
 
 
 @app.command("checks")

@@ -165,7 +165,7 @@ class SessionLab:
         self._calibrated = False
         self._ua_known = False
         self._http_login_ok: bool | None = None  # None: not tried yet
-        self.last_tokens: TokenIdentification | None = None
+        self.baseline_tokens: TokenIdentification | None = None
         self.used_steps: set[int] = set()  # steps of shared experiments the current check relied on
         self._password: str | None = None
 
@@ -647,7 +647,8 @@ class SessionLab:
                 f"see the screenshot of step {len(self.recorder.steps)}"
             )
         tokens = self.identify_tokens(post, "logged-in state")
-        self.last_tokens = tokens
+        if self.baseline_tokens is None:  # the first login's tokens are the ones reports name
+            self.baseline_tokens = tokens
         if not tokens.tokens:
             raise AuditError(
                 "could not identify any session token: no cookie, storage item or header carries the login"
@@ -665,7 +666,7 @@ class SessionLab:
         authenticated state; otherwise a new browser context logs in. Raises :class:`LoginFailed` when the
         oracle does not see a login.
         """
-        if self.last_tokens is None:
+        if self.baseline_tokens is None:
             self.live_login()  # the oracle and the token names come from the baseline login
         if self._http_login_ok is not False and (start is None or start.cookie_only):
             result = self._http_extra_login(name, start)

@@ -15,3 +15,8 @@ def resource_dir(name: str) -> Path:
     if packaged.is_dir():
         return packaged
     return _PACKAGE.parent / name
+
+
+def package_path(name: str) -> Path:
+    """A data folder that lives inside the package itself (e.g. ``schema``, ``data``)."""
+    return _PACKAGE / name

@@ -18,7 +18,6 @@ from . import __version__
 from .catalogue import load_catalogue
 from .checks import REGISTRY
 from .errors import AuditError
-from .formats import render
 from .lab import SessionLab, TokenIdentification
 from .model import CheckResult, ScanResult, ScanStats, Verdict
 from .oracle import Oracle
@@ -64,11 +63,13 @@ def preflight(profile: Profile) -> None:
         raise AuditError(f"cannot reach {profile.base_url}: {reason}") from exc
 
 
-def run_scan(request: ScanRequest, browser: Browser, browser_label: str, progress: Progress) -> ScanResult:
+def run_scan(
+    request: ScanRequest, browser: Browser, browser_label: str, progress: Progress, redactor: Redactor | None = None
+) -> ScanResult:
     """Run one scan. Evidence is written even when the scan aborts; ``result.aborted`` says why."""
     profile = request.profile
     catalogue = load_catalogue()
-    redactor = Redactor()
+    redactor = redactor or Redactor()
     recorder = Recorder(request.out_dir, redactor)
     started = utc_now()
     oracle = None
@@ -118,7 +119,7 @@ def run_scan(request: ScanRequest, browser: Browser, browser_label: str, progres
     finally:
         lab.close_all()
     files = recorder.write(TOOL, __version__)
-    tokens = lab.last_tokens
+    tokens = lab.baseline_tokens
     result = ScanResult(
         tool=TOOL,
         version=__version__,
@@ -148,9 +149,6 @@ def run_scan(request: ScanRequest, browser: Browser, browser_label: str, progres
         files=files,
         aborted=redactor.scrub(aborted) if aborted else None,
     )
-    if request.out_dir is not None:
-        files.setdefault("results", []).append(recorder.write_text("results.json", render("json", result)))
-        files.setdefault("report", []).append(recorder.write_text("report.html", render("html", result)))
     return result
 
 

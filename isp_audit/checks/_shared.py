@@ -33,7 +33,7 @@ def analysis_row(lab: SessionLab, item: StateItem, analysis: TokenAnalysis) -> d
 
 def token_values(lab: SessionLab) -> dict[str, set[str]]:
     """Every value each session token (by label) had in any state captured during the scan."""
-    identified = lab.last_tokens or lab.live_login().tokens
+    identified = lab.baseline_tokens or lab.live_login().tokens
     tokens = identified.tokens
     wanted = {(t.kind, t.name): t.label for t in tokens}
     values: dict[str, set[str]] = {label: set() for label in wanted.values()}

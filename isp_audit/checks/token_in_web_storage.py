@@ -13,7 +13,7 @@ from ._shared import describe
 
 
 def run(lab: SessionLab) -> CheckOutcome:
-    identified = lab.last_tokens or lab.live_login().tokens
+    identified = lab.baseline_tokens or lab.live_login().tokens
     fp = lab.redactor.fp
     token_keys = {(t.kind, t.name) for t in identified.tokens}
     cookie_values = {c.value for s in lab.states_seen for c in s.cookies if len(c.value) >= 8}

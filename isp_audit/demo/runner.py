@@ -10,8 +10,11 @@ from pathlib import Path
 from playwright.sync_api import Browser
 
 from ..checks import REGISTRY
+from ..document import build_document
 from ..model import ScanResult
+from ..outputs import ReportSpec, write_reports
 from ..profile import Profile
+from ..redact import Redactor
 from ..scanner import Progress, ScanRequest, run_scan
 from .apps import PASSWORD_ENV, USERNAME, ClientSideApp, DemoApp, RunningApp, ServerSideApp
 
@@ -76,7 +79,12 @@ def demo_profile(name: str, url: str) -> Profile:
 
 
 def run_demo(
-    out_dir: Path, browser: Browser, browser_label: str, progress: Progress, checks: tuple[str, ...] = tuple(REGISTRY)
+    out_dir: Path,
+    browser: Browser,
+    browser_label: str,
+    progress: Progress,
+    checks: tuple[str, ...] = tuple(REGISTRY),
+    operator: str | None = None,
 ) -> list[DemoOutcome]:
     # A fresh random password each run, handed to the apps and the scanner through the environment,
     # exactly as a real profile's password_env would be.
@@ -85,6 +93,10 @@ def run_demo(
     for name, app_cls in APPS.items():
         with RunningApp(app_cls()) as running:
             request = ScanRequest(demo_profile(name, running.url), out_dir / name, checks)
-            result = run_scan(request, browser, browser_label, lambda msg, n=name: progress(f"[{n}] {msg}"))
+            redactor = Redactor()
+            result = run_scan(request, browser, browser_label, lambda msg, n=name: progress(f"[{n}] {msg}"), redactor)
+        write_reports(
+            build_document(result, operator=operator), out_dir / name, [ReportSpec("html", None)], redactor.scrub
+        )
         outcomes.append(DemoOutcome(name, result, EXPECTED[name]))
     return outcomes

@@ -1,17 +1,51 @@
-"""Output formats: each is a pure function from a :class:`ScanResult` to text. One module per format."""
+"""Output formats: pure functions from a results document (and its evidence files) to text or bytes.
+
+Each format is one module with ``render(doc, ctx)``. ``doc`` is the results document (``results.json``,
+see isp_audit.document); ``ctx`` carries the evidence files' bytes and hashes for the formats that embed
+or cite them. No format reads files, writes files or knows about the others; the CLI does the I/O.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from ..model import ScanResult
-from . import html, json_format
 
-FORMATS: dict[str, Callable[[ScanResult], str]] = {
-    "json": json_format.render,
-    "html": html.render,
+@dataclass(frozen=True)
+class RenderContext:
+    """What a renderer may know besides the document: evidence file contents and hashes, by relative path."""
+
+    assets: Mapping[str, bytes] = field(default_factory=dict)
+    hashes: Mapping[str, str] = field(default_factory=dict)  # relative path -> sha256 hex
+
+
+Renderer = Callable[[dict[str, Any], RenderContext], str | bytes]
+
+
+def _registry() -> dict[str, Renderer]:
+    # Imported here, not at module load, so a format's optional dependencies cost nothing until used.
+    from . import html, json_format
+
+    return {"json": json_format.render, "html": html.render}
+
+
+# The file each format is written to by default, inside the output folder.
+DEFAULT_FILES = {
+    "json": "results.json",
+    "html": "report.html",
+    "md": "report.md",
+    "junit": "junit.xml",
+    "sarif": "results.sarif",
+    "oscal": "oscal-assessment-results.json",
+    "csv": "checks.csv",
+    "matrix": "controls-matrix.csv",
 }
 
 
-def render(name: str, result: ScanResult) -> str:
-    return FORMATS[name](result)
+def formats() -> tuple[str, ...]:
+    return tuple(_registry())
+
+
+def render(name: str, doc: dict[str, Any], ctx: RenderContext | None = None) -> str | bytes:
+    return _registry()[name](doc, ctx or RenderContext())

@@ -1,24 +1,12 @@
-"""``results.json``: the scan as data. Every other format can be rendered from this."""
+"""``results.json``: the results document itself. Every other format renders from it."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Any
 
-from ..model import ScanResult
-
-SCHEMA_VERSION = "1"
+from . import RenderContext
 
 
-def to_dict(result: ScanResult) -> dict[str, Any]:
-    data = asdict(result)
-    data = {"schema_version": SCHEMA_VERSION, **data}
-    data["summary"] = {
-        v: sum(1 for c in result.checks if c.verdict == v) for v in ("pass", "fail", "warn", "not_applicable", "error")
-    }
-    return data
-
-
-def render(result: ScanResult) -> str:
-    return json.dumps(to_dict(result), indent=2, default=str) + "\n"
+def render(doc: dict[str, Any], ctx: RenderContext) -> str:
+    return json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n"

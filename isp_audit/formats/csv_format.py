@@ -1,0 +1,128 @@
+"""``checks.csv``: one row per check, for spreadsheets, GRC tools and anyone who filters and pivots findings.
+
+The layout follows Prowler's flat CSV: every row repeats the run's identity (target, run id, start time) so
+rows from many scans can be pasted into one sheet and still say where they came from, and multi-valued
+fields (references, step indices) are joined with ``"; "`` inside one cell rather than spread over columns.
+It is RFC 4180 CSV (comma, minimal quoting, CRLF line ends), UTF-8 without a byte-order mark.
+
+Summaries, titles and evidence text come from the scanned application, and a spreadsheet runs any cell that
+starts with ``=``, ``+``, ``-`` or ``@`` as a formula (``=HYPERLINK(...)``, DDE). So every cell goes through
+:func:`safe_cell`, which prefixes such cells with ``'`` as OWASP's CSV-injection guidance says. The
+controls matrix (``matrix.py``) writes its sheet with the same helpers.
+
+Columns (``COLUMNS``): target, run_id, started_at (the run's start, UTC), check_id, title, severity,
+verdict, waived (``yes``, ``no``, or ``expired`` for a waiver past its date that no longer waives the
+failure), waiver_owner, waiver_expires, summary, ism, asvs_4, asvs_5, wstg, nist, cwe,
+remediation_summary, evidence_steps (indices into the document's timeline).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from . import RenderContext
+
+COLUMNS = (
+    "target",
+    "run_id",
+    "started_at",
+    "check_id",
+    "title",
+    "severity",
+    "verdict",
+    "waived",
+    "waiver_owner",
+    "waiver_expires",
+    "summary",
+    "ism",
+    "asvs_4",
+    "asvs_5",
+    "wstg",
+    "nist",
+    "cwe",
+    "remediation_summary",
+    "evidence_steps",
+)
+REFERENCE_KEYS = ("ism", "asvs_4", "asvs_5", "wstg", "nist", "cwe")
+JOIN = "; "
+
+# OWASP CSV injection: cells starting with these are formulas (or become one after a spreadsheet trims).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Control characters no spreadsheet or XML 1.0 consumer wants (tab, LF and CR are kept), lone surrogates,
+# and the two non-characters XML forbids.
+_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+MAX_CELL = 32_000  # Excel refuses cells over 32,767 characters
+
+
+def render(doc: dict[str, Any], ctx: RenderContext) -> str:
+    rows = [[_check_value(doc, check, column) for column in COLUMNS] for check in doc.get("checks") or []]
+    return to_csv(COLUMNS, rows)
+
+
+def _check_value(doc: dict[str, Any], check: dict[str, Any], column: str) -> Any:
+    refs = check.get("references") or {}
+    waiver = check.get("waiver") or {}
+    match column:
+        case "target" | "run_id" | "started_at":
+            return doc.get(column)
+        case "waived":
+            state = waiver_state(check)
+            return {"active": "yes", "expired": "expired"}.get(state or "", "no")
+        case "waiver_owner" | "waiver_expires":
+            return waiver.get(column.removeprefix("waiver_"))
+        case "remediation_summary":
+            return (check.get("remediation") or {}).get("summary")
+        case "evidence_steps":
+            return join(check.get("steps") or [])
+        case _ if column in REFERENCE_KEYS:
+            return join(refs.get(column) or [])
+        case _:
+            return check.get(column)
+
+
+# --- helpers shared with the other text formats (matrix.py imports these) ---
+
+
+def clean_text(value: Any) -> str:
+    """``value`` as text without the control characters spreadsheets and XML 1.0 reject."""
+    return _UNWANTED.sub("", "" if value is None else str(value))
+
+
+def safe_cell(value: Any) -> str:
+    """A spreadsheet cell that cannot run as a formula: OWASP's leading ``'`` when it starts like one."""
+    text = clean_text(value)
+    if len(text) > MAX_CELL:
+        text = text[:MAX_CELL] + " … (truncated)"
+    if text.startswith(FORMULA_TRIGGERS):
+        text = "'" + text
+    return text
+
+
+def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """RFC 4180 CSV text (minimal quoting, CRLF) with every cell passed through :func:`safe_cell`."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])
+    return out.getvalue()
+
+
+def join(values: Iterable[Any]) -> str:
+    return JOIN.join(str(v) for v in values)
+
+
+def waiver_state(check: dict[str, Any]) -> str | None:
+    """``"active"`` when a waiver covers this failure, ``"expired"`` when one did but has lapsed, else None.
+
+    isp_audit.waivers marks a lapsed waiver ``status: "expired"``; it no longer waives anything (the gate
+    fails the run), so formats must not show that failure as accepted.
+    """
+    waiver = check.get("waiver")
+    if not waiver or check.get("verdict") != "fail":
+        return None
+    return "expired" if waiver.get("status") == "expired" else "active"

@@ -1,0 +1,174 @@
+"""``controls-matrix.csv``: the IRAP assessor's controls matrix, one row per ISM control in scope.
+
+An IRAP assessor records, for each ISM control, whether it applies, how effective it was found to be, what
+was observed and which evidence supports that, usually in a spreadsheet that becomes an annex of the
+System Security Plan assessment. This sheet pre-fills those columns from one scan so the assessor starts
+from evidence rather than a blank row, and leaves the last column for their own notes.
+
+Columns (``COLUMNS``): Control, Title, Statement, Applicability, Assessment outcome, Observations,
+Check IDs, Evidence files, Assessor notes (always empty).
+
+Applicability: "Applicable" when checks ran for the control or it has manual (documentary) items;
+"Not applicable per scan (confirm)" when every check that ran found nothing to test (all not applicable)
+and there is no manual item; "Not assessed" otherwise.
+
+Assessment outcome, from the control status the document computed (isp_audit.document.control_status):
+
+==================  ===========================================  =========================================
+status              outcome                                      why
+==================  ===========================================  =========================================
+satisfied           Effective                                    every check that ran passed
+not_satisfied       Not effective                                an unwaived check failed
+review              Requires review                              warnings or a waived failure: the scan
+                                                                 neither proves nor disproves effectiveness
+inconclusive        Not assessed (test could not complete)       a check errored, nothing was proven
+not_assessed        Not assessed                                 no check applied
+==================  ===========================================  =========================================
+
+"review" is deliberately not "Effective with observations": a waived failure is an accepted risk, not an
+effective control, and a warning (for example a timeout declared but not measured) is an open question.
+When the scan was aborted, every outcome but "Not assessed" gets " (scan incomplete)".
+
+Observations hold one line per check (``check-id: VERDICT — summary``, with the waiver when there is
+one), the checks that did not run, each manual item's attestation status, and the control's note.
+Evidence files are results.json, the report files written next to it, the screenshots and HAR files
+cited by the control's checks' timeline steps, and manual attachments, each as ``path (sha256:<hex>)``
+when the hash is known (full SHA-256, so the assessor can verify the file). Every cell is protected
+against spreadsheet formula injection (csv_format.safe_cell).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import DEFAULT_FILES, RenderContext
+from .csv_format import clean_text, to_csv, waiver_state
+
+COLUMNS = (
+    "Control",
+    "Title",
+    "Statement",
+    "Applicability",
+    "Assessment outcome",
+    "Observations",
+    "Check IDs",
+    "Evidence files",
+    "Assessor notes",
+)
+OUTCOMES = {
+    "satisfied": "Effective",
+    "not_satisfied": "Not effective",
+    "review": "Requires review",
+    "inconclusive": "Not assessed (test could not complete)",
+    "not_assessed": "Not assessed",
+}
+# Report files a run may write next to results.json, cited when they are in the evidence hashes.
+# The matrix's own file is left out: a file cannot carry its own hash.
+REPORT_FILES = tuple(f for f in DEFAULT_FILES.values() if f not in ("results.json", DEFAULT_FILES["matrix"]))
+
+
+def render(doc: dict[str, Any], ctx: RenderContext) -> str:
+    checks = {c.get("check_id"): c for c in doc.get("checks") or []}
+    rows = []
+    for control in doc.get("controls") or []:
+        ran = [checks[c] for c in control.get("checks") or [] if c in checks]
+        rows.append(
+            [
+                control.get("id"),
+                control.get("title"),
+                control.get("statement"),
+                _applicability(control, ran),
+                outcome(control.get("status"), aborted=bool(doc.get("aborted"))),
+                "\n".join(_observations(control, ran)),
+                "\n".join(str(c.get("check_id")) for c in ran),
+                "\n".join(_evidence(doc, ctx, control, ran)),
+                "",
+            ]
+        )
+    return to_csv(COLUMNS, rows)
+
+
+def outcome(status: str | None, *, aborted: bool = False) -> str:
+    text = OUTCOMES.get(status or "not_assessed", f"Unknown status {status!r}")
+    return f"{text} (scan incomplete)" if aborted and status != "not_assessed" else text
+
+
+def _applicability(control: dict[str, Any], ran: list[dict[str, Any]]) -> str:
+    if control.get("manual") or any(c.get("verdict") != "not_applicable" for c in ran):
+        return "Applicable"
+    return "Not applicable per scan (confirm)" if ran else "Not assessed"
+
+
+def _observations(control: dict[str, Any], ran: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for check in ran:
+        verdict = str(check.get("verdict", "")).replace("_", " ").upper()
+        line = f"{check.get('check_id')}: {verdict} — {_one_line(check.get('summary'))}"
+        state = waiver_state(check)
+        if state:
+            waiver = check.get("waiver") or {}
+            label = "WAIVED" if state == "active" else "WAIVER EXPIRED"
+            line += (
+                f" [{label}: {_one_line(waiver.get('justification'))}"
+                f" (owner {_one_line(waiver.get('owner'))}, expires {_one_line(waiver.get('expires'))})]"
+            )
+        lines.append(line)
+    if control.get("not_run"):
+        lines.append("Not run: " + ", ".join(str(c) for c in control["not_run"]))
+    for item in control.get("manual") or []:
+        line = f"Manual — {_one_line(item.get('title'))}: {_one_line(item.get('status'))}"
+        if item.get("note"):
+            line += f" ({_one_line(item['note'])})"
+        lines.append(line)
+    if control.get("note"):
+        lines.append("Note: " + _one_line(control["note"]))
+    return lines
+
+
+def _evidence(doc: dict[str, Any], ctx: RenderContext, control: dict[str, Any], ran: list[dict[str, Any]]) -> list[str]:
+    paths = ["results.json", *(f for f in REPORT_FILES if f in ctx.hashes)]
+    for check in ran:
+        paths += check_evidence_files(doc, check, include_results=False)
+    lines = [_with_hash(p, ctx.hashes.get(p)) for p in dict.fromkeys(paths)]
+    for item in control.get("manual") or []:
+        for attachment in item.get("attachments") or []:
+            lines.append(_with_hash(str(attachment.get("path")), attachment.get("sha256")))
+    return lines
+
+
+def _with_hash(path: str, digest: str | None) -> str:
+    return f"{path} (sha256:{digest})" if digest else path
+
+
+def _one_line(value: Any) -> str:
+    return " ".join(clean_text(value).split())
+
+
+def check_evidence_files(doc: dict[str, Any], check: dict[str, Any], *, include_results: bool = True) -> list[str]:
+    """The evidence files one check cites: screenshots of its timeline steps, then the HAR files of the
+    clients that took those steps (recorded as ``har/<client slug>.har``), and results.json itself.
+
+    Only files the document lists are named, so a renderer never invents a path.
+    """
+    steps = {s.get("index"): s for s in doc.get("steps") or []}
+    files = doc.get("files") or {}
+    listed_shots = set(files.get("screenshots") or [])
+    listed_hars = set(files.get("har") or [])
+    shots: list[str] = []
+    hars: list[str] = []
+    for index in check.get("steps") or []:
+        step = steps.get(index) or {}
+        shot = step.get("screenshot")
+        if shot and (not listed_shots or shot in listed_shots):
+            shots.append(str(shot))
+        har = f"har/{_slug(str(step.get('client', '')))}.har"
+        if har in listed_hars:
+            hars.append(har)
+    found = list(dict.fromkeys([*shots, *sorted(set(hars))]))
+    return ["results.json", *found] if include_results else found
+
+
+def _slug(text: str) -> str:
+    # The recorder's file-name slug (isp_audit.recorder._slug), so a step's client maps to its HAR file.
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "x"
