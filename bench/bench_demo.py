@@ -105,7 +105,9 @@ def _kill_tree(popen: subprocess.Popen[bytes]) -> None:
 def _read_stats(out: Path) -> dict[str, int]:
     totals = {"logins": 0, "browser_requests": 0, "http_requests": 0, "clients": 0}
     for app in APPS:
-        stats = json.loads((out / app / "results.json").read_text(encoding="utf-8"))["stats"]
+        folder = out / app
+        found = folder / "results.json" if (folder / "results.json").is_file() else folder / "data" / "results.json"
+        stats = json.loads(found.read_text(encoding="utf-8"))["stats"]
         for key in totals:
             totals[key] += int(stats[key])
     return totals
@@ -222,27 +224,53 @@ def print_human(summary: dict[str, Any]) -> None:
     print("\n".join(lines))
 
 
+# The foundation's target (both demo apps under 10 s) was set for the three core checks; the full suite
+# adds fixation, entropy sampling (1,000 tokens per app) and more, and is reported alongside it.
+SUITES = {
+    "core": ["--checks", "rotate-on-login,logout-invalidates,server-side-state"],
+    "full": [],
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="how many demo runs (default 3; min/median reported)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--no-pss", action="store_true", help="skip PSS (faster polling; judge memory on RSS)")
     parser.add_argument("--browser", help="passed to isp-audit demo --browser")
+    parser.add_argument(
+        "--suite",
+        choices=[*SUITES, "both"],
+        default="both",
+        help="core: the three foundation checks (the 10 s target); full: all checks (default both)",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     extra = ["--browser", args.browser] if args.browser else []
-    runs = []
-    for i in range(args.runs):
-        if not args.json:
-            print(f"run {i + 1}/{args.runs}…", file=sys.stderr, flush=True)
-        runs.append(run_once(extra, not args.no_pss))
-    summary = summarise(runs)
+    suites = list(SUITES) if args.suite == "both" else [args.suite]
+    summaries = {}
+    for suite in suites:
+        runs = []
+        for i in range(args.runs):
+            if not args.json:
+                print(f"{suite} suite: run {i + 1}/{args.runs}…", file=sys.stderr, flush=True)
+            runs.append(run_once([*SUITES[suite], *extra], not args.no_pss))
+        summaries[suite] = summarise(runs)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summaries, indent=2))
     else:
-        print_human(summary)
-    return 1 if summary["failed_runs"] else 0
+        for suite, summary in summaries.items():
+            print(
+                f"\n=== {suite} suite"
+                + (
+                    " (the 10 s wall target applies here)"
+                    if suite == "core"
+                    else " (wall time reported; the 10 s target was set for the core suite)"
+                )
+            )
+            print_human(summary)
+    return 1 if any(s["failed_runs"] for s in summaries.values()) else 0
 
 
 if __name__ == "__main__":

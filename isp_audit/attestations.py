@@ -148,15 +148,17 @@ def apply_attestations(doc: dict[str, Any], attestations: Attestations, out_dir:
         )
     for attestation in attestations.items:
         recorded = []
+        folder = Path(out_dir) / ATTACHMENTS_DIR / attestation.id
+        _drop_stale(folder, {source.name for source in attestation.attachments})
         for source in attestation.attachments:
-            rel = f"{ATTACHMENTS_DIR}/{attestation.id}/{source.name}"
-            target = Path(out_dir) / rel
+            target = folder / source.name
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                shutil.copyfile(source, target)
+                if not (target.exists() and target.samefile(source)):
+                    shutil.copyfile(source, target)
             except OSError as exc:
                 raise AttestationError(f"cannot copy attachment {source} to {target}: {exc.strerror or exc}") from exc
-            recorded.append({"path": rel, "sha256": _sha256(target)})
+            recorded.append({"path": f"{ATTACHMENTS_DIR}/{attestation.id}/{source.name}", "sha256": _sha256(target)})
         for item in by_id[attestation.id]:
             item.update(
                 {
@@ -170,6 +172,15 @@ def apply_attestations(doc: dict[str, Any], attestations: Attestations, out_dir:
     refresh_summary(doc)
 
 
+def _drop_stale(folder: Path, keep: set[str]) -> None:
+    """Re-applying attestations leaves only the files the current file attaches (no orphan in the pack)."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if path.name not in keep and (path.is_file() or path.is_symlink()):
+            path.unlink()
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -179,7 +190,9 @@ def _sha256(path: Path) -> str:
 
 
 def _one_line_error(exc: ValidationError, root: Any, source: str) -> str:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # A misspelt key also makes the intended key "missing": name the misspelling, which explains both.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = err["loc"]
     key = ".".join(str(p) for p in loc) or "(top level)"
     message = err["msg"].removeprefix("Value error, ")

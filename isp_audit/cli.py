@@ -22,20 +22,26 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from . import __version__
+from .attestations import apply_attestations, load_attestations
 from .browser import BrowserChoice, binary_version, find_browser, launch
 from .catalogue import explain_text, load_catalogue
 from .checks import REGISTRY
+from .diff import diff_documents, print_diff, render_diff_html, render_diff_json, render_diff_markdown
 from .document import build_document, load_document
 from .errors import AuditError
+from .gate import check_fail_on, exit_code, gate_summary
 from .outputs import ReportSpec, check_report_specs, write_reports
+from .pack import make_pack, verify_pack
 from .profile import check_credentials, load_profile, quick_profile, starter_profile
 from .redact import Redactor
 from .resources import package_path as resource_path
 from .scanner import ScanRequest, preflight, run_scan, select_checks
+from .waivers import apply_waivers, load_waivers
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_SCAN = 0, 1, 2
-EXIT_HELP = """Exit codes: 0 no check failed; 1 at least one check failed; 2 the scan could not be done
-(usage, profile, unreachable target, login failed, no browser)."""
+EXIT_HELP = """Exit codes: 0 no failure at or above --fail-on (default: any failure counts); 1 at least one
+unwaived failure at or above it, or an expired waiver; 2 the scan could not be done (usage, profile,
+unreachable target, login failed, no browser). --advisory always exits 0 once everything is written."""
 
 app = typer.Typer(
     help=f"Prove by experiment that a web application's sessions are centrally managed server side "
@@ -122,6 +128,16 @@ def scan(
         ),
     ] = None,
     operator: Annotated[str | None, typer.Option(help="Who ran the assessment (default user@host).")] = None,
+    pack: Annotated[bool, typer.Option("--pack", help="Make the output folder a BagIt evidence pack.")] = False,
+    zip_path: Annotated[Path | None, typer.Option("--zip", help="Also zip the evidence pack to this file.")] = None,
+    fail_on: Annotated[
+        str, typer.Option(help="Lowest severity whose failure gives exit 1: critical, high, medium, low, info, none.")
+    ] = "low",
+    advisory: Annotated[bool, typer.Option("--advisory", help="Always exit 0 after writing everything.")] = False,
+    waivers: Annotated[
+        Path | None, typer.Option(help="YAML waiver file (check, target, justification, owner, expires).")
+    ] = None,
+    attestations: Annotated[Path | None, typer.Option(help="YAML attestations for the manual ISM-2066 items.")] = None,
     browser: BrowserOpt = None,
     headed: HeadedOpt = False,
 ) -> None:
@@ -156,6 +172,17 @@ def scan(
     except (ValueError, ValidationError) as exc:
         raise AuditError(f"policy: {_first_error(exc)}") from exc
     request = ScanRequest(profile, out, select_checks(profile, _split(checks), _split(skip)), password, applied)
+    # Everything the user gave is checked before any traffic, so a typo never costs a scan.
+    specs = [ReportSpec("html", None)] + [ReportSpec.parse(r) for r in report or []]
+    if json_out:
+        specs.append(ReportSpec("json", "-"))
+    check_report_specs(specs)
+    fail_on = check_fail_on(fail_on)
+    waiver_list = load_waivers(waivers) if waivers else []
+    if attestations is not None and not attestations.is_file():
+        raise AuditError(f"cannot read attestations {attestations}: no such file")
+    if (out / "bagit.txt").exists():
+        raise AuditError(f"{out} already holds an evidence pack; choose a new --out folder")
     check_credentials(profile)
     preflight(profile)
     out.mkdir(parents=True, exist_ok=True)
@@ -170,22 +197,29 @@ def scan(
         profile_sha256=_sha256(profile_path),
         operator=operator,
     )
-    specs = [ReportSpec("html", None)] + [ReportSpec.parse(r) for r in report or []]
-    if json_out:
-        specs.append(ReportSpec("json", "-"))
-    check_report_specs(specs)
+    outcome = apply_waivers(doc, waiver_list)
+    for line in outcome.lines():
+        err.print(line, highlight=False, soft_wrap=True)
+    if attestations is not None:
+        apply_attestations(doc, load_attestations(attestations, doc), out)
     write_reports(doc, out, specs, redactor.scrub)
+    if pack or zip_path:
+        make_pack(out, doc, zip_to=zip_path)
+        err.print(f"evidence pack: {out}/" + (f" and {zip_path}" if zip_path else ""), highlight=False)
     if result.aborted:
         # Everything recorded up to the failure is on disk; say so on the same single line.
         raise AuditError(f"{result.aborted} (evidence so far in {out}/)")
     print_summary(err, result, str(out))
-    raise typer.Exit(EXIT_FAILED if result.failed else EXIT_OK)
+    err.print(gate_summary(doc, fail_on, advisory, bool(outcome.expired)), highlight=False, soft_wrap=True)
+    raise typer.Exit(exit_code(doc, fail_on, advisory, bool(outcome.expired)))
 
 
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for both apps' results.")] = Path("isp-audit-demo"),
     checks: Annotated[str | None, typer.Option(help="Only these check ids (comma-separated).")] = None,
+    pack: Annotated[bool, typer.Option("--pack/--no-pack", help="Write each app's folder as an evidence pack.")]
+    = True,
     browser: BrowserOpt = None,
     headed: HeadedOpt = False,
 ) -> None:
@@ -203,7 +237,7 @@ def demo(
     out.mkdir(parents=True, exist_ok=True)
     with _browser(browser, headed) as (br, label, _), err.status("starting demo") as status:
         selected = tuple(c for c in REGISTRY if c in wanted)
-        outcomes = run_demo(out, br, label, lambda msg: status.update(msg), selected)
+        outcomes = run_demo(out, br, label, lambda msg: status.update(msg), selected, pack=pack)
     ok = True
     for o in outcomes:
         print_summary(err, o.result, str(out / o.name), title=f"demo app with {o.name} sessions — {o.result.target}")
@@ -252,8 +286,11 @@ def init(
 def report_cmd(
     results: Annotated[Path, typer.Argument(help="A results.json, an output folder or an evidence pack.")],
     report: Annotated[
-        list[str], typer.Option(help="FORMAT[:PATH] to write (html, json, md, junit, sarif, oscal, csv, matrix); "
-                                "PATH '-' is stdout. Repeatable.")
+        list[str],
+        typer.Option(
+            help="FORMAT[:PATH] to write (html, json, md, junit, sarif, oscal, csv, matrix); "
+            "PATH '-' is stdout. Repeatable."
+        ),
     ],
 ) -> None:
     """Re-render a past scan's results in any format, from its results.json alone."""
@@ -265,6 +302,48 @@ def report_cmd(
     check_report_specs(specs)
     for path in write_reports(doc, None, specs, evidence_dir=folder):
         err.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
+def verify(pack_path: Annotated[Path, typer.Argument(help="An evidence pack folder or its .zip.")]) -> None:
+    """Re-check every hash of an evidence pack. Exit 0 intact, 1 altered (each problem named), 2 unreadable."""
+    if not pack_path.exists():
+        raise AuditError(f"no such pack: {pack_path}")
+    verdict = verify_pack(pack_path)
+    for line in verdict.lines():
+        err.print(line, highlight=False, soft_wrap=True)
+    if verdict.ok:
+        err.print(f"[green]pack intact[/]: {verdict.files_checked} files match their SHA-256", highlight=False)
+        raise typer.Exit(EXIT_OK)
+    err.print(f"[red]pack NOT intact[/]: {pack_path}", highlight=False)
+    raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("diff")
+def diff_cmd(
+    old: Annotated[Path, typer.Argument(help="The earlier results (results.json, output folder or pack).")],
+    new: Annotated[Path, typer.Argument(help="The later results.")],
+    report: Annotated[
+        list[str] | None, typer.Option(help="Also write md|html|json[:PATH] ('-' for stdout). Repeatable.")
+    ] = None,
+) -> None:
+    """Reassessment: what was fixed, what regressed and what stayed, per check and per ISM control."""
+    renderers = {"md": render_diff_markdown, "html": render_diff_html, "json": render_diff_json}
+    wanted = []
+    for spec in report or []:
+        fmt, _, path = spec.partition(":")
+        if fmt not in renderers:
+            raise AuditError(f"unknown diff format {fmt!r}; choose from md, html, json")
+        wanted.append((fmt, path or f"diff.{fmt}"))
+    change = diff_documents(load_document(old), load_document(new))
+    print_diff(err, change)
+    for fmt, path in wanted:
+        text = renderers[fmt](change)
+        if path == "-":
+            sys.stdout.write(text)
+        else:
+            Path(path).write_text(text, encoding="utf-8")
+            err.print(f"wrote {path}", highlight=False)
 
 
 @app.command()

@@ -116,7 +116,7 @@ def control_status(control: dict[str, Any], checks: dict[str, dict[str, Any]]) -
     A waived failure does not make a control satisfied: it becomes "review", so it stays visible.
     """
     verdicts = [checks[c]["verdict"] for c in control["checks"]]
-    waived = [c for c in control["checks"] if checks[c]["verdict"] == "fail" and checks[c].get("waiver")]
+    waived = [c for c in control["checks"] if checks[c]["verdict"] == "fail" and is_waived(checks[c])]
     if not verdicts or all(v == "not_applicable" for v in verdicts):
         return "not_assessed"
     if any(v == "fail" for c, v in zip(control["checks"], verdicts, strict=True) if c not in waived):
@@ -128,13 +128,19 @@ def control_status(control: dict[str, Any], checks: dict[str, dict[str, Any]]) -
     return "satisfied"
 
 
+def is_waived(check: dict[str, Any]) -> bool:
+    """An active waiver on a failure. An expired waiver is shown, but waives nothing."""
+    waiver = check.get("waiver")
+    return bool(waiver) and waiver.get("status", "active") == "active"
+
+
 def refresh_summary(doc: dict[str, Any]) -> None:
     """Recompute verdict counts and control statuses (after waivers or attestations changed)."""
     checks = {c["check_id"]: c for c in doc["checks"]}
     for control in doc["controls"]:
         control["status"] = control_status(control, checks)
     counts = {v: sum(1 for c in doc["checks"] if c["verdict"] == v) for v in VERDICTS}
-    counts["waived"] = sum(1 for c in doc["checks"] if c["verdict"] == "fail" and c.get("waiver"))
+    counts["waived"] = sum(1 for c in doc["checks"] if c["verdict"] == "fail" and is_waived(c))
     ism_2066 = next((c for c in doc["controls"] if c["id"] == "ISM-2066"), None)
     doc["summary"] = {
         "verdicts": counts,

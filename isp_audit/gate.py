@@ -1,4 +1,4 @@
-"""The exit code of a scan, for CI: which results fail the pipeline.
+"""The exit code of a scan, for CI: which results fail the pipeline. The rules, in order of precedence:
 
 * **2** the scan could not be done or did not finish (``doc["aborted"]``). ``--advisory`` does not change
   this: a broken login or an unreachable target means nothing was assessed, and an advisory job that goes

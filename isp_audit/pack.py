@@ -89,7 +89,10 @@ def make_pack(out_dir: Path, doc: dict[str, Any], *, zip_to: Path | None = None)
     _write_tag(out_dir / TAGMANIFEST, "".join(tag_lines))
 
     if zip_to is not None:
-        write_zip(out_dir, Path(zip_to), doc)
+        try:
+            write_zip(out_dir, Path(zip_to), doc)
+        except OSError as exc:
+            raise AuditError(f"packed {out_dir}, but writing the zip {zip_to} failed: {exc.strerror or exc}") from exc
     return out_dir
 
 

@@ -106,7 +106,7 @@ class WaiverUse:
     reason: str = ""
 
     def __str__(self) -> str:
-        return f"{self.waiver.label()}" + (f": {self.reason}" if self.reason else "")
+        return self.waiver.label() + (f": {self.reason}" if self.reason else "")
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from isp_audit.demo.runner import EXPECTED
+from isp_audit.document import load_document
 from tests.conftest import run_cli
 
 
@@ -13,12 +13,13 @@ def test_demo_gets_the_verdicts_each_app_was_built_for(tmp_path: Path) -> None:
     run = run_cli("demo", "--out", str(tmp_path))
     assert run.code == 0, run.stderr
     for name, expected in EXPECTED.items():
-        results = json.loads((tmp_path / name / "results.json").read_text())
+        results = load_document(tmp_path / name)  # each app's folder is an evidence pack (data/…)
         assert {c["check_id"]: c["verdict"] for c in results["checks"]} == expected
         assert results["aborted"] is None
         # The browser logs in once; the extra logins experiments need go over plain HTTP once proven.
         assert results["stats"]["clients"] <= 5
-        report = (tmp_path / name / "report.html").read_text()
+        report = (tmp_path / name / "data" / "report.html").read_text()
+        assert run_cli("verify", str(tmp_path / name)).code == 0
         assert "ISM-2066" in report and results["target"] in report
         assert f"{name} app: verdicts as built" in run.stderr.replace("\n", " ")
     # Both verdict tables reach the terminal; stdout stays clean for machine use.

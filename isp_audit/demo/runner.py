@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from ..checks import REGISTRY
 from ..document import build_document
 from ..model import ScanResult
 from ..outputs import ReportSpec, write_reports
+from ..pack import make_pack
 from ..profile import Profile
 from ..redact import Redactor
 from ..scanner import Progress, ScanRequest, run_scan
@@ -85,18 +87,23 @@ def run_demo(
     progress: Progress,
     checks: tuple[str, ...] = tuple(REGISTRY),
     operator: str | None = None,
+    pack: bool = True,
 ) -> list[DemoOutcome]:
     # A fresh random password each run, handed to the apps and the scanner through the environment,
     # exactly as a real profile's password_env would be.
     os.environ.setdefault(PASSWORD_ENV, secrets.token_urlsafe(18))
     outcomes = []
     for name, app_cls in APPS.items():
+        # The demo owns its per-app folders: a rerun replaces them (a pack cannot be packed again).
+        if (out_dir / name).is_dir():
+            shutil.rmtree(out_dir / name)
         with RunningApp(app_cls()) as running:
             request = ScanRequest(demo_profile(name, running.url), out_dir / name, checks)
             redactor = Redactor()
             result = run_scan(request, browser, browser_label, lambda msg, n=name: progress(f"[{n}] {msg}"), redactor)
-        write_reports(
-            build_document(result, operator=operator), out_dir / name, [ReportSpec("html", None)], redactor.scrub
-        )
+        doc = build_document(result, operator=operator)
+        write_reports(doc, out_dir / name, [ReportSpec("html", None)], redactor.scrub)
+        if pack:
+            make_pack(out_dir / name, doc)
         outcomes.append(DemoOutcome(name, result, EXPECTED[name]))
     return outcomes
