@@ -89,6 +89,17 @@ def _browser(explicit: str | None, headed: bool) -> Iterator[tuple[Browser, str,
             browser.close()
 
 
+def _repo_relative(path: Path | None) -> str | None:
+    """The profile path relative to the working directory when it lies below it (SARIF anchors need
+    a repository-relative path); otherwise as given."""
+    if path is None:
+        return None
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _sha256(path: Path | None) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None and path.is_file() else None
 
@@ -193,7 +204,7 @@ def scan(
 
     doc = build_document(
         result,
-        profile_path=str(profile_path) if profile_path else None,
+        profile_path=_repo_relative(profile_path),
         profile_sha256=_sha256(profile_path),
         operator=operator,
     )

@@ -49,7 +49,7 @@ class CliRun:
     stderr: str
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> CliRun:
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240, cwd: Path = REPO) -> CliRun:
     """Run ``python -m isp_audit ARGS`` as a user would, with a bounded time."""
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
@@ -58,7 +58,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240)
         text=True,
         env=full_env,
         timeout=timeout,
-        cwd=REPO,
+        cwd=cwd,
         check=False,
     )
     return CliRun(proc.returncode, proc.stdout, proc.stderr)

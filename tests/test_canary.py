@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import itertools
 import secrets
+import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -46,6 +47,7 @@ def test_no_secret_reaches_any_output(app_cls: type, tmp_path: Path) -> None:
 
         os.environ[PASSWORD_ENV] = PASSWORD  # the app reads it per request
         try:
+            formats = ("html", "md", "json", "junit", "sarif", "oscal", "csv", "matrix")
             run = run_cli(
                 "scan",
                 f"{running.url}login",
@@ -56,14 +58,20 @@ def test_no_secret_reaches_any_output(app_cls: type, tmp_path: Path) -> None:
                 "--out",
                 str(out),
                 "--json",
+                "--pack",
+                "--zip",
+                str(tmp_path / "pack.zip"),
+                *(a for f in formats for a in ("--report", f"{f}:{tmp_path / 'reports' / f}")),
                 env={PASSWORD_ENV: PASSWORD},
             )
         finally:
             del os.environ[PASSWORD_ENV]
     assert run.code in (0, 1), run.stderr  # the scan really ran
-    files = [p for p in out.rglob("*") if p.is_file()]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]  # the pack, every report, the zip
     assert len(files) > 8  # results, report, timeline, HARs, states, screenshots...
-    haystacks = {str(p.relative_to(out)): p.read_bytes() for p in files}
+    haystacks = {str(p.relative_to(tmp_path)): p.read_bytes() for p in files}
+    with zipfile.ZipFile(tmp_path / "pack.zip") as pack:  # compressed: search what it unpacks to
+        haystacks.update({f"pack.zip!{n}": pack.read(n) for n in pack.namelist()})
     haystacks["<stdout>"] = run.stdout.encode()
     haystacks["<stderr>"] = run.stderr.encode()
     # The tokens the app issued are known only by prefix; every issued value starts with it.
@@ -72,5 +80,5 @@ def test_no_secret_reaches_any_output(app_cls: type, tmp_path: Path) -> None:
         for needle in needles:
             assert needle.encode() not in data, f"{needle!r} leaked into {where}"
     # And the evidence still shows the tokens, as fingerprints.
-    assert "fp:" in (out / "results.json").read_text()
-    assert "fp:" in (out / "har" / "http-replay.har").read_text()
+    assert "fp:" in (out / "data" / "results.json").read_text()
+    assert "fp:" in (out / "data" / "har" / "http-replay.har").read_text()

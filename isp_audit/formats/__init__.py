@@ -25,9 +25,18 @@ Renderer = Callable[[dict[str, Any], RenderContext], str | bytes]
 
 def _registry() -> dict[str, Renderer]:
     # Imported here, not at module load, so a format's optional dependencies cost nothing until used.
-    from . import html, json_format
+    from . import csv_format, html, json_format, junit, markdown, matrix, oscal, sarif
 
-    return {"json": json_format.render, "html": html.render}
+    return {
+        "json": json_format.render,
+        "html": html.render,
+        "md": markdown.render,
+        "junit": junit.render,
+        "sarif": sarif.render,
+        "oscal": oscal.render,
+        "csv": csv_format.render,
+        "matrix": matrix.render,
+    }
 
 
 # The file each format is written to by default, inside the output folder.

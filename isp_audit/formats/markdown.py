@@ -1,0 +1,364 @@
+"""``report.md``: the human report as Markdown, for tickets, merge requests and wikis.
+
+It carries the content of the HTML report (``templates/report.html.j2``): the executive summary, the
+verdict table, the ISM controls, what a scan cannot prove, every check in detail (waiver, references,
+rationale, method, fixes per stack, evidence as JSON, its timeline steps) and the full timeline. It is
+written to read well as plain text too, since it is often pasted where Markdown is not rendered: tables
+for lists of like things, one bold label per paragraph, no HTML. Screenshots are relative links (the
+file sits next to the ``screenshots/`` folder) rather than embedded images, and the request/response
+excerpts the HTML shows are left to the HAR files, which the evidence list names.
+
+Everything the scanned application can influence (summaries, titles, URLs, cookie names, step details)
+is escaped, so a hostile page cannot inject markup into the ticket it ends up in:
+
+* Markdown punctuation is backslash-escaped (``\\ ` * _ [ ] < > | & ~ # $ @``, and ``(`` after ``]``),
+  so no link, image, emphasis, raw HTML, mention or table-cell break can be formed; intra-word ``_`` is
+  left alone (CommonMark never treats it as emphasis) to keep identifiers like ``SESSION_ENGINE``
+  readable; ``://`` and ``www.`` are escaped so GFM's autolinker does not turn bare URLs into links;
+* the tool's own `name` convention becomes a code span only when the name holds none of
+  `` ` < > [ ] | `` (otherwise it is escaped text), matching the HTML report's ``ticks`` filter;
+* newlines and control characters are removed from inline text, so nothing can start a new block;
+* evidence JSON goes in a fence longer than any backtick run inside it, with ``<``, ``>``, ``&`` and
+  ``](`` written as JSON ``\\u`` escapes (the same data, but nothing a grep or a lax renderer can trip on);
+* the only links are to screenshots, and only when the path is a plain relative file name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from . import RenderContext
+from .csv_format import clean_text, waiver_state
+
+VERDICT_COUNTS = (("fail", "failed"), ("error", "could not run"), ("warn", "warnings"), ("pass", "passed"))
+REFERENCE_LABELS = (
+    ("ism", "ISM"),
+    ("asvs_4", "ASVS 4.0.3"),
+    ("asvs_5", "ASVS 5.0.0"),
+    ("wstg", "WSTG"),
+    ("nist", "NIST"),
+    ("cwe", "CWE"),
+)
+NEEDS_FIX = ("fail", "warn", "error")
+
+_TICK = re.compile(r"(?<!`)`(?!`)")  # a lone backtick; runs of them are always literal text
+_CODE_SAFE = re.compile(r"[^`<>\[\]|\r\n]+")  # what a code span may hold here
+_ALWAYS_ESCAPED = frozenset("\\`*[]<>|&~#$@")
+_SAFE_PATH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
+
+
+def render(doc: dict[str, Any], ctx: RenderContext) -> str:
+    steps = {s.get("index"): s for s in doc.get("steps") or []}
+    lines: list[str] = []
+    lines += _header(doc)
+    lines += _executive_summary(doc)
+    lines += _controls(doc)
+    lines += _manual(doc)
+    lines += ["## Checks in detail", ""]
+    for check in doc.get("checks") or []:
+        lines += _check(check, steps)
+    lines += ["## Full timeline", ""]
+    lines += _steps_table(doc.get("steps") or [])
+    if ctx.hashes:
+        lines += ["## Evidence files", "", "Relative to this report's folder.", ""]
+        lines += _table(["File", "SHA-256"], [[_code(p), _code(h)] for p, h in sorted(ctx.hashes.items())])
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# --- sections ---
+
+
+def _header(doc: dict[str, Any]) -> list[str]:
+    tool = doc.get("tool") or {}
+    profile = doc.get("profile") or {}
+    lines = [
+        f"# ISM-2066 session management audit — {inline(profile.get('name'))}",
+        "",
+        f"{inline(tool.get('name'))} {inline(tool.get('version'))} · target {_code(doc.get('target'))} · "
+        f"{_utc(doc.get('started_at'))} → {_utc(doc.get('finished_at'))} · operator {inline(doc.get('operator'))}",
+        "",
+    ]
+    if doc.get("aborted"):
+        lines += [f"> **The scan could not be completed:** {inline(doc['aborted'])}", ""]
+    return lines
+
+
+def _executive_summary(doc: dict[str, Any]) -> list[str]:
+    checks = doc.get("checks") or []
+    policy = doc.get("policy") or {}
+    provenance = doc.get("provenance") or {}
+    stats = doc.get("stats") or {}
+    profile = doc.get("profile") or {}
+    count = {v: sum(1 for c in checks if c.get("verdict") == v) for v in ("pass", "fail", "warn", "error")}
+    waived = sum(1 for c in checks if waiver_state(c) == "active")
+    expired = sum(1 for c in checks if waiver_state(c) == "expired")
+    not_applicable = sum(1 for c in checks if c.get("verdict") == "not_applicable")
+    counts = []
+    for verdict, label in VERDICT_COUNTS:
+        text = f"{count[verdict]} {label}"
+        if verdict == "fail" and (waived or expired):
+            text += f" ({waived} waived{f', {expired} with an expired waiver' if expired else ''})"
+        counts.append(text)
+    counts.append(f"{not_applicable} not applicable")
+    status = (doc.get("summary") or {}).get("ism_2066", "not_assessed")
+    tokens = doc.get("session_tokens") or []
+    token_text = ", ".join(
+        f"{inline(t.get('kind'))} {_code(t.get('name'))} ({inline(t.get('fingerprint'))})" for t in tokens
+    )
+    if tokens:
+        token_text += f"; found by behaviour: {inline(tokens[0].get('identified_by'))}"
+    run = [
+        inline(provenance.get("browser")),
+        f"Python {inline(provenance.get('python'))}",
+        f"Playwright {inline(provenance.get('playwright'))}",
+        f"run {inline(doc.get('run_id'))}",
+    ]
+    if profile.get("sha256"):
+        run.append(f"profile sha256 {inline(str(profile['sha256'])[:16])}…")
+    work = (
+        f"{inline(stats.get('logins'))} logins, {inline(stats.get('browser_requests'))} browser requests, "
+        f"{inline(stats.get('http_requests'))} plain-HTTP requests, {inline(stats.get('clients'))} browser contexts"
+    )
+    controls = " · ".join(f"{inline(c.get('id'))} {_label(c.get('status'))}" for c in doc.get("controls") or [])
+    lines = [
+        "## Executive summary",
+        "",
+        f"- **ISM-2066 status:** **{_label(status).upper()}** — {', '.join(counts)}",
+        f"- **Controls:** {controls or 'none'}",
+        f"- **Target:** {_code(doc.get('target'))} (profile {inline(profile.get('name'))})",
+        f"- **Scan (UTC):** {_utc(doc.get('started_at'))} → {_utc(doc.get('finished_at'))}",
+        f"- **Operator:** {inline(doc.get('operator'))}",
+        f"- **Policy applied:** {inline(policy.get('name'))} — {inline(policy.get('description'))} "
+        f"(entropy: {inline(policy.get('entropy'))}; idle {inline(policy.get('idle_timeout'))}, "
+        f"overall {inline(policy.get('absolute_timeout'))} ({inline(policy.get('timeouts'))}); "
+        f"concurrent sessions: {inline(policy.get('concurrent_sessions'))})",
+        f"- **Authenticated oracle:** {inline(doc.get('oracle'))}",
+        f"- **Session tokens:** {token_text or 'none identified'}",
+        f"- **Run:** {' · '.join(run)}; {work}",
+        "",
+        "Secret values (passwords, cookie and storage values, tokens) never appear in this report: each is "
+        "shown as a keyed fingerprint `fp:…` that is stable within this run only.",
+        "",
+        "### Verdicts",
+        "",
+    ]
+    rows = [[_code(c.get("check_id")), _verdict(c), inline(c.get("summary"))] for c in checks]
+    return lines + _table(["Check", "Verdict", "What was done and seen"], rows)
+
+
+def _controls(doc: dict[str, Any]) -> list[str]:
+    rows, notes = [], []
+    for control in doc.get("controls") or []:
+        checks = ", ".join(_code(c) for c in control.get("checks") or []) or "none run"
+        if control.get("not_run"):
+            checks += "; not run: " + ", ".join(_code(c) for c in control["not_run"])
+        rows.append(
+            [
+                inline(control.get("id")),
+                inline(control.get("title")),
+                f"**{_label(control.get('status')).upper()}**",
+                f"“{inline(control.get('statement'))}”",
+                checks,
+            ]
+        )
+        if control.get("note"):
+            notes.append(f"- **{inline(control.get('id'))}:** {inline(control['note'])}")
+    lines = ["## ISM controls", "", *_table(["Control", "Title", "Status", "Statement", "Checks"], rows)]
+    return lines + ([*notes, ""] if notes else [])
+
+
+def _manual(doc: dict[str, Any]) -> list[str]:
+    rows = []
+    for control in doc.get("controls") or []:
+        for item in control.get("manual") or []:
+            status = inline(item.get("status"))
+            if item.get("note"):
+                status += f" — {inline(item['note'])}"
+            for attachment in item.get("attachments") or []:
+                status += f"; {_code(attachment.get('path'))} (sha256 {inline(str(attachment.get('sha256'))[:12])}…)"
+            rows.append(
+                [
+                    f"{inline(control.get('id'))}: {inline(item.get('title'))}",
+                    status,
+                    inline(item.get("ask")),
+                    inline(item.get("good")),
+                ]
+            )
+    lines = [
+        "## What a scan cannot prove",
+        "",
+        "These parts of ISM-2066 need documents and records, not experiments. Each is shown with its "
+        "attestation status.",
+        "",
+    ]
+    if not rows:
+        return [*lines, "No manual items.", ""]
+    return lines + _table(["Item", "Status", "Ask for", "Good evidence"], rows)
+
+
+def _check(check: dict[str, Any], steps: dict[Any, dict[str, Any]]) -> list[str]:
+    verdict = check.get("verdict")
+    meta = [f"**Verdict: {_verdict(check)}**", f"severity {inline(check.get('severity'))}"]
+    if check.get("started_at"):
+        meta.append(f"started {_utc(check['started_at'])}")
+    if check.get("duration_s") is not None:
+        meta.append(f"took {inline(check['duration_s'])} s")
+    lines = [
+        f"### {inline(check.get('title'))} ({_code(check.get('check_id'))})",
+        "",
+        " · ".join(meta),
+        "",
+        f"**What was done and seen:** {inline(check.get('summary'))}",
+        "",
+    ]
+    waiver = check.get("waiver")
+    if waiver:
+        state = waiver_state(check)
+        label = {"active": "Waiver", "expired": "Expired waiver (no longer waives this failure)"}.get(
+            state or "", "Waiver (not applied: only a failure can be waived)"
+        )
+        lines += [
+            f"**{label}:** {inline(waiver.get('justification'))} (owner {inline(waiver.get('owner'))}, "
+            f"expires {inline(waiver.get('expires'))})",
+            "",
+        ]
+    refs = check.get("references") or {}
+    ref_text = " · ".join(
+        f"{label} {', '.join(inline(r) for r in refs[key])}" for key, label in REFERENCE_LABELS if refs.get(key)
+    )
+    lines += [
+        f"**References:** {ref_text or 'none'}",
+        "",
+        f"**Why it matters:** {inline(check.get('rationale'))}",
+        "",
+        f"**How it was tested:** {inline(check.get('how_it_works'))}",
+        "",
+    ]
+    remediation = check.get("remediation") or {}
+    if verdict in NEEDS_FIX:
+        lines += [f"**How to fix:** {inline(remediation.get('summary'))}", ""]
+        stacks = remediation.get("stacks") or {}
+        if stacks:
+            lines += _table(["Stack", "Hint"], [[_label(stack), inline(hint)] for stack, hint in stacks.items()])
+    lines += ["**Evidence:**", "", *_json_block(check.get("evidence")), ""]
+    own = [steps[i] for i in check.get("steps") or [] if i in steps]
+    if own:
+        lines += [f"**Timeline** ({len(own)} steps, times UTC):", "", *_steps_table(own)]
+    else:
+        lines += ["**Timeline:** no steps recorded for this check.", ""]
+    return lines
+
+
+def _steps_table(steps: list[dict[str, Any]]) -> list[str]:
+    rows = [
+        [
+            inline(s.get("index")),
+            inline(s.get("at")),
+            inline(s.get("client")),
+            inline(s.get("action")),
+            inline(s.get("detail")),
+            _screenshot(s.get("screenshot")),
+        ]
+        for s in steps
+    ]
+    return _table(["#", "Time", "Client", "Action", "Detail", "Screenshot"], rows)
+
+
+# --- escaping and small pieces ---
+
+
+def inline(value: Any) -> str:
+    """Text for one line of Markdown (a paragraph or a table cell) that renders exactly as written.
+
+    `name` spans become code spans when safe; everything else is escaped. Newlines collapse to spaces.
+    """
+    text = " ".join(clean_text(value).split())
+    ticks = [m.start() for m in _TICK.finditer(text)]
+    parts = []
+    pos = 0
+    # Backticks pair left to right, as the checks write them; a pair whose content is unsafe stays literal.
+    for start, end in zip(ticks[::2], ticks[1::2], strict=False):
+        content = text[start + 1 : end]
+        if _CODE_SAFE.fullmatch(content):
+            parts.append(_escape(text[pos:start], at_start=pos == 0))
+            parts.append(f"`{content}`")
+            pos = end + 1
+    parts.append(_escape(text[pos:], at_start=pos == 0))
+    return "".join(parts)
+
+
+def _escape(text: str, *, at_start: bool) -> str:
+    out = []
+    for i, ch in enumerate(text):
+        if ch in _ALWAYS_ESCAPED:
+            out.append("\\" + ch)
+        elif ch == "(" and i > 0 and text[i - 1] == "]":
+            out.append("\\(")  # so not even the text "](" of a link survives
+        elif ch == "_" and not (0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()):
+            out.append("\\_")
+        else:
+            out.append(ch)
+    escaped = "".join(out).replace("://", "\\://").replace("www.", "www\\.")
+    if at_start:
+        # A line starting with a list, quote or heading marker would open a block.
+        escaped = re.sub(r"^([-+])(?=\s|$)", r"\\\1", escaped)
+        escaped = re.sub(r"^(\d{1,9})([.)])(?=\s|$)", r"\1\\\2", escaped)
+    return escaped
+
+
+def _code(value: Any) -> str:
+    """A code span when the text can be one safely, else escaped text."""
+    text = " ".join(clean_text(value).split())
+    return f"`{text}`" if _CODE_SAFE.fullmatch(text) else inline(text)
+
+
+def _json_block(obj: Any) -> list[str]:
+    text = json.dumps(obj, indent=2, default=str, ensure_ascii=False, sort_keys=False)
+    # Same JSON, but with no markup-looking characters (none of these occur outside strings).
+    text = clean_text(text).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("](", "]\\u0028")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}json", text, fence]
+
+
+def _screenshot(path: Any) -> str:
+    if not path:
+        return ""
+    text = str(path)
+    if _SAFE_PATH.fullmatch(text) and ".." not in text.split("/"):
+        return f"[screenshot]({text})"
+    return inline(text)
+
+
+def _verdict(check: dict[str, Any]) -> str:
+    text = _label(check.get("verdict")).upper()
+    state = waiver_state(check)
+    if state == "active":
+        text += " (waived)"
+    elif state == "expired":
+        text += " (waiver expired)"
+    return text
+
+
+def _label(value: Any) -> str:
+    return inline(str(value or "").replace("_", " "))
+
+
+def _utc(value: Any) -> str:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return inline(value)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC)
+    return parsed.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]

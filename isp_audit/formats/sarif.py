@@ -1,0 +1,271 @@
+"""``results.sarif``: SARIF 2.1.0 for GitHub code scanning (and any other SARIF consumer).
+
+One run; one rule per check in the document; one result per check that failed, warned or could not run
+(pass and not_applicable produce none). GitHub rejects a whole upload when a result has no physical
+location or an ``http(s)`` artifact URI, and a web-application finding has no source line, so every
+result is anchored to the repository-relative profile file that declares the target (line 1), and the
+URL travels in ``message.text`` and ``properties.url``. When the scan had no profile file (quick mode, the
+demo) results are anchored to the stable pseudo-file :data:`PSEUDO_ANCHOR`, and the run says so in a
+tool notification and in ``run.properties.anchor``. ``ruleId`` and ``partialFingerprints`` depend only on
+the check and the target's origin, so GitHub tracks one alert per check and target across scans.
+
+Small static helpers, one per SARIF object, each testable on its own (the shape of semgrep's
+``formatter/sarif.py``). The operator (user@host) is deliberately left out: SARIF is uploaded to a
+code-hosting service, and the results document keeps it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from pathlib import PureWindowsPath
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from ..document import is_waived
+from . import RenderContext
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
+# Placeholder until the project has a public home: replace with the real repository or documentation URL.
+INFORMATION_URI = "https://github.com/isp-audit/isp-audit"
+RULE_PREFIX = "ISM2066"
+FINGERPRINT_KEY = "ispAudit/v1"
+PSEUDO_ANCHOR = "isp-audit.yaml"
+
+# GitHub maps security-severity to critical (>= 9.0), high (7.0-8.9), medium (4.0-6.9) and low (0.1-3.9).
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
+RULE_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+# Verdicts that become results, and their SARIF level; pass and not_applicable produce no result.
+RESULT_LEVEL = {"fail": "error", "warn": "warning", "error": "note"}
+
+
+def render(doc: dict[str, Any], ctx: RenderContext) -> str:
+    return json.dumps(sarif_log(doc), indent=2, ensure_ascii=False) + "\n"
+
+
+def sarif_log(doc: dict[str, Any]) -> dict[str, Any]:
+    """The whole SARIF log for one results document: a single run."""
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [sarif_run(doc)]}
+
+
+def sarif_run(doc: dict[str, Any]) -> dict[str, Any]:
+    checks = doc.get("checks", [])
+    uri, note = artifact_uri(doc.get("profile", {}).get("path"))
+    rule_index = {c["check_id"]: i for i, c in enumerate(checks)}
+    results = [r for c in checks if (r := check_to_result(c, doc, rule_index[c["check_id"]], uri)) is not None]
+    anchor = {"uri": uri, "note": note}
+    return {
+        "tool": {
+            "driver": {
+                "name": doc["tool"]["name"],
+                "version": doc["tool"]["version"],
+                "informationUri": INFORMATION_URI,
+                "rules": [check_to_rule(c) for c in checks],
+            }
+        },
+        "invocations": [invocation(doc, note)],
+        "results": results,
+        "properties": {
+            "runId": doc["run_id"],
+            "target": doc["target"],
+            "profile": doc.get("profile", {}).get("name"),
+            "policy": doc.get("policy", {}),
+            "ism2066": doc.get("summary", {}).get("ism_2066"),
+            "controls": {c["id"]: c["status"] for c in doc.get("controls", [])},
+            "anchor": anchor,
+        },
+    }
+
+
+def rule_id(check_id: str) -> str:
+    """The stable SARIF ruleId of a check: ``ISM2066/<check-id>``."""
+    return f"{RULE_PREFIX}/{check_id}"
+
+
+def rule_name(check_id: str) -> str:
+    """CamelCase rule name (SARIF §3.49.7 recommends an identifier-like name): token-in-url -> TokenInUrl."""
+    return "".join(part[:1].upper() + part[1:] for part in check_id.split("-") if part)
+
+
+def rule_tags(check: dict[str, Any]) -> list[str]:
+    """``security`` first (GitHub's security view needs it), then ISM, CWE and WSTG ids, without repeats.
+
+    CWE ids appear twice: as ``CWE-613`` for people, and as ``external/cwe/cwe-613``, the form GitHub
+    recognises (CodeQL's convention).
+    """
+    refs = check.get("references", {})
+    cwe = refs.get("cwe", [])
+    tags = ["security", *refs.get("ism", []), *cwe]
+    tags += [f"external/cwe/{c.lower()}" for c in cwe]
+    tags += refs.get("wstg", [])
+    return list(dict.fromkeys(tags))
+
+
+def security_severity(severity: str) -> str:
+    """GitHub's numeric security-severity (a string) for a catalogue severity."""
+    return SECURITY_SEVERITY.get(severity, SECURITY_SEVERITY["medium"])
+
+
+def help_uri(check_id: str) -> str:
+    """Where the check is documented: its catalogue entry in the repository (placeholder URL)."""
+    return f"{INFORMATION_URI}/blob/main/checks/{check_id}.yaml"
+
+
+def rule_help(check: dict[str, Any]) -> dict[str, str]:
+    """How the check works and how to fix a failure, as plain text and Markdown."""
+    how = check.get("how_it_works", "").strip()
+    remediation = check.get("remediation", {})
+    fix = remediation.get("summary", "").strip()
+    refs = check.get("references", {})
+    ref_line = ", ".join(
+        [*refs.get("ism", []), *refs.get("wstg", []), *refs.get("cwe", [])]
+        + [f"ASVS 5.0 {r}" for r in refs.get("asvs_5", [])]
+        + [f"ASVS 4.0.3 {r}" for r in refs.get("asvs_4", [])]
+    )
+    text = f"How it works: {how}\n\nRemediation: {fix}"
+    markdown = f"**How it works**\n\n{how}\n\n**Remediation**\n\n{fix}"
+    stacks = remediation.get("stacks", {})
+    if stacks:
+        markdown += "\n\n" + "\n".join(f"- **{stack}**: {hint}" for stack, hint in stacks.items())
+    if ref_line:
+        text += f"\n\nReferences: {ref_line}"
+        markdown += f"\n\n**References**: {ref_line}"
+    return {"text": text, "markdown": markdown}
+
+
+def check_to_rule(check: dict[str, Any]) -> dict[str, Any]:
+    """A SARIF reportingDescriptor (rule) from a check's catalogue entry."""
+    severity = check.get("severity", "medium")
+    return {
+        "id": rule_id(check["check_id"]),
+        "name": rule_name(check["check_id"]),
+        "shortDescription": {"text": check["title"]},
+        "fullDescription": {"text": check.get("rationale") or check["title"]},
+        "defaultConfiguration": {"level": RULE_LEVEL.get(severity, "warning")},
+        "helpUri": help_uri(check["check_id"]),
+        "help": rule_help(check),
+        "properties": {
+            "tags": rule_tags(check),
+            "security-severity": security_severity(severity),
+            "precision": "high",
+        },
+    }
+
+
+def target_origin(url: str) -> str:
+    """scheme://host[:port], lower-cased, without the default port: the part of the target that names it."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port and (scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def fingerprint(rule: str, origin: str, check_id: str) -> str:
+    """The partial fingerprint GitHub deduplicates on: sha256 of ``ruleId|origin|check_id``."""
+    return hashlib.sha256(f"{rule}|{origin}|{check_id}".encode()).hexdigest()
+
+
+def artifact_uri(profile_path: str | None) -> tuple[str, str | None]:
+    """The repository-relative URI results are anchored to, and a note when it is not the profile file itself.
+
+    A relative profile path is used as given (normalised, forward slashes, percent-encoded). An absolute
+    path, or one climbing out of the working folder, cannot be related to the repository checkout, so its
+    file name is used. Without a profile file, :data:`PSEUDO_ANCHOR` stands in.
+    """
+    if not profile_path:
+        return PSEUDO_ANCHOR, (
+            f"The scan ran without a profile file, so every result is anchored to the pseudo-file "
+            f"{PSEUDO_ANCHOR} (line 1); the target URL is in each result's message and properties.url."
+        )
+    path = profile_path.replace("\\", "/")
+    absolute = path.startswith("/") or bool(PureWindowsPath(profile_path).drive)
+    norm = posixpath.normpath(path)
+    if absolute or norm == ".." or norm.startswith("../"):
+        name = posixpath.basename(norm) or PSEUDO_ANCHOR
+        return quote(name, safe="/"), (
+            f"The profile path is not relative to the repository, so results are anchored to its file name "
+            f"{name!r} (line 1)."
+        )
+    return quote(norm, safe="/"), None
+
+
+def check_evidence(doc: dict[str, Any], check: dict[str, Any]) -> list[str]:
+    """Evidence files a check cites: the screenshots of its steps, then the HAR of each client in them."""
+    steps = {s["index"]: s for s in doc.get("steps", [])}
+    cited = [steps[i] for i in check.get("steps", []) if i in steps]
+    shots = [s["screenshot"] for s in cited if s.get("screenshot")]
+    hars = set(doc.get("files", {}).get("har", []))
+    clients = sorted({f"har/{s['client']}.har" for s in cited} & hars)
+    return list(dict.fromkeys(shots + clients))
+
+
+def suppression(waiver: dict[str, Any]) -> dict[str, Any]:
+    """An accepted external suppression for an actively waived failure (GitHub shows the alert as dismissed).
+
+    An expired waiver waives nothing (``isp_audit.document.is_waived``): its result is not suppressed.
+    """
+    justification = str(waiver.get("justification") or "waived")
+    extra = [f"{k} {waiver[k]}" for k in ("owner", "expires") if waiver.get(k)]
+    if extra:
+        justification += f" ({', '.join(extra)})"
+    return {"kind": "external", "status": "accepted", "justification": justification}
+
+
+def location(uri: str) -> dict[str, Any]:
+    """The physical location every result carries: the anchor file, line 1."""
+    return {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}}}
+
+
+def check_to_result(check: dict[str, Any], doc: dict[str, Any], index: int, uri: str) -> dict[str, Any] | None:
+    """The SARIF result for a check, or None when its verdict is pass or not_applicable."""
+    level = RESULT_LEVEL.get(check["verdict"])
+    if level is None:
+        return None
+    rid = rule_id(check["check_id"])
+    result: dict[str, Any] = {
+        "ruleId": rid,
+        "ruleIndex": index,
+        "level": level,
+        "message": {"text": f"{check['summary']} (target {doc['target']})"},
+        "locations": [location(uri)],
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(rid, target_origin(doc["target"]), check["check_id"])},
+        "properties": {
+            "url": doc["target"],
+            "verdict": check["verdict"],
+            "severity": check.get("severity"),
+            "evidence": check_evidence(doc, check),
+            "run_id": doc["run_id"],
+        },
+    }
+    if check.get("waiver"):
+        result["properties"]["waiver"] = check["waiver"]
+        if check["verdict"] == "fail" and is_waived(check):
+            result["suppressions"] = [suppression(check["waiver"])]
+    return result
+
+
+def invocation(doc: dict[str, Any], anchor_note: str | None) -> dict[str, Any]:
+    """The run's invocation: successful unless the scan aborted, with its start and end times."""
+    notifications = []
+    if doc.get("aborted"):
+        notifications.append({"level": "error", "message": {"text": f"Scan incomplete: {doc['aborted']}"}})
+    if anchor_note:
+        notifications.append({"level": "note", "message": {"text": anchor_note}})
+    inv: dict[str, Any] = {
+        "executionSuccessful": not doc.get("aborted"),
+        "startTimeUtc": doc["started_at"],
+        "endTimeUtc": doc["finished_at"],
+    }
+    if notifications:
+        inv["toolExecutionNotifications"] = notifications
+    return inv
