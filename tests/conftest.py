@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from isp_audit.profile import Profile
 from isp_audit.scanner import ScanRequest, run_scan
 
 REPO = Path(__file__).resolve().parent.parent
+# The demo apps' password for the shared demo run: random per test session, so canaries can look for it.
+DEMO_PASSWORD = "demo-canary-" + secrets.token_hex(8)
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +70,23 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240,
 def write_profile(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real run of ``isp-audit demo --no-pack`` shared by every test module that needs real documents.
+
+    Plain output folders (``server-side/``, ``client-side/``); tests that modify them work on copies.
+    """
+    out = tmp_path_factory.mktemp("shared-demo")
+    proc = subprocess.run(
+        [sys.executable, "-m", "isp_audit", "demo", "--no-pack", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ISP_AUDIT_DEMO_PASSWORD": DEMO_PASSWORD},
+        cwd=REPO,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out

@@ -9,8 +9,6 @@ import copy
 import hashlib
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,24 +26,11 @@ UUID_HREF = re.compile(r"^#([0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str, Any], RenderContext]]:
-    """Both demo apps' results documents, each with the evidence hashes a renderer is given.
-
-    The demo writes each app's folder as an evidence pack (BagIt: results and evidence under ``data/``) by
-    default; a plain output folder (``--no-pack``) is read the same way.
-    """
-    out = tmp_path_factory.mktemp("demo")
-    proc = subprocess.run(
-        [sys.executable, "-m", "isp_audit", "demo", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        cwd=REPO,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def demo(demo_output: Path) -> dict[str, tuple[dict[str, Any], RenderContext]]:
+    """Both demo apps' results documents, each with the evidence hashes a renderer is given."""
     loaded = {}
     for app in APPS:
-        root = out / app / "data" if (out / app / "data" / "results.json").is_file() else out / app
+        root = demo_output / app
         doc = json.loads((root / "results.json").read_text(encoding="utf-8"))
         hashes = {
             p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

@@ -13,8 +13,6 @@ import csv
 import io
 import json
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -37,21 +35,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str, Any], RenderContext]]:
-    out = tmp_path_factory.mktemp("formats-demo")
-    proc = subprocess.run(
-        [sys.executable, "-m", "isp_audit", "demo", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+def demo(demo_output: Path) -> dict[str, tuple[dict[str, Any], RenderContext]]:
     loaded = {}
     for app in APPS:
-        # A plain output folder, or an evidence pack (BagIt) whose payload is in data/.
-        folder = next(d for d in (out / app, out / app / "data") if (d / "results.json").is_file())
+        folder = demo_output / app
         loaded[app] = (json.loads((folder / "results.json").read_text("utf-8")), context_for(folder))
     return loaded
 

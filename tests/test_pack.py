@@ -9,11 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import secrets
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,33 +21,22 @@ import yaml
 
 from isp_audit.attestations import AttestationError, apply_attestations, load_attestations, manual_item_ids
 from isp_audit.catalogue import load_framework
-from isp_audit.demo.apps import PASSWORD_ENV
 from isp_audit.document import load_document
 from isp_audit.errors import AuditError
 from isp_audit.pack import make_pack, verify_pack, write_zip
+from tests.conftest import DEMO_PASSWORD
 
 REPO = Path(__file__).resolve().parent.parent
-PASSWORD = "PackCanary-" + secrets.token_hex(8)
+PASSWORD = DEMO_PASSWORD  # the shared demo run uses it; the canary looks for it
 APPS = ("server-side", "client-side")
 TAG_FILES = {"bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt"}
 
 
 @pytest.fixture(scope="session")
-def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    proc = subprocess.run(
-        [sys.executable, "-m", "isp_audit", "demo", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, PASSWORD_ENV: PASSWORD},
-        cwd=REPO,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+def demo_out(demo_output: Path) -> Path:
     for app in APPS:
-        assert (out / app / "results.json").is_file()
-    return out
+        assert (demo_output / app / "results.json").is_file()
+    return demo_output
 
 
 @pytest.fixture
