@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .document import refresh_summary
 from .errors import AuditError
+from .profile import yaml_line_of
 
 STATUSES = ("evidenced", "partially evidenced", "not evidenced", "not applicable")
 ATTACHMENTS_DIR = "attachments"
@@ -206,23 +207,5 @@ def _one_line_error(exc: ValidationError, root: Any, source: str) -> str:
 
 
 def _where(root: Any, loc: tuple[Any, ...], source: str) -> str:
-    line = _line_of(root, loc)
+    line = yaml_line_of(root, loc)
     return f"{source} line {line}" if line else source
-
-
-def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
-    """Walk the composed YAML node tree along a location (keys and indexes) to the nearest line number."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == part), None)
-            if match is None:
-                return line
-            line = match[0].start_mark.line + 1
-            node = match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line

@@ -229,8 +229,7 @@ def scan(
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for both apps' results.")] = Path("isp-audit-demo"),
     checks: Annotated[str | None, typer.Option(help="Only these check ids (comma-separated).")] = None,
-    pack: Annotated[bool, typer.Option("--pack/--no-pack", help="Write each app's folder as an evidence pack.")]
-    = True,
+    pack: Annotated[bool, typer.Option("--pack/--no-pack", help="Write each app's folder as an evidence pack.")] = True,
     browser: BrowserOpt = None,
     headed: HeadedOpt = False,
 ) -> None:

@@ -23,6 +23,7 @@ from . import __version__
 from .catalogue import CheckMeta, Framework, load_catalogue, load_framework
 from .errors import AuditError
 from .model import ScanResult
+from .recorder import har_path
 
 SCHEMA_VERSION = "1"
 VERDICTS = ("pass", "fail", "warn", "not_applicable", "error")
@@ -146,6 +147,28 @@ def refresh_summary(doc: dict[str, Any]) -> None:
         "verdicts": counts,
         "ism_2066": "incomplete" if doc["aborted"] else (ism_2066["status"] if ism_2066 else "not_assessed"),
     }
+
+
+def check_evidence_files(doc: dict[str, Any], check: dict[str, Any], *, include_results: bool = True) -> list[str]:
+    """The evidence files one check cites: screenshots of its timeline steps, then the HAR files of the
+    clients that took those steps, and results.json itself. Only files the document lists are named, so
+    a renderer never invents a path."""
+    steps = {s.get("index"): s for s in doc.get("steps") or []}
+    files = doc.get("files") or {}
+    listed_shots = set(files.get("screenshots") or [])
+    listed_hars = set(files.get("har") or [])
+    shots: list[str] = []
+    hars: list[str] = []
+    for index in check.get("steps") or []:
+        step = steps.get(index) or {}
+        shot = step.get("screenshot")
+        if shot and (not listed_shots or shot in listed_shots):
+            shots.append(str(shot))
+        har = har_path(str(step.get("client", "")))
+        if har in listed_hars:
+            hars.append(har)
+    found = list(dict.fromkeys([*shots, *sorted(set(hars))]))
+    return ["results.json", *found] if include_results else found
 
 
 def default_operator() -> str:

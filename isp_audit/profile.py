@@ -224,7 +224,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"]]
         key = ".".join(loc) or "(top level)"
-        line = _line_of(root, err["loc"])
+        line = yaml_line_of(root, err["loc"])
         where = f" line {line}" if line else ""
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
@@ -234,8 +234,8 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         raise ProfileError(f"{source}{where}: {key}: {message}") from exc
 
 
-def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
-    """Walk the composed YAML node tree along a pydantic error location to find a line number."""
+def yaml_line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
+    """Walk a composed YAML node tree along an error location (keys and indexes) to the nearest line number."""
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):

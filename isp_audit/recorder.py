@@ -192,7 +192,7 @@ class Recorder:
         }
         (self.out_dir / "har").mkdir(exist_ok=True)
         for client, entries in self._har.items():
-            rel = f"har/{_slug(client)}.har"
+            rel = har_path(client)
             har = {
                 "log": {
                     "version": "1.2",
@@ -230,6 +230,11 @@ class Recorder:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.redactor.scrub(text), encoding="utf-8")
         return rel
+
+
+def har_path(client: str) -> str:
+    """Where a simulated client's HAR is written, relative to the output folder."""
+    return f"har/{_slug(client)}.har"
 
 
 def _slug(text: str) -> str:

@@ -34,9 +34,9 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
+from ..document import check_evidence_files
 from . import RenderContext
 from .csv_format import clean_text, waiver_state
-from .matrix import check_evidence_files
 
 MESSAGE_LIMIT = 500
 SUITES_NAME = "isp-audit"

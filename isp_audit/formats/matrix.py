@@ -39,9 +39,9 @@ against spreadsheet formula injection (csv_format.safe_cell).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from ..document import check_evidence_files
 from . import DEFAULT_FILES, RenderContext
 from .csv_format import clean_text, to_csv, waiver_state
 
@@ -143,32 +143,3 @@ def _with_hash(path: str, digest: str | None) -> str:
 
 def _one_line(value: Any) -> str:
     return " ".join(clean_text(value).split())
-
-
-def check_evidence_files(doc: dict[str, Any], check: dict[str, Any], *, include_results: bool = True) -> list[str]:
-    """The evidence files one check cites: screenshots of its timeline steps, then the HAR files of the
-    clients that took those steps (recorded as ``har/<client slug>.har``), and results.json itself.
-
-    Only files the document lists are named, so a renderer never invents a path.
-    """
-    steps = {s.get("index"): s for s in doc.get("steps") or []}
-    files = doc.get("files") or {}
-    listed_shots = set(files.get("screenshots") or [])
-    listed_hars = set(files.get("har") or [])
-    shots: list[str] = []
-    hars: list[str] = []
-    for index in check.get("steps") or []:
-        step = steps.get(index) or {}
-        shot = step.get("screenshot")
-        if shot and (not listed_shots or shot in listed_shots):
-            shots.append(str(shot))
-        har = f"har/{_slug(str(step.get('client', '')))}.har"
-        if har in listed_hars:
-            hars.append(har)
-    found = list(dict.fromkeys([*shots, *sorted(set(hars))]))
-    return ["results.json", *found] if include_results else found
-
-
-def _slug(text: str) -> str:
-    # The recorder's file-name slug (isp_audit.recorder._slug), so a step's client maps to its HAR file.
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "x"

@@ -33,7 +33,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from ..document import is_waived
+from ..document import check_evidence_files, is_waived
 from . import RenderContext
 
 OSCAL_VERSION = "1.1.2"
@@ -113,13 +113,8 @@ def media_type(path: str) -> str | None:
 
 
 def check_evidence(doc: dict[str, Any], check: dict[str, Any]) -> list[str]:
-    """Evidence files a check cites: the screenshots of its steps, then the HAR of each client in them."""
-    steps = {s["index"]: s for s in doc.get("steps", [])}
-    cited = [steps[i] for i in check.get("steps", []) if i in steps]
-    shots = [s["screenshot"] for s in cited if s.get("screenshot")]
-    hars = set(doc.get("files", {}).get("har", []))
-    clients = sorted({f"har/{s['client']}.har" for s in cited} & hars)
-    return list(dict.fromkeys(shots + clients))
+    """Evidence files a check cites (screenshots of its steps, then its clients' HARs)."""
+    return check_evidence_files(doc, check, include_results=False)
 
 
 def _omit_empty(obj: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pathlib import PureWindowsPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from ..document import is_waived
+from ..document import check_evidence_files, is_waived
 from . import RenderContext
 
 SARIF_VERSION = "2.1.0"
@@ -200,13 +200,8 @@ def artifact_uri(profile_path: str | None) -> tuple[str, str | None]:
 
 
 def check_evidence(doc: dict[str, Any], check: dict[str, Any]) -> list[str]:
-    """Evidence files a check cites: the screenshots of its steps, then the HAR of each client in them."""
-    steps = {s["index"]: s for s in doc.get("steps", [])}
-    cited = [steps[i] for i in check.get("steps", []) if i in steps]
-    shots = [s["screenshot"] for s in cited if s.get("screenshot")]
-    hars = set(doc.get("files", {}).get("har", []))
-    clients = sorted({f"har/{s['client']}.har" for s in cited} & hars)
-    return list(dict.fromkeys(shots + clients))
+    """Evidence files a check cites (screenshots of its steps, then its clients' HARs)."""
+    return check_evidence_files(doc, check, include_results=False)
 
 
 def suppression(waiver: dict[str, Any]) -> dict[str, Any]:
