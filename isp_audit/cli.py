@@ -1,7 +1,8 @@
 """The ``isp-audit`` command line: thin wiring from options to the engine, summaries on stderr.
 
-Exit codes: 0 no check failed · 1 at least one check failed · 2 the scan could not be done (usage, profile,
-unreachable target, login failed, no browser).
+Exit codes of ``scan``: 0 no unwaived failure at or above --fail-on · 1 at least one, or an expired waiver ·
+2 the scan could not be done (usage, profile, unreachable target, login failed, no browser). --advisory
+exits 0 once everything is written (a scan that could not be done still exits 2).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import typer
 from playwright.sync_api import Browser, sync_playwright
 from pydantic import ValidationError
 from rich.console import Console
+from rich.text import Text
 
 from . import __version__
 from .attestations import apply_attestations, load_attestations
 from .browser import BrowserChoice, binary_version, find_browser, launch
-from .catalogue import explain_text, load_catalogue
+from .catalogue import explain_text, load_catalogue, load_framework
 from .checks import REGISTRY
 from .diff import diff_documents, print_diff, render_diff_html, render_diff_json, render_diff_markdown
 from .document import build_document, load_document
@@ -50,7 +52,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
+# markup=False: messages carry "[fp:…]" fingerprints and target-supplied text, which rich would otherwise
+# read as style tags and silently drop. Colour is added with explicit Text styles where wanted.
+err = Console(stderr=True, highlight=False, markup=False)
 
 BrowserOpt = Annotated[
     str | None,
@@ -87,6 +91,11 @@ def _browser(explicit: str | None, headed: bool) -> Iterator[tuple[Browser, str,
             yield browser, label, choice
         finally:
             browser.close()
+
+
+def _framework_skeleton() -> dict[str, object]:
+    """Just enough of a results document (the manual items) to validate an attestations file early."""
+    return {"controls": [{"manual": [m.model_dump() for m in c.manual]} for c in load_framework("ism").controls]}
 
 
 def _repo_relative(path: Path | None) -> str | None:
@@ -152,7 +161,11 @@ def scan(
     browser: BrowserOpt = None,
     headed: HeadedOpt = False,
 ) -> None:
-    """Audit one web application. Exit 0 no check failed, 1 a check failed, 2 the scan could not be done."""
+    """Audit one web application.
+
+    Exit 0 no unwaived failure at or above --fail-on, 1 otherwise (or an expired waiver), 2 the scan could not
+    be done; --advisory exits 0 once everything is written.
+    """
     if profile_path is not None:
         profile = load_profile(profile_path)
         if password_env:
@@ -190,8 +203,9 @@ def scan(
     check_report_specs(specs)
     fail_on = check_fail_on(fail_on)
     waiver_list = load_waivers(waivers) if waivers else []
-    if attestations is not None and not attestations.is_file():
-        raise AuditError(f"cannot read attestations {attestations}: no such file")
+    if attestations is not None:
+        # Validated against the ISM framework's manual items now; applied to the document after the scan.
+        load_attestations(attestations, _framework_skeleton())
     if (out / "bagit.txt").exists():
         raise AuditError(f"{out} already holds an evidence pack; choose a new --out folder")
     check_credentials(profile)
@@ -251,13 +265,13 @@ def demo(
     ok = True
     for o in outcomes:
         print_summary(err, o.result, str(out / o.name), title=f"demo app with {o.name} sessions — {o.result.target}")
-        mark = "[green]as built[/]" if o.as_built else "[red]NOT as built[/]"
+        mark = Text("as built", "green") if o.as_built else Text("NOT as built", "red")
         differs = [
             f"{c.check_id} {c.verdict.value} (built for {o.expected.get(c.check_id)})"
             for c in o.result.checks
             if c.verdict.value != o.expected.get(c.check_id)
         ]
-        err.print(f"{o.name} app: verdicts {mark}" + (f": {', '.join(differs)}" if differs else "") + "\n")
+        err.print(Text.assemble(f"{o.name} app: verdicts ", mark, f": {', '.join(differs)}" if differs else "", "\n"))
         ok &= o.as_built
     raise typer.Exit(EXIT_OK if ok else EXIT_FAILED)
 
@@ -281,7 +295,7 @@ def doctor(browser: BrowserOpt = None) -> None:
             assert page.title() == "ok"
         finally:
             br.close()
-    err.print("test launch [green]ok[/]: headless Chromium started and rendered a page")
+    err.print(Text.assemble("test launch ", ("ok", "green"), ": headless Chromium started and rendered a page"))
 
 
 @app.command()
@@ -316,16 +330,17 @@ def report_cmd(
 
 @app.command()
 def verify(pack_path: Annotated[Path, typer.Argument(help="An evidence pack folder or its .zip.")]) -> None:
-    """Re-check every hash of an evidence pack. Exit 0 intact, 1 altered (each problem named), 2 unreadable."""
+    """Re-check every hash of an evidence pack. Exit 0 intact; 1 altered, incomplete or not a pack (each
+    problem named); 2 no such path."""
     if not pack_path.exists():
         raise AuditError(f"no such pack: {pack_path}")
     verdict = verify_pack(pack_path)
     for line in verdict.lines():
         err.print(line, highlight=False, soft_wrap=True)
     if verdict.ok:
-        err.print(f"[green]pack intact[/]: {verdict.files_checked} files match their SHA-256", highlight=False)
+        err.print(Text.assemble(("pack intact", "green"), f": {verdict.files_checked} files match their SHA-256"))
         raise typer.Exit(EXIT_OK)
-    err.print(f"[red]pack NOT intact[/]: {pack_path}", highlight=False)
+    err.print(Text.assemble(("pack NOT intact", "red"), f": {pack_path}"))
     raise typer.Exit(EXIT_FAILED)
 
 

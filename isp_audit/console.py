@@ -18,13 +18,15 @@ STYLE = {
 
 
 def verdict_table(result: ScanResult, title: str | None = None) -> Table:
-    table = Table(title=title or f"ISM-2066 audit of {result.target}", title_justify="left", expand=False)
+    table = Table(title=Text(title or f"ISM-2066 audit of {result.target}"), title_justify="left", expand=False)
     table.add_column("check", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     table.add_column("what was done and seen", overflow="fold")
     for check in result.checks:
         table.add_row(
-            check.check_id, Text(check.verdict.value.upper(), style=STYLE[check.verdict.value]), check.summary
+            check.check_id,
+            Text(check.verdict.value.upper(), style=STYLE[check.verdict.value]),
+            Text(check.summary),  # plain Text: a summary holds "[fp:…]" and target text, never markup
         )
     return table
 
@@ -33,9 +35,9 @@ def print_summary(console: Console, result: ScanResult, out_dir: str | None, tit
     if result.checks:
         console.print(verdict_table(result, title))
     if result.aborted:
-        console.print(f"[bold red]scan incomplete:[/] {result.aborted}", highlight=False)
+        console.print(Text.assemble(("scan incomplete: ", "bold red"), result.aborted), highlight=False)
     s = result.stats
-    console.print(f"oracle: {result.oracle}", highlight=False)
+    console.print(Text(f"oracle: {result.oracle}"), highlight=False)
     console.print(
         f"{s.logins} login(s), {s.browser_requests} browser requests, {s.http_requests} HTTP replays, "
         f"{s.clients} browser contexts" + (f"; evidence in {out_dir}/" if out_dir else ""),

@@ -46,4 +46,10 @@ def run(lab: SessionLab) -> CheckOutcome:
             f"{format_duration(limit)}: {describe_declared(too_long)}; {measured_note}.",
             evidence,
         )
+    if lab.policy.measure_timeouts:
+        return CheckOutcome(
+            Verdict.WARN,
+            f"Inconclusive: {measured_note}, short of the {format_duration(limit)} limit; declared: {said}.",
+            evidence,
+        )
     return CheckOutcome(Verdict.WARN, f"Declared only: {said}; {measured_note}.", evidence)
