@@ -39,7 +39,7 @@ def print_summary(console: Console, result: ScanResult, out_dir: str | None, tit
     s = result.stats
     console.print(Text(f"oracle: {result.oracle}"), highlight=False)
     console.print(
-        f"{s.logins} login(s), {s.browser_requests} browser requests, {s.http_requests} HTTP replays, "
+        f"{s.logins} login(s), {s.browser_requests} browser requests, {s.http_requests} plain-HTTP requests, "
         f"{s.clients} browser contexts" + (f"; evidence in {out_dir}/" if out_dir else ""),
         highlight=False,
     )
