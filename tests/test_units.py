@@ -86,3 +86,25 @@ def test_oracle_judges_the_same_way_for_every_transport() -> None:
         is False
     )
     assert "→ redirect to /login (200)" in redirected.summary()
+
+
+def test_cookie_attribute_rules_for_https_targets() -> None:
+    """The cookie-attributes rules on raw Set-Cookie attributes, including the HTTPS-only failure."""
+    from isp_audit.checks.cookie_attributes import judge_cookie
+
+    good = {"Secure": True, "HttpOnly": True, "SameSite": "Strict", "Path": "/"}
+    assert judge_cookie("__Host-sid", good, https=True) == ([], [])
+    fails, _ = judge_cookie("sid", {"HttpOnly": True, "SameSite": "Lax"}, https=True)
+    assert any("no Secure" in f for f in fails)  # on HTTPS a missing Secure is a failure...
+    fails, warns = judge_cookie("sid", {"HttpOnly": True, "SameSite": "Lax"}, https=False)
+    assert not fails and any("cannot be judged" in w for w in warns)  # ...on plain HTTP it cannot be judged
+    fails, _ = judge_cookie("__Host-sid", {**good, "Domain": "app.example"}, https=True)
+    assert any("__Host- prefix rules broken" in f for f in fails)
+    fails, _ = judge_cookie("sid", {**good, "SameSite": "None", "Secure": None}, https=False)
+    assert any("SameSite=None" in f for f in fails) or any("no Secure" in f for f in fails)
+    _, warns = judge_cookie("sid", {**good, "SameSite": "None"}, https=True)
+    assert any("SameSite=None" in w for w in warns)
+    fails, _ = judge_cookie("sid", {"Secure": True, "SameSite": "Lax"}, https=True)
+    assert any("HttpOnly" in f for f in fails)
+    _, warns = judge_cookie("__Host-sid", {**good, "Max-Age": "1209600"}, https=True)
+    assert any("persistent" in w for w in warns)
