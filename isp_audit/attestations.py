@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .document import refresh_summary
 from .errors import AuditError
-from .profile import yaml_line_of
+from .profile import load_yaml_mapping, yaml_line_of
 
 STATUSES = ("evidenced", "partially evidenced", "not evidenced", "not applicable")
 ATTACHMENTS_DIR = "attachments"
@@ -92,16 +91,9 @@ def load_attestations(path: Path, doc: dict[str, Any]) -> Attestations:
     except (OSError, UnicodeDecodeError) as exc:
         raise AttestationError(f"cannot read attestations {path}: {getattr(exc, 'strerror', None) or exc}") from exc
     source = str(path)
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise AttestationError(f"{source}{where}: not valid YAML: {problem}") from exc
-    if not isinstance(data, dict):
-        raise AttestationError(f"{source}: an attestations file is a YAML mapping with `assessor:` and `items:`")
+    root, data = load_yaml_mapping(
+        text, source, AttestationError, "an attestations file is a YAML mapping with `assessor:` and `items:`"
+    )
     try:
         parsed = _FileModel.model_validate(data)
     except ValidationError as exc:

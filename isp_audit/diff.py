@@ -318,6 +318,21 @@ def _md(text: Any) -> str:
     return s.replace("|", "\\|")
 
 
+def _run_rows(d: DocDiff) -> list[tuple[str, Any, Any]]:
+    """The before/after header rows both the Markdown and the HTML diff show."""
+    o, n = d.old, d.new
+    return [
+        ("Target", o.target, n.target),
+        ("Started (UTC)", o.started_at, n.started_at),
+        ("Run id", o.run_id, n.run_id),
+        ("Profile", o.profile, n.profile),
+        ("Policy", o.policy_name, n.policy_name),
+        ("isp-audit", o.tool_version, n.tool_version),
+        ("Operator", o.operator, n.operator),
+        ("Verdicts", o.verdict_line(), n.verdict_line()),
+    ]
+
+
 def render_diff_markdown(d: DocDiff) -> str:
     """A short reassessment report in Markdown (GitHub/GitLab flavoured tables)."""
     o, n = d.old, d.new
@@ -334,17 +349,7 @@ def render_diff_markdown(d: DocDiff) -> str:
     lines += ["## Result", "", f"**{_md(d.headline())}.**", ""]
     lines += [f"ISM-2066: **{_label(o.ism_2066)}** before, **{_label(n.ism_2066)}** after.", ""]
     lines += ["| | Before | After |", "|---|---|---|"]
-    rows = [
-        ("Target", o.target, n.target),
-        ("Started (UTC)", o.started_at, n.started_at),
-        ("Run id", o.run_id, n.run_id),
-        ("Profile", o.profile, n.profile),
-        ("Policy", o.policy_name, n.policy_name),
-        ("isp-audit", o.tool_version, n.tool_version),
-        ("Operator", o.operator, n.operator),
-        ("Verdicts", o.verdict_line(), n.verdict_line()),
-        ("ISM-2066", _label(o.ism_2066), _label(n.ism_2066)),
-    ]
+    rows = [*_run_rows(d), ("ISM-2066", _label(o.ism_2066), _label(n.ism_2066))]
     lines += [f"| {a} | {_md(b)} | {_md(c)} |" for a, b, c in rows]
     lines += ["", "## Checks", "", "| Check | Severity | Change | Before | After |", "|---|---|---|---|---|"]
     for c in d.checks:
@@ -509,17 +514,7 @@ def render_diff_html(d: DocDiff) -> str:
     env.filters["label"] = _label
     env.filters["ticks"] = _ticks
     env.filters["slug"] = lambda s: str(s).replace(" ", "-")
-    o, n = d.old, d.new
-    runs = [
-        ("Target", o.target, n.target),
-        ("Started (UTC)", o.started_at, n.started_at),
-        ("Run id", o.run_id, n.run_id),
-        ("Profile", o.profile, n.profile),
-        ("Policy", o.policy_name, n.policy_name),
-        ("isp-audit", o.tool_version, n.tool_version),
-        ("Operator", o.operator, n.operator),
-        ("Verdicts", o.verdict_line(), n.verdict_line()),
-    ]
+    runs = _run_rows(d)
     return env.from_string(_HTML).render(
         d=d, runs=runs, verdict=_verdict_html, waiver_note=_waiver_note, version=__version__
     )

@@ -207,7 +207,8 @@ def load_profile(path: Path) -> Profile:
     return parse_profile(text, str(path))
 
 
-def parse_profile(text: str, source: str = "<profile>") -> Profile:
+def load_yaml_mapping(text: str, source: str, error: type[Exception], what: str) -> tuple[Any, dict[str, Any]]:
+    """Parse YAML into (node tree for line numbers, data); a syntax error or a non-mapping is one line."""
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -215,9 +216,16 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ProfileError(f"{source}{where}: not valid YAML: {problem}") from exc
+        raise error(f"{source}{where}: not valid YAML: {problem}") from exc
     if not isinstance(data, dict):
-        raise ProfileError(f"{source}: a profile is a YAML mapping with at least `target:` and `login:`")
+        raise error(f"{source}: {what}")
+    return root, data
+
+
+def parse_profile(text: str, source: str = "<profile>") -> Profile:
+    root, data = load_yaml_mapping(
+        text, source, ProfileError, "a profile is a YAML mapping with at least `target:` and `login:`"
+    )
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
