@@ -32,6 +32,11 @@ LAUNCH_ARGS = (
     "--disable-default-apps",
     "--disable-gpu",
     "--disable-quic",
+    # WebRTC sends UDP (STUN/TURN, ICE) straight to the network, past the scope proxy: allow only what
+    # goes through the proxy, which for off-scope hosts is a dead one.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--enforce-webrtc-ip-permission-check",
 )
 
 INSTALL_HINT = (

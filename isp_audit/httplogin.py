@@ -16,6 +16,7 @@ from bs4 import BeautifulSoup
 
 from .cookies import parse_set_cookie
 from .oracle import HTTP_TIMEOUT_S, MAX_REDIRECTS
+from .scope import Scope
 from .state import ClientState, Cookie
 
 Exchange = Callable[[str, requests.Response, dict[str, str]], None]
@@ -28,12 +29,10 @@ class FormLoginError(Exception):
 class HttpSession:
     """A cookie jar that follows RFC 6265 closely enough for one origin, with every exchange reported."""
 
-    def __init__(
-        self, start: ClientState | None, user_agent: str, in_scope: Callable[[str], bool], on_exchange: Exchange
-    ) -> None:
+    def __init__(self, start: ClientState | None, user_agent: str, scope: Scope, on_exchange: Exchange) -> None:
         self.cookies: dict[str, Cookie] = {c.name: c for c in (start.cookies if start else ())}
         self.user_agent = user_agent
-        self.in_scope = in_scope
+        self.scope = scope
         self.on_exchange = on_exchange
         self.requests = 0
         self.set_cookie_values: list[tuple[str, str]] = []  # (name, value) in the order they were set
@@ -53,6 +52,7 @@ class HttpSession:
             headers["Cookie"] = jar
         if referer:
             headers["Referer"] = referer
+        self.scope.require(url)
         self.requests += 1
         resp = requests.request(method, url, data=data, headers=headers, allow_redirects=False, timeout=HTTP_TIMEOUT_S)
         self.on_exchange(method, resp, headers)
@@ -85,7 +85,7 @@ class HttpSession:
             if not resp.is_redirect or not location:
                 break
             nxt = urljoin(resp.url, location)
-            if not self.in_scope(nxt):
+            if not self.scope.allows(nxt):
                 break
             resp = self._send("GET", nxt)
         return resp
@@ -117,7 +117,7 @@ def form_login(session: HttpSession, login_url: str, username: str, password: st
         else:
             data[name] = field.get("value", "")
     action = urljoin(page.url, form.get("action") or page.url)
-    if not session.in_scope(action):
+    if not session.scope.allows(action):
         raise FormLoginError(f"the login form posts out of scope to {action}")
     method = (form.get("method") or "get").upper()
     if method != "POST":

@@ -140,7 +140,8 @@ class SessionLab(LoginMixin):
         self.logins = 0
         self.browser_requests = 0
         self.clients_opened = 0
-        self.out_of_scope: list[str] = []
+        self.out_of_scope: list[str] = []  # top-level navigations off scope (not followed)
+        self.blocked_requests: list[str] = []  # off-scope sub-resources, blocked by the dead proxy
         # Raw (unredacted) URLs the scan saw, kept in memory only, for checks that look for tokens in URLs.
         self.urls_seen: list[tuple[str, str, str]] = []  # (client, "request" | "Location" | "Referer", url)
         # Every state captured, in memory only, so checks can find all values a session token ever had.
@@ -149,7 +150,7 @@ class SessionLab(LoginMixin):
         self._pending: list[tuple[str, Request, float]] = []
         self._live: LoginRecord | None = None
         self._logout_replay: LogoutReplay | None = None
-        self.http = HttpFetcher(profile.in_scope, self._record_http, user_agent=_user_agent(browser))
+        self.http = HttpFetcher(profile.scope, self._record_http, user_agent=_user_agent(browser))
         self._username: str | None = None
         self._calibrated = False
         self._ua_known = False
@@ -165,7 +166,12 @@ class SessionLab(LoginMixin):
         # Everything outside scope is sent to a dead proxy on loopback, so the browser can never reach it
         # (redirects included); a leading `<-loopback>` stops Chromium bypassing it for other local hosts.
         proxy = {"server": "http://127.0.0.1:9", "bypass": ",".join(["<-loopback>", *hosts])}
-        kwargs: dict[str, Any] = {"proxy": proxy, "viewport": {"width": 1100, "height": 720}}
+        # Service workers are blocked: their fetches would bypass the per-context request events we record.
+        kwargs: dict[str, Any] = {
+            "proxy": proxy,
+            "viewport": {"width": 1100, "height": 720},
+            "service_workers": "block",
+        }
         if fingerprint is not None:
             kwargs.update(user_agent=fingerprint.user_agent, locale=fingerprint.locale)
         if state is not None:
@@ -200,7 +206,12 @@ class SessionLab(LoginMixin):
         if request.resource_type in ("xhr", "fetch"):
             client.script_fetches += 1
         if not self.profile.in_scope(request.url):
-            self.out_of_scope.append(request.url)
+            # Only a top-level navigation off scope means the flow itself left; a sub-resource (image,
+            # fetch, socket) is just blocked by the dead proxy and noted.
+            if request.is_navigation_request() and request.frame.parent_frame is None:
+                self.out_of_scope.append(request.url)
+            else:
+                self.blocked_requests.append(request.url)
         auth = request.headers.get("authorization")
         if auth and self.profile.in_scope(request.url):
             self.redactor.register(auth)
@@ -501,7 +512,7 @@ class SessionLab(LoginMixin):
                     resp.elapsed.total_seconds() * 1000,
                 )
 
-        return HttpSession(start, self.http.user_agent, self.profile.in_scope, keep)
+        return HttpSession(start, self.http.user_agent, self.profile.scope, keep)
 
     def _http_extra_login(self, name: str, start: ClientState | None) -> tuple[ClientState, ClientState] | None:
         login = self.profile.login

@@ -91,7 +91,7 @@ class LoginMixin:
         """
         self.logins += 1
         login = self.profile.login
-        before_oos = len(self.out_of_scope)
+        before_oos, before_blocked = len(self.out_of_scope), len(self.blocked_requests)
         page = client.page
         try:
             if login.mode == "steps":
@@ -119,10 +119,12 @@ class LoginMixin:
                 "(not followed; add that host to target.scope to allow it)"
             )
         landing = page.url
+        blocked = len(self.blocked_requests) - before_blocked
+        note = f"; blocked {blocked} off-scope sub-resource request(s)" if blocked else ""
         self.recorder.step(
             client.name,
             "login",
-            f"submitted credentials for {self.username}; landed on {urlsplit(landing).path or '/'}",
+            f"submitted credentials for {self.username}; landed on {urlsplit(landing).path or '/'}{note}",
             page,
         )
         if page.locator("input[type=password]:visible").count():

@@ -15,6 +15,7 @@ import requests
 from bs4 import BeautifulSoup
 
 from .cookies import parse_set_cookie
+from .scope import Scope
 from .state import ClientState, Cookie
 
 MAX_REDIRECTS = 10
@@ -100,8 +101,8 @@ class Oracle:
 class HttpFetcher:
     """Plain-HTTP GETs carrying a client state's cookies, with redirects followed by hand inside scope."""
 
-    def __init__(self, in_scope: Callable[[str], bool], on_exchange: Callable[[dict], None], user_agent: str) -> None:
-        self._in_scope = in_scope
+    def __init__(self, scope: Scope, on_exchange: Callable[[dict], None], user_agent: str) -> None:
+        self._scope = scope
         self._on_exchange = on_exchange
         self.user_agent = user_agent
         self.requests_made = 0
@@ -121,6 +122,7 @@ class HttpFetcher:
             headers.update(extra_headers or {})
             if cookie_header:
                 headers["Cookie"] = cookie_header
+            self._scope.require(current)
             self.requests_made += 1
             resp = requests.get(current, headers=headers, allow_redirects=False, timeout=HTTP_TIMEOUT_S)
             self._on_exchange({"method": "GET", "url": current, "request_headers": headers, "response": resp})
@@ -129,7 +131,7 @@ class HttpFetcher:
             if resp.is_redirect and location:
                 first_status = first_status or resp.status_code
                 nxt = urljoin(current, location)
-                if not self._in_scope(nxt):
+                if not self._scope.allows(nxt):
                     return Observation(url, current, resp.status_code, resp.text, blocked_redirect=nxt)
                 current = nxt
                 continue

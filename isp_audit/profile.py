@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ProfileError
 from .policy import Policy, build_policy
+from .scope import Scope
 
 
 class _Strict(BaseModel):
@@ -187,11 +188,12 @@ class Profile(_Strict):
         hosts.update(self.target.scope)
         return frozenset(h.lower() for h in hosts if h)
 
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.scope_hosts)
+
     def in_scope(self, url: str) -> bool:
-        parts = urlsplit(url)
-        if parts.scheme in ("data", "blob", "about"):
-            return True
-        return (parts.hostname or "").lower() in self.scope_hosts or parts.netloc.lower() in self.scope_hosts
+        return self.scope.allows(url)
 
     @property
     def display_name(self) -> str:

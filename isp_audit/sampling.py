@@ -77,6 +77,7 @@ def _by_get(lab: SessionLab, url: str, name: str, want: int, deadline: float) ->
             sample.stopped = "time budget reached"
             break
         session.cookies.clear()
+        lab.profile.scope.require(url)
         lab.http.requests_made += 1
         resp = session.get(url, headers=_headers(lab), allow_redirects=False, timeout=HTTP_TIMEOUT_S)
         values = _set_cookie_values(resp, name)
