@@ -216,18 +216,20 @@ def scan(
         result = run_scan(request, br, label, lambda msg: status.update(msg), redactor)
     from .console import print_summary
 
-    doc = build_document(
-        result,
-        profile_path=_repo_relative(profile_path),
-        profile_sha256=_sha256(profile_path),
-        operator=operator,
+    doc = redactor.scrub_obj(
+        build_document(
+            result,
+            profile_path=_repo_relative(profile_path),
+            profile_sha256=_sha256(profile_path),
+            operator=operator,
+        )
     )
     outcome = apply_waivers(doc, waiver_list)
     for line in outcome.lines():
         err.print(line, highlight=False, soft_wrap=True)
     if attestations is not None:
         apply_attestations(doc, load_attestations(attestations, doc), out)
-    write_reports(doc, out, specs, redactor.scrub)
+    write_reports(doc, out, specs)
     if pack or zip_path:
         make_pack(out, doc, zip_to=zip_path)
         err.print(f"evidence pack: {out}/" + (f" and {zip_path}" if zip_path else ""), highlight=False)

@@ -1,8 +1,8 @@
 """Turning a finished scan into files: the results document, the reports asked for, and the evidence.
 
-This is the only place (with the recorder) that writes evidence; the formats stay pure. Every text goes
-through the run's redactor one last time when the scan's redactor is at hand (a fresh scan), and report
-re-rendering from a saved results.json reads only already-redacted files.
+This is the only place (with the recorder) that writes evidence; the formats stay pure. A fresh scan's
+document is redacted value by value before it gets here, and report re-rendering from a saved results.json
+reads only already-redacted files.
 """
 
 from __future__ import annotations
@@ -63,18 +63,19 @@ def write_reports(
     doc: dict[str, Any],
     out_dir: Path | None,
     specs: list[ReportSpec],
-    scrub: Any = None,
     evidence_dir: Path | None = None,
 ) -> list[str]:
     """Write results.json (when ``out_dir`` is given) and each requested report; return the paths written.
 
+    ``doc`` must already be redacted (``Redactor.scrub_obj`` on a fresh scan's document): renderers write
+    what they are given, and no serialised text is rewritten afterwards.
     ``evidence_dir`` is where the renderers find screenshots and HARs (default: ``out_dir``).
     """
     refresh_summary(doc)
     written = []
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        _write(out_dir / "results.json", render("json", doc), scrub)
+        _write(out_dir / "results.json", render("json", doc))
         written.append(str(out_dir / "results.json"))
     ctx = context_for(evidence_dir or out_dir)
     for spec in specs:
@@ -83,17 +84,17 @@ def write_reports(
         body = render(spec.fmt, doc, ctx)
         if spec.path == "-":
             text = body.decode() if isinstance(body, bytes) else body
-            sys.stdout.write(scrub(text) if scrub else text)
+            sys.stdout.write(text)
             continue
         target = Path(spec.path) if spec.path else (out_dir or Path(".")) / DEFAULT_FILES[spec.fmt]
-        _write(target, body, scrub)
+        _write(target, body)
         written.append(str(target))
     return written
 
 
-def _write(path: Path, body: str | bytes, scrub: Any) -> None:
+def _write(path: Path, body: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(body, bytes):
         path.write_bytes(body)
     else:
-        path.write_text(scrub(body) if scrub else body, encoding="utf-8")
+        path.write_text(body, encoding="utf-8")

@@ -1,6 +1,7 @@
 """Collects the evidence of one scan as it happens: steps, screenshots, traffic, cookies and state snapshots.
 
-Everything is redacted on the way in (values become fingerprints) and scrubbed again on the way out.
+Everything is redacted on the way in (values become fingerprints) and scrubbed again, value by value, on
+the way out.
 Screenshots go to disk at once so an aborted scan keeps them; traffic and snapshots are held in memory
 and written by :meth:`Recorder.write` at the end, after every secret of the run is known to the redactor.
 """
@@ -221,15 +222,9 @@ class Recorder:
         assert self.out_dir is not None
         path = self.out_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.redactor.scrub(json.dumps(data, indent=2, default=str)) + "\n", encoding="utf-8")
-
-    def write_text(self, rel: str, text: str) -> str:
-        """Write any final text output (results, report), scrubbed like everything else."""
-        assert self.out_dir is not None
-        path = self.out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.redactor.scrub(text), encoding="utf-8")
-        return rel
+        # Redact the data, then serialise: scrubbing the JSON text could replace a piece of its syntax.
+        text = json.dumps(self.redactor.scrub_obj(json.loads(json.dumps(data, default=str))), indent=2)
+        path.write_text(text + "\n", encoding="utf-8")
 
 
 def har_path(client: str) -> str:

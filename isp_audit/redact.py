@@ -2,7 +2,8 @@
 
 Every secret the scan touches (password, TOTP code, cookie and storage values, Authorization headers)
 is registered here. Evidence writers replace values structurally (a cookie's value by its fingerprint)
-and then pass all text through :meth:`Redactor.scrub` as a safety net for free text (URLs, page text).
+and then pass every string of the data through :meth:`Redactor.scrub_obj` before serialising it, as a
+safety net for free text (URLs, page text).
 The HMAC key is random per run and never stored, so fingerprints cannot be reversed or brute-forced
 from the evidence, yet within one run the same value always gets the same fingerprint.
 """
@@ -19,6 +20,15 @@ from urllib.parse import quote, quote_plus
 # Values shorter than this are not scrubbed from free text: replacing "1" or "en" everywhere would
 # destroy the evidence. They are still fingerprinted wherever they are handled structurally.
 MIN_SCRUB_LENGTH = 4
+# What frameworks write into a cookie to delete it or mark it empty (Starlette sets `session=null` at
+# logout). These carry no secret, and treating them as one would replace `null` all over the evidence.
+PLACEHOLDERS = frozenset({"null", "none", "nil", "undefined", "deleted", "delete", "expired", "false", "true"})
+
+
+def is_placeholder(value: str) -> bool:
+    """A deletion or empty marker rather than a value anybody could use."""
+    bare = value.strip().strip("\"'").strip().lower()
+    return not bare or bare in PLACEHOLDERS or set(bare) <= {"0", "-"}
 
 
 class Redactor:
@@ -40,7 +50,7 @@ class Redactor:
 
     def register(self, value: str | None) -> None:
         """Remember a secret so that :meth:`scrub` removes it, in its plain and URL-encoded forms."""
-        if not value or len(value) < MIN_SCRUB_LENGTH or value in self._secrets:
+        if not value or len(value) < MIN_SCRUB_LENGTH or value in self._secrets or is_placeholder(value):
             return
         digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
         replacement = f"[fp:{digest}]"
@@ -59,7 +69,12 @@ class Redactor:
         return self._pattern.sub(lambda m: self._secrets[m.group(0)], text)
 
     def scrub_obj(self, obj: Any) -> Any:
-        """Scrub every string inside a JSON-like structure (keys included)."""
+        """Scrub every string inside a JSON-like structure (keys included).
+
+        This is how structured evidence is redacted: value by value, before it is serialised, never by
+        rewriting the serialised JSON/HTML/XML text, where a secret that equals a piece of syntax would
+        corrupt the file.
+        """
         if isinstance(obj, str):
             return self.scrub(obj)
         if isinstance(obj, dict):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXPRESS_DIR = REPO_ROOT / "tests" / "apps" / "express"
-STARTUP_TIMEOUT_S = 15.0
+STARTUP_TIMEOUT_S = 60.0  # generous: a loaded 2-core machine can take a while to import Django
 STOP_TIMEOUT_S = 5.0
 LOG_TAIL_CHARS = 4000
 

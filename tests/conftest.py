@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -21,6 +22,8 @@ from isp_audit.profile import Profile
 from isp_audit.scanner import ScanRequest, run_scan
 
 REPO = Path(__file__).resolve().parent.parent
+RESULTS_SCHEMA = REPO / "isp_audit" / "schema" / "results-v1.schema.json"
+JSON_SUFFIXES = (".json", ".har", ".sarif")
 # The demo apps' password for the shared demo run: random per test session, so canaries can look for it.
 DEMO_PASSWORD = "demo-canary-" + secrets.token_hex(8)
 
@@ -38,7 +41,35 @@ def scan_in_process(
 ) -> ScanResult:
     """Run a scan in this process with the shared browser (fast; the CLI tests cover the wiring)."""
     prof = profile if isinstance(profile, Profile) else Profile.model_validate(profile)
-    return run_scan(ScanRequest(prof, out_dir, checks), browser, "test browser", lambda _msg: None)
+    result = run_scan(ScanRequest(prof, out_dir, checks), browser, "test browser", lambda _msg: None)
+    if out_dir is not None:
+        assert_json_outputs_valid(out_dir)
+    return result
+
+
+def assert_json_outputs_valid(folder: Path) -> int:
+    """Every JSON file a run wrote parses, and each results.json validates against the schema.
+
+    Redaction once rewrote serialised text and turned `null` into a fingerprint all over results.json;
+    every test that writes evidence asserts this, so no such corruption can pass unnoticed.
+    """
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(RESULTS_SCHEMA.read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    count = 0
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix not in JSON_SUFFIXES:
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise AssertionError(f"{path} is not valid JSON: {exc}") from exc
+        if path.name == "results.json":
+            errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
+            assert not errors, f"{path}: {errors[0].message} at {list(errors[0].path)}"
+        count += 1
+    return count
 
 
 def verdicts(result: ScanResult) -> dict[str, str]:
@@ -55,6 +86,7 @@ class CliRun:
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240, cwd: Path = REPO) -> CliRun:
     """Run ``python -m isp_audit ARGS`` as a user would, with a bounded time."""
     full_env = {**os.environ, **(env or {})}
+    out = args[args.index("--out") + 1] if "--out" in args[:-1] else None
     proc = subprocess.run(
         [sys.executable, "-m", "isp_audit", *args],
         capture_output=True,
@@ -64,6 +96,8 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240,
         cwd=cwd,
         check=False,
     )
+    if out is not None and (cwd / out).is_dir():
+        assert_json_outputs_valid(cwd / out)
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -89,4 +123,5 @@ def demo_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_json_outputs_valid(out)
     return out

@@ -101,8 +101,8 @@ def run_demo(
             request = ScanRequest(demo_profile(name, running.url), out_dir / name, checks)
             redactor = Redactor()
             result = run_scan(request, browser, browser_label, lambda msg, n=name: progress(f"[{n}] {msg}"), redactor)
-        doc = build_document(result, operator=operator)
-        write_reports(doc, out_dir / name, [ReportSpec("html", None)], redactor.scrub)
+        doc = redactor.scrub_obj(build_document(result, operator=operator))
+        write_reports(doc, out_dir / name, [ReportSpec("html", None)])
         if pack:
             make_pack(out_dir / name, doc)
         outcomes.append(DemoOutcome(name, result, EXPECTED[name]))
