@@ -1,6 +1,6 @@
 """cookie-attributes (ISM-2063): the session cookies' Secure, HttpOnly, SameSite, prefix, scope and lifetime.
 
-Judged on the raw Set-Cookie header that set each session cookie's current value (the browser's parsed jar
+Judged on the raw Set-Cookie header that set the value the user's browser kept (the browser's parsed jar
 would hide a missing SameSite, which Chromium defaults to Lax). Other cookies are listed, never failed.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..lab import SessionLab
+from ..lab import LoginRecord, SessionLab
 from ..model import CheckOutcome, Verdict
+from ..state import Cookie, StateItem
 from ._shared import describe
 
 
@@ -58,6 +59,34 @@ def judge_cookie(name: str, attributes: dict[str, Any], https: bool) -> tuple[li
     return fails, warns
 
 
+def _kept_setter(lab: SessionLab, record: LoginRecord, token: StateItem) -> dict[str, Any] | None:
+    """The Set-Cookie header that set the value the user's browser actually kept.
+
+    Only the logged-in browser's own responses count (a target can send a perfect header to other clients,
+    e.g. to plain-HTTP replays of the same value), matched by fingerprint, never by value; and of those, a
+    header whose attributes disagree with what the browser stored was rejected by it and set nothing.
+    """
+    fp = lab.redactor.fp(token.value)
+    own = [
+        r
+        for r in lab.recorder.set_cookies
+        if r["client"] == record.client.name and r["cookie"] == token.name and r["value_fp"] == fp
+    ]
+    kept = next((c for c in record.post_login.cookies if c.name == token.name and c.value == token.value), None)
+    agreeing = [r for r in own if kept is None or _agrees(r["attributes"], kept)]
+    return (agreeing or own or [None])[-1]
+
+
+def _agrees(attributes: dict[str, Any], kept: Cookie) -> bool:
+    """Whether a header with these attributes could have produced the cookie the browser kept."""
+    path = _attr(attributes, "Path")
+    return (
+        (_attr(attributes, "HttpOnly") is not None) == kept.http_only
+        and (_attr(attributes, "Secure") is not None) == kept.secure
+        and (not isinstance(path, str) or not path.startswith("/") or path == kept.path)
+    )
+
+
 def run(lab: SessionLab) -> CheckOutcome:
     record = lab.live_login()
     fp = lab.redactor.fp
@@ -73,16 +102,12 @@ def run(lab: SessionLab) -> CheckOutcome:
     all_fails: list[str] = []
     all_warns: list[str] = []
     for token in cookies:
-        # The Set-Cookie that gave the cookie its current value (matched by fingerprint, never by value).
-        setters = [
-            r for r in lab.recorder.set_cookies if r["cookie"] == token.name and r["value_fp"] == fp(token.value)
-        ]
-        if not setters:
+        setter = _kept_setter(lab, record, token)
+        if setter is None:
             fails = ["set by script (document.cookie), not by Set-Cookie, so it cannot be HttpOnly"]
             rows.append({"cookie": token.name, "fingerprint": fp(token.value), "set_cookie": None, "fails": fails})
             all_fails += [f"`{token.name}` {f}" for f in fails]
             continue
-        setter = setters[-1]
         fails, warns = judge_cookie(token.name, setter["attributes"], https)
         rows.append(
             {
