@@ -9,11 +9,14 @@ experiment with the fault named: never a rejection.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from enum import StrEnum
 from http import HTTPStatus
 from typing import TypeVar
+
+import requests
 
 from .errors import AuditError
 from .oracle import Observation, Oracle
@@ -57,9 +60,18 @@ def classify(oracle: Oracle, obs: Observation) -> tuple[Outcome, str]:
 
 
 def exception_fault(exc: BaseException) -> str:
-    """A transport failure in a few words, e.g. ``failed: ReadTimeout (read timed out)``."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"failed: {type(exc).__name__}" + (f" ({text[:200]})" if text else "")
+    """A transport failure in a few words: ``timed out``, ``dropped the connection (ConnectionError)``,
+    ``failed to load (net::ERR_EMPTY_RESPONSE)``; anything else by its type and first line."""
+    if isinstance(exc, requests.Timeout):
+        return f"timed out ({type(exc).__name__})"
+    if isinstance(exc, requests.ConnectionError):
+        return f"dropped the connection ({type(exc).__name__})"
+    cause = exc.__cause__ or exc  # the browser's navigation error behind the lab's AuditError
+    text = (str(cause).strip().splitlines() or [""])[0]
+    net_error = re.search(r"net::ERR_[A-Z_]+", text)
+    if net_error:
+        return f"failed to load ({net_error.group(0)})"
+    return f"failed: {type(cause).__name__}" + (f" ({text[:160]})" if text else "")
 
 
 def summarise(faults: list[str]) -> str:

@@ -450,14 +450,14 @@ class SessionLab(LoginMixin):
             try:
                 obs = self.http.get(oracle.url, state, fingerprint.headers() if fingerprint else None)
             except requests.RequestException as exc:
-                return self._transport_fault("http-replay", label, f"HTTP GET {oracle.url}", exc, None, "http")
+                return self._transport_fault("http-replay", label, f"HTTP GET {_path(oracle.url)}", exc, None, "http")
             return self._judged(oracle, obs, label, "http-replay", None, "http")
         client = self.new_client(client_name, state, fingerprint)
         try:
             try:
                 obs = self.goto(client, oracle.url)
             except AuditError as exc:  # goto's navigation error (reset, timeout, aborted load)
-                asked = f"BROWSER GET {oracle.url}"
+                asked = f"BROWSER GET {_path(oracle.url)}"
                 return self._transport_fault(client_name, label, asked, exc, client.page, "browser")
             return self._judged(oracle, obs, label, client_name, client.page, "browser")
         finally:
@@ -939,6 +939,10 @@ def _iso_from_epoch_ms(ms: float | None) -> str:
     if not ms or ms < 0:
         return utc_now()
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path or "/"
 
 
 def _origin(url: str) -> str | None:

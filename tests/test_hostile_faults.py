@@ -22,6 +22,7 @@ from tests.hostile.faults_apps import (
     LogoutForNonBrowserApp,
     LogoutForSameUaApp,
     RateLimitedLoginApp,
+    ResetAfterLogoutApp,
 )
 
 PASSWORD = "hostile-Pa55-word"
@@ -53,6 +54,14 @@ def test_503_after_logout_is_an_error_not_a_rejection(browser: Browser, tmp_path
     for check in checks.values():
         assert check.verdict.value == "error", (check.check_id, check.summary)
         assert "503 Service Unavailable 3 times" in check.summary, check.summary
+
+
+def test_dropped_connections_after_logout_are_named_faults(browser: Browser, tmp_path: Path) -> None:
+    check = scan(browser, ResetAfterLogoutApp(), tmp_path, ("logout-invalidates",))["logout-invalidates"]
+    assert check.verdict.value == "error", check.summary
+    assert "plain HTTP replay dropped the connection (ConnectionError) 3 times" in check.summary, check.summary
+    assert "own browser replay failed to load (net::ERR_EMPTY_RESPONSE) 3 times" in check.summary, check.summary
+    assert {r["outcome"] for r in check.evidence["replays"]} == {"fault"}
 
 
 def test_429_on_extra_logins_is_not_a_session_limit(browser: Browser, tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ that looks like the scanner.
 
 from __future__ import annotations
 
+import socket
+
 from werkzeug.wrappers import Request, Response
 
 from isp_audit.demo.apps import ServerSideApp
@@ -106,4 +108,15 @@ class LogoutForNonBrowserApp(ServerSideApp):
         _, data = self._session(request)
         if data and data.get("logged_out") and "Sec-Fetch-Mode" not in request.headers:
             return self.redirect("/login")
+        return super().account(request)
+
+
+class ResetAfterLogoutApp(FaultAfterLogoutApp):
+    """Like FaultAfterLogoutApp, but the logged-out session's requests get their connection dropped."""
+
+    def account(self, request: Request) -> Response:
+        _, data = self._session(request)
+        if data and data.get("logged_out"):
+            request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)  # no answer at all: a reset
+            return Response("", status=204)
         return super().account(request)
