@@ -33,15 +33,32 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
 
 
-def scan(browser: Browser, app: Any, out: Path, checks: tuple[str, ...], policy: dict | None = None) -> dict:
+FORM_LOGIN = {"url": "/login", "username": "alice", "password_env": PASSWORD_ENV}
+# A scripted login: extra logins then go through the browser, not plain HTTP.
+SCRIPTED_LOGIN = {
+    "username": "alice",
+    "password_env": PASSWORD_ENV,
+    "steps": [
+        {"goto": "/login"},
+        {"fill": {"selector": "input[name=username]", "value": "{username}"}},
+        {"fill": {"selector": "input[name=password]", "value": "{password}"}},
+        {"click": "button[type=submit]"},
+    ],
+}
+
+
+def scan(
+    browser: Browser,
+    app: Any,
+    out: Path,
+    checks: tuple[str, ...],
+    policy: dict | None = None,
+    login: dict | None = None,
+) -> dict:
     with RunningApp(app) as running:
         result = scan_in_process(
             browser,
-            {
-                "target": {"base_url": running.url},
-                "login": {"url": "/login", "username": "alice", "password_env": PASSWORD_ENV},
-                "policy": policy or {},
-            },
+            {"target": {"base_url": running.url}, "login": login or FORM_LOGIN, "policy": policy or {}},
             out,
             checks,
         )
@@ -64,8 +81,10 @@ def test_dropped_connections_after_logout_are_named_faults(browser: Browser, tmp
     assert {r["outcome"] for r in check.evidence["replays"]} == {"fault"}
 
 
-def test_429_on_extra_logins_is_not_a_session_limit(browser: Browser, tmp_path: Path) -> None:
-    checks = scan(browser, RateLimitedLoginApp(), tmp_path, ("concurrent-sessions",), {"max_concurrent_sessions": 1})
+@pytest.mark.parametrize("login", [FORM_LOGIN, SCRIPTED_LOGIN], ids=["plain-HTTP-logins", "browser-logins"])
+def test_429_on_extra_logins_is_not_a_session_limit(browser: Browser, tmp_path: Path, login: dict) -> None:
+    policy = {"max_concurrent_sessions": 1}
+    checks = scan(browser, RateLimitedLoginApp(), tmp_path, ("concurrent-sessions",), policy, login)
     check = checks["concurrent-sessions"]
     assert check.verdict.value == "error", check.summary
     assert "429 Too Many Requests" in check.summary, check.summary
