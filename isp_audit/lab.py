@@ -687,6 +687,10 @@ class SessionLab(LoginMixin):
         with self.client("anonymous") as anon:
             anonymous = self.goto(anon, target)
             self.recorder.step(anon.name, "anonymous view", anonymous.summary(), anon.page)
+        for view, obs in (("logged-in", logged_in), ("anonymous", anonymous)):
+            fault = status_fault(obs.status)
+            if fault is not None:  # a fault shows neither a login nor a rejection: nothing to derive or prove
+                raise ServerFault(f"the {view} view of {target} {fault}, so no oracle can be established")
         if self.oracle is None:
             self.oracle = _derive_oracle(target, logged_in, anonymous, self.username)
             if self.oracle is None:
@@ -711,12 +715,6 @@ class SessionLab(LoginMixin):
             raise AuditError(
                 f"the authenticated oracle also matches an anonymous client ({anon_why}); "
                 "make authenticated: in the profile more specific"
-            )
-        fault = status_fault(anonymous.status)
-        if fault is not None:
-            raise ServerFault(
-                f"the anonymous view of {target} {fault}, so what a logged-out client sees is unknown "
-                "(a fault is never read as a rejection)"
             )
         if post.cookie_only:
             try:
