@@ -19,9 +19,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from playwright.sync_api import Browser, Page, Request
+from playwright.sync_api import Browser, Page, Request, Response
 from playwright.sync_api import Error as PlaywrightError
 
+from .classify import Outcome, ServerFault, classify, exception_fault, status_fault, summarise, with_retries
 from .errors import AuditError, LoginFailed
 from .httplogin import FormLoginError, HttpSession, form_login
 from .login import LoginMixin, first_line
@@ -51,13 +52,26 @@ class Fingerprint:
 
 @dataclass(frozen=True)
 class AuthCheck:
-    """The oracle's answer for one state, and how it was obtained."""
+    """The oracle's answer for one state, and how it was obtained (for a fault, ``reason`` names it)."""
 
-    authenticated: bool
+    outcome: Outcome
     reason: str
     observation: str
     via: str
     step: int
+    label: str = ""  # what was replayed, in words
+
+    @property
+    def fault(self) -> str | None:
+        return self.reason if self.outcome is Outcome.FAULT else None
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether the oracle saw a logged-in client. A fault has no such answer: reading it raises
+        :class:`ServerFault`, so no caller can mistake a fault for a rejection (the check ends in error)."""
+        if self.outcome is Outcome.FAULT:
+            raise ServerFault(f"the replay ({self.label}) {self.reason}")
+        return self.outcome is Outcome.AUTHENTICATED
 
 
 @dataclass(frozen=True)
@@ -97,14 +111,47 @@ class LogoutResult:
 
 
 @dataclass(frozen=True)
+class Replay:
+    """One replay of the logged-out tokens, by one kind of client."""
+
+    client: str  # "plain HTTP", "own browser", "stranger's browser"
+    how: str  # how the client presented itself, in words for the report
+    check: AuthCheck
+
+
+@dataclass(frozen=True)
 class LogoutReplay:
-    """Log in, capture the tokens, log out, replay them from a clean client."""
+    """Log in, capture the tokens, log out, replay them from clean clients that differ in how they look.
+
+    A server may end a session only for the client that logged out, or only for clients that do not look
+    like a browser, so one replay proves nothing: every replay must be rejected.
+    """
 
     record: LoginRecord
     logout: LogoutResult | None
-    replay: AuthCheck | None
+    replays: tuple[Replay, ...] = ()
     error: str | None = None
     steps: tuple[int, ...] = ()
+
+    @property
+    def accepted(self) -> list[Replay]:
+        return [r for r in self.replays if r.check.outcome is Outcome.AUTHENTICATED]
+
+    @property
+    def faulted(self) -> list[Replay]:
+        return [r for r in self.replays if r.check.outcome is Outcome.FAULT]
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """Authenticated if any replay was let in (that is proof); else a fault if any faulted; None if none ran."""
+        if not self.replays:
+            return None
+        if self.accepted:
+            return Outcome.AUTHENTICATED
+        return Outcome.FAULT if self.faulted else Outcome.REJECTED
+
+    def describe_faults(self) -> str:
+        return "; ".join(f"the {r.client} replay {r.check.fault}" for r in self.faulted)
 
 
 @dataclass
@@ -117,6 +164,7 @@ class Client:
     auth_headers: dict[str, str] = field(default_factory=dict)
     script_fetches: int = 0  # XHR/fetch requests the page's own scripts made: a sign of a single-page app
     in_flight: int = 0  # requests started and not yet finished or failed
+    document_status: int = 0  # status of the main frame's latest document response (a 503 page is a fault)
     closed: bool = False
 
 
@@ -191,6 +239,7 @@ class SessionLab(LoginMixin):
         context.on("request", lambda req: self._on_request(client, req))
         context.on("requestfinished", lambda req: self._on_request_done(client, req))
         context.on("requestfailed", lambda req: self._on_request_done(client, req))
+        context.on("response", lambda resp: _note_document_status(client, resp))
         self._clients.append(client)
         self.clients_opened += 1
         return client
@@ -375,33 +424,70 @@ class SessionLab(LoginMixin):
 
     # --- the oracle ------------------------------------------------------------------------------------
     def is_authenticated(
-        self, state: ClientState, label: str, client_name: str = "replay", fingerprint: Fingerprint | None = None
+        self,
+        state: ClientState,
+        label: str,
+        client_name: str = "replay",
+        fingerprint: Fingerprint | None = None,
+        browser: bool = False,
     ) -> AuthCheck:
         """Ask the oracle whether ``state``, replayed into a clean client, is logged in.
 
         ``fingerprint`` makes the replaying client look like a different device (user agent, language),
-        as a thief replaying a stolen token would.
+        as a thief replaying a stolen token would; ``browser`` forces a browser context even where plain
+        HTTP would do. A fault (5xx, 429, transport error) is retried within bounds; if it persists the
+        answer is a fault naming it, never "not authenticated".
         """
         oracle = self._require_oracle()
-        if self.http_replay_ok and state.cookie_only:
-            obs = self.http.get(oracle.url, state, fingerprint.headers() if fingerprint else None)
-            page = None
-            via = "http"
-            client_name = "http-replay"
-        else:
-            client = self.new_client(client_name, state, fingerprint)
-            page = client.page
-            via = "browser"
+        over_http = self.http_replay_ok and state.cookie_only and not browser
+        check, faults = with_retries(
+            lambda: self._replay_once(oracle, state, label, client_name, fingerprint, over_http),
+            lambda c: c.fault,
+        )
+        if check.outcome is Outcome.FAULT:
+            return replace(check, reason=summarise(faults), label=label)
+        return replace(check, label=label)
+
+    def _replay_once(
+        self,
+        oracle: Oracle,
+        state: ClientState,
+        label: str,
+        client_name: str,
+        fingerprint: Fingerprint | None,
+        over_http: bool,
+    ) -> AuthCheck:
+        if over_http:
+            try:
+                obs = self.http.get(oracle.url, state, fingerprint.headers() if fingerprint else None)
+            except requests.RequestException as exc:
+                return self._transport_fault("http-replay", label, f"HTTP GET {_path(oracle.url)}", exc, None, "http")
+            return self._judged(oracle, obs, label, "http-replay", None, "http")
+        client = self.new_client(client_name, state, fingerprint)
         try:
-            if page is not None:
+            try:
                 obs = self.goto(client, oracle.url)
-            verdict, reason = oracle.judge(obs)
-            seen = "authenticated" if verdict else "not authenticated"
-            step = self.recorder.step(client_name, "oracle", f"{label}: {obs.summary()} → {seen} ({reason})", page)
+            except AuditError as exc:  # goto's navigation error (reset, timeout, aborted load)
+                asked = f"BROWSER GET {_path(oracle.url)}"
+                return self._transport_fault(client_name, label, asked, exc, client.page, "browser")
+            return self._judged(oracle, obs, label, client_name, client.page, "browser")
         finally:
-            if page is not None:
-                self.close_client(client)
-        return AuthCheck(verdict, reason, obs.summary(), via, step)
+            self.close_client(client)
+
+    def _judged(
+        self, oracle: Oracle, obs: Observation, label: str, client_name: str, page: Page | None, via: str
+    ) -> AuthCheck:
+        outcome, reason = classify(oracle, obs)
+        seen = {Outcome.AUTHENTICATED: "authenticated", Outcome.REJECTED: "not authenticated"}.get(outcome, "fault")
+        step = self.recorder.step(client_name, "oracle", f"{label}: {obs.summary()} → {seen} ({reason})", page)
+        return AuthCheck(outcome, reason, obs.summary(), via, step)
+
+    def _transport_fault(
+        self, client_name: str, label: str, asked: str, exc: BaseException, page: Page | None, via: str
+    ) -> AuthCheck:
+        fault = exception_fault(exc)
+        step = self.recorder.step(client_name, "oracle", f"{label}: {asked} {fault} → fault", page)
+        return AuthCheck(Outcome.FAULT, fault, f"{asked} {fault}", via, step)
 
     def _require_oracle(self) -> Oracle:
         if self.oracle is None:
@@ -474,10 +560,24 @@ class SessionLab(LoginMixin):
 
         Plain HTTP does it when the login is a classic form and a first HTTP login was proven to reach the
         authenticated state; otherwise a new browser context logs in. Raises :class:`LoginFailed` when the
-        oracle does not see a login.
+        oracle does not see a login, and :class:`ServerFault` when the login itself kept being answered
+        with a fault (a 429 is a rate limit, not a refused session).
         """
         if self.baseline_tokens is None:
             self.live_login()  # the oracle and the token names come from the baseline login
+
+        def attempt() -> tuple[ClientState, ClientState] | _LoginFault:
+            try:
+                return self._extra_login_once(name, start)
+            except _LoginFault as fault:
+                return fault
+
+        result, faults = with_retries(attempt, lambda r: str(r) if isinstance(r, _LoginFault) else None)
+        if isinstance(result, _LoginFault):
+            raise ServerFault(f"the extra login {name!r} {summarise(faults)}")
+        return result
+
+    def _extra_login_once(self, name: str, start: ClientState | None) -> tuple[ClientState, ClientState]:
         if self._http_login_ok is not False and (start is None or start.cookie_only):
             result = self._http_extra_login(name, start)
             if result is not None:
@@ -485,7 +585,12 @@ class SessionLab(LoginMixin):
         client = self.new_client(name, start)
         try:
             pre = self.anonymous_visit(client) if start is None else self.capture(client, f"{name} before login")
-            post, _ = self.login(client)
+            try:
+                post, _ = self.login(client)
+            except LoginFailed:
+                _raise_document_fault(client)  # a 429 or 5xx page is a fault, not a refused login
+                raise
+            _raise_document_fault(client)
         finally:
             self.close_client(client)
         check = self.is_authenticated(post, f"{name} right after login")
@@ -493,10 +598,15 @@ class SessionLab(LoginMixin):
             raise LoginFailed(f"the extra login {name!r} did not reach the authenticated state ({check.reason})")
         return pre, post
 
-    def http_session(self, start: ClientState | None = None, record: bool = True) -> HttpSession:
-        """A plain-HTTP client inside scope whose exchanges go to the evidence (unless ``record`` is off)."""
+    def http_session(
+        self, start: ClientState | None = None, record: bool = True, statuses: list[int] | None = None
+    ) -> HttpSession:
+        """A plain-HTTP client inside scope whose exchanges go to the evidence (unless ``record`` is off);
+        ``statuses`` collects the status of every response, so a login's faults can be told from refusals."""
 
         def keep(method: str, resp: Any, headers: dict[str, str]) -> None:
+            if statuses is not None:
+                statuses.append(resp.status_code)
             if record:
                 raw = list(resp.raw.headers.items()) if resp.raw is not None else list(resp.headers.items())
                 self._keep_exchange(
@@ -519,10 +629,14 @@ class SessionLab(LoginMixin):
         if login.mode == "steps" or login.totp_secret_env or not login.url or not self.http_replay_ok:
             self._http_login_ok = False
             return None
-        session = self.http_session(start)
+        statuses: list[int] = []
+        session = self.http_session(start, statuses=statuses)
         try:
             form_login(session, self.profile.url(login.url), self.username, self.password)
         except (FormLoginError, requests.RequestException) as exc:
+            fault = status_fault(statuses[-1]) if statuses else None
+            if fault is not None or (isinstance(exc, requests.RequestException) and self._http_login_ok):
+                raise _LoginFault(fault or exception_fault(exc)) from exc
             if self._http_login_ok is None:
                 self._http_login_ok = False
                 self.recorder.step(
@@ -530,8 +644,12 @@ class SessionLab(LoginMixin):
                 )
                 return None
             raise LoginFailed(f"the plain-HTTP login {name!r} failed: {exc}") from exc
+        finally:
+            self.http.requests_made += session.requests
+        fault = status_fault(statuses[-1]) if statuses else None
+        if fault is not None:
+            raise _LoginFault(fault)
         self.logins += 1
-        self.http.requests_made += session.requests
         post = session.state()
         for item in post.items:
             self.redactor.register(item.value)
@@ -580,6 +698,10 @@ class SessionLab(LoginMixin):
         with self.client("anonymous") as anon:
             anonymous = self.goto(anon, target)
             self.recorder.step(anon.name, "anonymous view", anonymous.summary(), anon.page)
+        for view, obs in (("logged-in", logged_in), ("anonymous", anonymous)):
+            fault = status_fault(obs.status)
+            if fault is not None:  # a fault shows neither a login nor a rejection: nothing to derive or prove
+                raise ServerFault(f"the {view} view of {target} {fault}, so no oracle can be established")
         if self.oracle is None:
             self.oracle = _derive_oracle(target, logged_in, anonymous, self.username)
             if self.oracle is None:
@@ -606,9 +728,12 @@ class SessionLab(LoginMixin):
                 "make authenticated: in the profile more specific"
             )
         if post.cookie_only:
-            http_in = self.oracle.judge(self.http.get(self.oracle.url, post))[0]
-            http_anon = self.oracle.judge(self.http.get(self.oracle.url, ClientState()))[0]
-            self.http_replay_ok = http_in and not http_anon
+            try:
+                http_in = classify(self.oracle, self.http.get(self.oracle.url, post))[0]
+                http_anon = classify(self.oracle, self.http.get(self.oracle.url, ClientState()))[0]
+            except requests.RequestException:
+                http_in = http_anon = Outcome.FAULT  # plain HTTP is not usable: every replay uses the browser
+            self.http_replay_ok = http_in is Outcome.AUTHENTICATED and http_anon is Outcome.REJECTED
             self.recorder.step(
                 "http-replay",
                 "calibrate",
@@ -700,18 +825,41 @@ class SessionLab(LoginMixin):
         try:
             result = self.logout(record.client)
         except AuditError as exc:
-            return LogoutReplay(record, None, None, str(exc))
+            return LogoutReplay(record, None, (), str(exc))
         record.live = False
         if not result.client_logged_out:
             return LogoutReplay(
                 record,
                 result,
-                None,
+                (),
                 f"after {result.control} the browser itself was still logged in, so logout did not happen",
             )
         replay_state = record.post_login.keep({t.key for t in record.tokens.tokens})
-        replay = self.is_authenticated(replay_state, "captured session tokens replayed after logout", "replay")
-        return LogoutReplay(record, result, replay)
+        return LogoutReplay(record, result, self._replay_logged_out(replay_state))
+
+    def _replay_logged_out(self, state: ClientState) -> tuple[Replay, ...]:
+        """Replay logged-out tokens the three ways a server could tell apart: plain HTTP (when the tokens
+        can travel without a browser), a browser that looks exactly like the user's, and a stranger's."""
+        label = "captured session tokens replayed after logout"
+        replays = []
+        if self.http_replay_ok and state.cookie_only:
+            check = self.is_authenticated(state, f"{label} (plain HTTP)", "replay")
+            replays.append(Replay("plain HTTP", "over plain HTTP with the browser's user agent", check))
+        own = self.is_authenticated(state, f"{label} (own browser fingerprint)", "replay-own-browser", browser=True)
+        replays.append(Replay("own browser", "in a fresh browser with the user's own fingerprint", own))
+        stranger = Fingerprint()
+        check = self.is_authenticated(
+            state, f"{label} (another fingerprint)", "replay-stranger", fingerprint=stranger, browser=True
+        )
+        replays.append(
+            Replay(
+                "stranger's browser",
+                f"in a browser with another device fingerprint ({stranger.user_agent.split(')')[0]}), "
+                f"{stranger.locale})",
+                check,
+            )
+        )
+        return tuple(replays)
 
     @contextmanager
     def client(self, name: str, state: ClientState | None = None) -> Iterator[Client]:
@@ -720,6 +868,27 @@ class SessionLab(LoginMixin):
             yield c
         finally:
             self.close_client(c)
+
+
+class _LoginFault(Exception):
+    """A login attempt was answered with a fault (its text names it); extra_login retries, then errs."""
+
+
+def _raise_document_fault(client: Client) -> None:
+    fault = status_fault(client.document_status)
+    if fault is not None:
+        raise _LoginFault(fault)
+
+
+def _note_document_status(client: Client, response: Response) -> None:
+    """Keep the status of the main frame's latest document (an event handler: reads only the event)."""
+    request = response.request
+    if request.resource_type != "document" or not request.is_navigation_request():
+        return
+    with suppress(PlaywrightError):
+        if response.frame.parent_frame is not None:
+            return
+    client.document_status = response.status
 
 
 def _derive_oracle(url: str, logged_in: Observation, anonymous: Observation, username: str) -> Oracle | None:
@@ -779,6 +948,10 @@ def _iso_from_epoch_ms(ms: float | None) -> str:
     if not ms or ms < 0:
         return utc_now()
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path or "/"
 
 
 def _origin(url: str) -> str | None:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .classify import status_fault
 from .cookies import parse_set_cookie
 from .httplogin import FormLoginError, form_login
 from .lab import SessionLab
@@ -82,7 +83,8 @@ def _by_get(lab: SessionLab, url: str, name: str, want: int, deadline: float) ->
         resp = session.get(url, headers=_headers(lab), allow_redirects=False, timeout=HTTP_TIMEOUT_S)
         values = _set_cookie_values(resp, name)
         if not values:
-            sample.stopped = "a response set no such cookie"
+            fault = status_fault(resp.status_code)
+            sample.stopped = f"the GET {fault}" if fault else "a response set no such cookie"
             break
         sample.values.append(values[-1])
         sample.issued_at.append(time.time())
@@ -102,7 +104,7 @@ def _by_form_login(lab: SessionLab, name: str, want: int, deadline: float) -> Sa
             break
         session = lab.http_session(record=False)
         try:
-            form_login(session, login_url, lab.username, lab.password)
+            final = form_login(session, login_url, lab.username, lab.password)
         except (FormLoginError, requests.RequestException) as exc:
             sample.stopped = f"the replayed form login failed ({exc})"
             break
@@ -110,7 +112,10 @@ def _by_form_login(lab: SessionLab, name: str, want: int, deadline: float) -> Sa
             lab.http.requests_made += session.requests
         values = [v for n, v in session.set_cookie_values if n == name]
         if not values:
-            sample.stopped = "the replayed form login issued no such cookie"
+            fault = status_fault(final.status_code)  # a rate limit, not a login that issues no token
+            sample.stopped = (
+                f"the replayed form login {fault}" if fault else "the replayed form login issued no such cookie"
+            )
             break
         lab.logins += 1
         sample.values.append(values[-1])

@@ -38,7 +38,7 @@ def run(lab: SessionLab) -> CheckOutcome:
         reactions.append("ended the user's session after the foreign replay")
 
     old = lab.logout_replay()
-    if old.replay is None:
+    if not old.replays:
         evidence["dead_token_replay"] = {"error": old.error}
         second = f"the logged-out-token experiment could not run ({old.error})"
     else:
@@ -68,7 +68,7 @@ def run(lab: SessionLab) -> CheckOutcome:
     evidence["reactions"] = reactions
     if reactions:
         return CheckOutcome(Verdict.PASS, f"The server reacted: {first}; {second}.", evidence)
-    if old.replay is None:
+    if not old.replays:
         return CheckOutcome(Verdict.WARN, f"No reaction seen: {first}; {second}.", evidence)
     return CheckOutcome(
         Verdict.WARN,

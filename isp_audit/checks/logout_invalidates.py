@@ -1,9 +1,15 @@
-"""logout-invalidates: after logout, the captured session tokens replayed from a clean client are rejected."""
+"""logout-invalidates: after logout, the captured session tokens are rejected from every clean client.
+
+The tokens are replayed over plain HTTP, from a browser that looks exactly like the user's, and from one
+with another device fingerprint: a server that ends the session only for the client that logged out (or
+only for non-browsers) must not pass. A fault in any replay (5xx, 429, reset) leaves the question open.
+"""
 
 from __future__ import annotations
 
 from ..lab import SessionLab
 from ..model import CheckOutcome, Verdict
+from ._shared import describe
 
 
 def run(lab: SessionLab) -> CheckOutcome:
@@ -12,7 +18,7 @@ def run(lab: SessionLab) -> CheckOutcome:
     fp = lab.redactor.fp
     tokens = ", ".join(f"{t.label} ({fp(t.value)})" for t in record.tokens.tokens)
     evidence: dict = {"logged_in_at": record.logged_in_at, "tokens": tokens}
-    if result.logout is None or result.replay is None:
+    if result.logout is None or not result.replays:
         return CheckOutcome(Verdict.ERROR, f"Could not test logout: {result.error}.", evidence)
     logout = result.logout
     dropped = {t.name: logout.told_to_drop.get(t.name) for t in record.tokens.tokens if t.kind == "cookie"}
@@ -23,12 +29,18 @@ def run(lab: SessionLab) -> CheckOutcome:
             "logged_out_at": logout.logged_out_at,
             "told_browser_to_delete": dropped,
             "absent_from_browser_after_logout": gone,
-            "replay": {
-                "authenticated": result.replay.authenticated,
-                "observation": result.replay.observation,
-                "via": result.replay.via,
-                "step": result.replay.step,
-            },
+            "replays": [
+                {
+                    "client": r.client,
+                    "how": r.how,
+                    "outcome": r.check.outcome.value,
+                    "reason": r.check.reason,
+                    "observation": r.check.observation,
+                    "via": r.check.via,
+                    "step": r.check.step,
+                }
+                for r in result.replays
+            ],
         }
     )
     told = [n for n, h in dropped.items() if h]
@@ -37,12 +49,22 @@ def run(lab: SessionLab) -> CheckOutcome:
         if told
         else "the logout response did not tell the browser to delete any session cookie"
     )
+    seen = "; ".join(f"{r.how}: {r.check.observation} ({r.check.outcome.value})" for r in result.replays)
     story = (
         f"Logged in at {record.logged_in_at}, logged out at {logout.logged_out_at} ({logout.control}; "
-        f"{client_side}), replayed {tokens} from a clean client: {result.replay.observation}"
+        f"{client_side}), replayed {tokens} from {len(result.replays)} clean clients — {seen}"
     )
-    if result.replay.authenticated:
+    if result.accepted:
+        which = describe([r.how for r in result.accepted])
         return CheckOutcome(
-            Verdict.FAIL, f"{story} — still authenticated, so the server did not end the session.", evidence
+            Verdict.FAIL,
+            f"{story}. Still authenticated {which}, so the server did not end the session for every client.",
+            evidence,
         )
-    return CheckOutcome(Verdict.PASS, f"{story} — rejected ({result.replay.reason}).", evidence)
+    if result.faulted:
+        return CheckOutcome(
+            Verdict.ERROR,
+            f"{story}. A fault is not a rejection, so logout could not be judged: {result.describe_faults()}.",
+            evidence,
+        )
+    return CheckOutcome(Verdict.PASS, f"{story}. Every replay was rejected.", evidence)

@@ -32,6 +32,13 @@ def run(lab: SessionLab) -> CheckOutcome:
 
     # The whole pre-login state must not be logged in now that the user is (fixation, the strong form).
     pre_check = lab.is_authenticated(record.pre_login, "pre-login state replayed after login")
+    if pre_check.fault:
+        return CheckOutcome(
+            Verdict.ERROR,
+            f"Logged in at {record.logged_in_at}, then replayed the pre-login state from a clean client: it "
+            f"{pre_check.fault} (a fault is not a rejection), so whether it is now authenticated is unknown.",
+            {"logged_in_at": record.logged_in_at, "tokens": rows, "pre_login_state_after_login": pre_check.fault},
+        )
     evidence = {
         "logged_in_at": record.logged_in_at,
         "tokens": rows,

@@ -3,9 +3,10 @@ experiment, rather than state the client carries (JWT, signed or encrypted cooki
 
 from __future__ import annotations
 
+from ..classify import Outcome
 from ..lab import SessionLab
 from ..model import CheckOutcome, Verdict
-from ._shared import analyse_session_tokens, analysis_row
+from ._shared import analyse_session_tokens, analysis_row, describe
 
 
 def run(lab: SessionLab) -> CheckOutcome:
@@ -16,18 +17,30 @@ def run(lab: SessionLab) -> CheckOutcome:
     analyses = analyse_session_tokens(record)
     evidence: dict = {"tokens": [analysis_row(lab, t, a) for t, a in analyses]}
 
-    if replay.replay is not None:
-        evidence["logout_replay"] = {
-            "authenticated": replay.replay.authenticated,
-            "observation": replay.replay.observation,
+    outcome = replay.outcome
+    evidence["logout_replay"] = (
+        {
+            "outcome": outcome.value,
+            "replays": {r.client: r.check.outcome.value for r in replay.replays},
+            "observations": {r.client: r.check.observation for r in replay.replays},
         }
-        after_logout = (
-            f"replayed after logout it was {'still accepted' if replay.replay.authenticated else 'rejected'}"
-            f" ({replay.replay.observation})"
-        )
-    else:
-        evidence["logout_replay"] = {"error": replay.error}
+        if outcome is not None
+        else {"error": replay.error}
+    )
+    if outcome is None:
         after_logout = f"the logout replay could not run ({replay.error})"
+    elif outcome is Outcome.AUTHENTICATED:
+        which = describe([f"{r.how} ({r.check.observation})" for r in replay.accepted])
+        after_logout = f"replayed after logout it was still accepted {which}"
+    elif outcome is Outcome.REJECTED:
+        after_logout = f"replayed after logout it was rejected from {len(replay.replays)} clean clients"
+    else:
+        return CheckOutcome(
+            Verdict.ERROR,
+            "Whether the server tracks the session could not be judged: replayed after logout, "
+            f"{replay.describe_faults()} (a fault is not a rejection).",
+            evidence,
+        )
 
     stateful = [(t, a) for t, a in analyses if a.client_state]
     if stateful:
@@ -36,7 +49,7 @@ def run(lab: SessionLab) -> CheckOutcome:
             + (f" carrying claims {', '.join(a.claim_names)}" if a.claim_names else "")
             for t, a in stateful
         )
-        if replay.replay is not None and not replay.replay.authenticated:
+        if outcome is Outcome.REJECTED:
             return CheckOutcome(
                 Verdict.WARN,
                 f"Decoded the session tokens: {described}, so session state is held by the client; yet "
@@ -57,14 +70,14 @@ def run(lab: SessionLab) -> CheckOutcome:
             f"{after_logout}.",
             evidence,
         )
-    if replay.replay is None:
+    if outcome is None:
         return CheckOutcome(
             Verdict.WARN,
             f"Decoded {opaque}: no client-side state, but server-side management could not be confirmed: "
             f"{after_logout}.",
             evidence,
         )
-    if replay.replay.authenticated:
+    if outcome is Outcome.AUTHENTICATED:
         return CheckOutcome(
             Verdict.WARN,
             f"Decoded {opaque}: no client-side state, but {after_logout}, so central server-side control "
