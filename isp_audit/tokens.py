@@ -32,6 +32,7 @@ FORMATS: tuple[str, ...] = (
     "aspnetcore-session-id",
     "aspnet-forms",
     "base64-json",
+    "encoded-state",
     "readable-text",
     "opaque",
     "unknown",
@@ -318,7 +319,8 @@ def _key_values(text: str) -> dict[str, str] | None:
     if _B64_RE.fullmatch(text):  # "abcd==" is base64 padding, not an empty key=value pair
         return None
     pairs = [pair.partition("=") for pair in re.split(r"[&;]", text)]
-    if not all(sep and _KEY_RE.fullmatch(key.strip()) for key, sep, _ in pairs):
+    # "eyJ…fQ==.sig" is padded base64 with a suffix, not a key "eyJ…fQ" with the value "=.sig".
+    if not all(sep and _KEY_RE.fullmatch(key.strip()) and not value.startswith("=") for key, sep, value in pairs):
         return None
     data = {key.strip(): value for key, _, value in pairs}
     return data if any(data.values()) else None
@@ -339,6 +341,65 @@ def _readable_text(t: _Token) -> TokenAnalysis | None:
     if decoded.isprintable() and (kv := _key_values(decoded)):
         return _result("readable-text", "Base64-encoded key=value text", client_state=True, data=kv)
     return None
+
+
+# Where a value is cut into an encoded payload and a suffix (a signature, a timestamp, a key id): the
+# characters that are neither base64 nor hex. "-" and "_" belong to base64url, so only "--" splits.
+_WRAP_SEPARATOR = re.compile(r"--|[.:|~$!*,;]")
+_HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{2}){4,}")
+_MAX_UNWRAP_DEPTH = 3  # base64 of hex of URL-encoded JSON, and no deeper
+
+
+def _hex_decode(text: str) -> bytes | None:
+    return bytes.fromhex(text) if _HEX_RE.fullmatch(text) else None
+
+
+def _readable_state(data: bytes) -> object | None:
+    """JSON object or key=value text in ``data`` (zlib-compressed or not); None for anything else."""
+    for raw in (data, _inflate(data)):
+        if not raw:
+            continue
+        parsed = _loads(raw)
+        if isinstance(parsed, dict) and parsed:
+            return parsed
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if text.isprintable() and (kv := _key_values(unquote(text) if "%" in text else text)):
+            return kv
+    return None
+
+
+def _unwrap(text: str, depth: int = 0) -> tuple[str, object] | None:
+    """(how it was wrapped, the decoded state) for JSON or key=value state hidden in base64 or hex,
+    whole or as one segment beside a suffix or signature, nested a few layers deep."""
+    segments = [text] + [p for p in _WRAP_SEPARATOR.split(text) if len(p) >= 8 and p != text]
+    for segment in segments:
+        for name, decode in (("hex", _hex_decode), ("base64", _b64decode)):
+            raw = decode(segment)
+            if not raw:
+                continue
+            how = name if segment == text else f"{name} beside a suffix"
+            if (data := _readable_state(raw)) is not None:
+                return how, data
+            inner = raw.decode("ascii", "replace")
+            readable = depth < _MAX_UNWRAP_DEPTH and inner.isprintable() and "\ufffd" not in inner
+            if readable and (found := _unwrap(unquote(inner), depth + 1)):
+                return f"{found[0]} inside {how}", found[1]
+    return None
+
+
+def _encoded_state(t: _Token) -> TokenAnalysis | None:
+    # Home-made client-side sessions: JSON or key=value state in base64 or hex, often with a short
+    # signature or hash after a separator ("<b64>.<hex>", "<b64>--<hex>"). Whatever the wrapping, a
+    # value that decodes to readable state is client-held state.
+    found = _unwrap(t.text)
+    if found is None:
+        return None
+    how, data = found
+    suffix = "suffix" in how
+    return _result("encoded-state", f"Session state encoded as {how}", client_state=True, signed=suffix, data=data)
 
 
 def _entropy(text: str) -> float:
@@ -426,6 +487,7 @@ _DETECTORS: tuple[Callable[[_Token], TokenAnalysis | None], ...] = (
     _rails,
     _base64_json,
     _readable_text,
+    _encoded_state,
     _plain_words,
     _opaque,
 )
