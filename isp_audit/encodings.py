@@ -24,13 +24,16 @@ MIN_FORM_LENGTH = 6  # a derived form (base64, hex, reversed) must be at least t
 MAX_UNESCAPE_ROUNDS = 3  # "%2541" is "%41" is "A": a few layers, bounded
 
 # One escape = one character. Percent escapes come as runs, decoded as UTF-8 one character at a time.
-_ESCAPE = re.compile(
-    r"(?P<pct>(?:%[0-9A-Fa-f]{2})+)"
-    r"|(?P<pair>\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+_PERCENT = r"(?P<pct>(?:%[0-9A-Fa-f]{2})+)"
+_JSON = (
+    r"(?P<pair>\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})"
     r"|(?P<u>\\u[0-9a-fA-F]{4})"
     r"|(?P<short>\\[\"\\/bfnrt])"
-    r"|(?P<html>&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos|nbsp);)"
 )
+_HTML = r"(?P<html>&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos|nbsp);)"
+_ESCAPE = re.compile(f"{_PERCENT}|{_JSON}|{_HTML}")
+# Each kind alone too: a secret holding "%41" that was JSON-escaped must not lose "%41" to URL-decoding.
+_FAMILIES = {"%": re.compile(_PERCENT), "\\": re.compile(_JSON), "&": re.compile(_HTML)}
 _JSON_SHORT = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _HTML_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": "\xa0"}
 
@@ -147,10 +150,8 @@ def _decode_escape(m: re.Match[str]) -> Iterator[tuple[str | None, int, int]]:
             yield None, 0, len(text)
 
 
-def _unescape(text: str) -> tuple[str, _Map] | None:
-    """``text`` with one layer of escapes undone, and where each character came from; None if none."""
-    if not ("%" in text or "\\" in text or "&" in text):
-        return None
+def _unescape(text: str, escapes: re.Pattern[str] = _ESCAPE) -> tuple[str, _Map] | None:
+    """``text`` with one layer of ``escapes`` undone, and where each character came from; None if none."""
     pieces: list[str] = []
     segs: list[tuple[int, int, int, bool]] = []
     vpos = pos = 0
@@ -163,7 +164,7 @@ def _unescape(text: str) -> tuple[str, _Map] | None:
             pieces.append(text[start:end])
             vpos += end - start
 
-    for m in _ESCAPE.finditer(text):
+    for m in escapes.finditer(text):
         literal(pos, m.start())
         for char, start, end in _decode_escape(m):
             if char is None:
@@ -182,17 +183,25 @@ def _unescape(text: str) -> tuple[str, _Map] | None:
 
 
 def _views(text: str) -> Iterator[tuple[str, tuple[_Map, ...]]]:
-    """The text itself, then each layer of unescaping (a few at most), with the maps back to the text."""
+    """The text itself, each layer of unescaping (a few at most), and each kind of escape undone alone,
+    with the maps back to the text."""
+    yield text, ()
+    present = [pattern for mark, pattern in _FAMILIES.items() if mark in text]
+    if not present:
+        return
     maps: tuple[_Map, ...] = ()
-    yield text, maps
     view = text
     for _ in range(MAX_UNESCAPE_ROUNDS):
         step = _unescape(view)
         if step is None:
-            return
+            break
         view, layer = step
         maps = (layer, *maps)
         yield view, maps
+    if len(present) > 1:  # with one kind present, the first layer above is that kind alone
+        for pattern in present:
+            if step := _unescape(text, pattern):
+                yield step[0], (step[1],)
 
 
 def _to_text(maps: tuple[_Map, ...], start: int, end: int) -> tuple[int, int]:

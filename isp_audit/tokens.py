@@ -208,7 +208,7 @@ def _aspnet_forms(t: _Token) -> TokenAnalysis | None:
     # FormsAuthentication.Encrypt emits the encrypted+MACed ticket as uppercase hex. Without the
     # cookie name only a long (>=160 chars) uppercase hex value is taken, well above hex ids.
     named = "aspxauth" in t.name.lower() and re.fullmatch(r"[0-9A-Fa-f]{32,}", t.text)
-    if named or (re.fullmatch(r"[0-9A-F]{160,}", t.text) and len(t.text) % 2 == 0):
+    if (named or re.fullmatch(r"(?:[0-9A-F]{2}){80,}", t.text)) and _readable_state(bytes.fromhex(t.text)) is None:
         label = "ASP.NET Forms Authentication ticket"
         return _result("aspnet-forms", label, client_state=True, signed=True, encrypted=True)
     return None
@@ -315,12 +315,16 @@ def _base64_json(t: _Token) -> TokenAnalysis | None:
     return _result("base64-json", "Base64-encoded JSON", client_state=True, data=data)
 
 
+_PADDED_B64_PREFIX = re.compile(r"[A-Za-z0-9+/_-]{4,}={1,2}(?:--|[.:|~$!*,;]|$)")
+
+
 def _key_values(text: str) -> dict[str, str] | None:
-    if _B64_RE.fullmatch(text):  # "abcd==" is base64 padding, not an empty key=value pair
+    # "abcd==" is base64 padding, not an empty key=value pair; nor is "eyJ…fQ=.sig" (padded base64 with
+    # a suffix) a key "eyJ…fQ" with the value ".sig".
+    if _B64_RE.fullmatch(text) or _PADDED_B64_PREFIX.match(text):
         return None
     pairs = [pair.partition("=") for pair in re.split(r"[&;]", text)]
-    # "eyJ…fQ==.sig" is padded base64 with a suffix, not a key "eyJ…fQ" with the value "=.sig".
-    if not all(sep and _KEY_RE.fullmatch(key.strip()) and not value.startswith("=") for key, sep, value in pairs):
+    if not all(sep and _KEY_RE.fullmatch(key.strip()) for key, sep, _ in pairs):
         return None
     data = {key.strip(): value for key, _, value in pairs}
     return data if any(data.values()) else None
@@ -359,8 +363,7 @@ def _readable_state(data: bytes) -> object | None:
     for raw in (data, _inflate(data)):
         if not raw:
             continue
-        parsed = _loads(raw)
-        if isinstance(parsed, dict) and parsed:
+        if (parsed := _json_object_prefix(raw)) is not None:
             return parsed
         try:
             text = raw.decode("utf-8")
@@ -371,10 +374,25 @@ def _readable_state(data: bytes) -> object | None:
     return None
 
 
+def _json_object_prefix(raw: bytes) -> dict | None:
+    """A non-empty JSON object at the start of ``raw``, even with a binary signature appended to it."""
+    if not raw.startswith(b"{"):
+        return None
+    try:
+        parsed, _ = json.JSONDecoder().raw_decode(raw.decode("utf-8", "replace"))
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) and parsed else None
+
+
 def _unwrap(text: str, depth: int = 0) -> tuple[str, object] | None:
     """(how it was wrapped, the decoded state) for JSON or key=value state hidden in base64 or hex,
     whole or as one segment beside a suffix or signature, nested a few layers deep."""
-    segments = [text] + [p for p in _WRAP_SEPARATOR.split(text) if len(p) >= 8 and p != text]
+    # The whole value, each part between separators, and everything before each separator (the
+    # payload itself may hold a separator: base64url can contain "--").
+    cuts = [text[: m.start()] for m in list(_WRAP_SEPARATOR.finditer(text))[:8]]
+    parts = dict.fromkeys([text, *_WRAP_SEPARATOR.split(text), *cuts])
+    segments = [p for p in parts if len(p) >= 8]
     for segment in segments:
         for name, decode in (("hex", _hex_decode), ("base64", _b64decode)):
             raw = decode(segment)
