@@ -208,7 +208,8 @@ def _aspnet_forms(t: _Token) -> TokenAnalysis | None:
     # FormsAuthentication.Encrypt emits the encrypted+MACed ticket as uppercase hex. Without the
     # cookie name only a long (>=160 chars) uppercase hex value is taken, well above hex ids.
     named = "aspxauth" in t.name.lower() and re.fullmatch(r"[0-9A-Fa-f]{32,}", t.text)
-    if (named or re.fullmatch(r"(?:[0-9A-F]{2}){80,}", t.text)) and _readable_state(bytes.fromhex(t.text)) is None:
+    readable = _readable_state(_hex_decode(t.text) or b"") is not None  # hex JSON is not a ticket
+    if (named or re.fullmatch(r"(?:[0-9A-F]{2}){80,}", t.text)) and not readable:
         label = "ASP.NET Forms Authentication ticket"
         return _result("aspnet-forms", label, client_state=True, signed=True, encrypted=True)
     return None
