@@ -2,8 +2,9 @@
 
 A password or token leaks through encodings the target (or a renderer) chose: percent-escaped in a URL (either
 case, whole or in part), JSON- or HTML-escaped in a document, base64 or hex, alone or inside a bigger blob.
-Rather than spell out every escaped variant, text is *unescaped* one character at a time into views, each
-view character remembering the span of text it came from; the secret is then searched in the text and in
+Rather than spell out every escaped variant, text is *unescaped* one character at a time into views (all
+kinds of escape together, a few layers deep, and each kind alone), each view character remembering the
+span of text it came from; the secret is then searched in the text and in
 each view as a handful of literal forms: itself, with "+" for space, reversed, the stable inner substrings
 of its base64 and base64url encodings at the three alignments a blob can give it, and its hex (matched in
 either case). A match in a view maps back to the exact span of the original text, so the redactor can
