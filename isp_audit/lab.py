@@ -400,6 +400,7 @@ class SessionLab(LoginMixin):
             (o["origin"], item["name"], item["value"]) for o in raw.get("origins", []) for item in o["localStorage"]
         )
         session: tuple[tuple[str, str, str], ...] = ()
+        indexed: tuple[tuple[str, str, str], ...] = ()
         origin = _origin(client.page.url)
         if origin and self.profile.in_scope(client.page.url):
             try:
@@ -409,14 +410,19 @@ class SessionLab(LoginMixin):
                 session = tuple((origin, k, v) for k, v in pairs)
             except PlaywrightError:
                 session = ()
+            try:
+                indexed = tuple((origin, k, v) for k, v in client.page.evaluate(_INDEXED_DB_SCRIPT, _INDEXED_DB_LIMITS))
+            except PlaywrightError:
+                indexed = ()
         state = ClientState(
             cookies=tuple(Cookie.from_playwright(c) for c in raw.get("cookies", [])),
             local_storage=local,
             session_storage=session,
             headers=tuple(client.auth_headers.items()),
             label=label,
+            indexed_db=indexed,
         )
-        for item in state.items:
+        for item in state.items + state.storage_items:
             self.redactor.register(item.value)
         self.recorder.snapshot(label, state)
         self.states_seen.append(state)
@@ -931,6 +937,41 @@ def _derive_oracle(url: str, logged_in: Observation, anonymous: Observation, use
             reason=f"only logged-in clients see {match.group(0)!r}",
         )
     return None
+
+
+# IndexedDB is read from the page (Playwright's storage_state has no size bound): every database of the
+# origin, every object store, values as JSON text, bounded in count, size and time because the target
+# chooses what is stored. A store that cannot be read is skipped; the scan never waits on it for long.
+_INDEXED_DB_LIMITS = {"databases": 10, "records": 200, "chars": 20_000, "ms": 2_000}
+_INDEXED_DB_SCRIPT = """async (lim) => {
+  const out = [];
+  if (!self.indexedDB || !indexedDB.databases) return out;
+  const text = (v) => { try { const s = JSON.stringify(v); return s === undefined ? String(v) : s; }
+                        catch (e) { return String(v); } };
+  const req = (r) => new Promise((ok) => { r.onsuccess = () => ok(r.result); r.onerror = () => ok(null); });
+  const read = async () => {
+    for (const info of (await indexedDB.databases()).slice(0, lim.databases)) {
+      const db = await new Promise((ok) => {
+        const r = indexedDB.open(info.name);
+        r.onupgradeneeded = () => r.transaction.abort();  // never create or upgrade a database
+        r.onsuccess = () => ok(r.result); r.onerror = () => ok(null); r.onblocked = () => ok(null);
+      });
+      if (!db) continue;
+      try {
+        for (const name of Array.from(db.objectStoreNames)) {
+          const left = lim.records - out.length;
+          if (left <= 0) break;
+          const store = db.transaction(name, "readonly").objectStore(name);
+          const [keys, values] = await Promise.all([req(store.getAllKeys(null, left)), req(store.getAll(null, left))]);
+          (keys || []).forEach((k, i) => out.push(
+            [`${info.name}/${name}/${text(k)}`.slice(0, 200), text((values || [])[i]).slice(0, lim.chars)]));
+        }
+      } catch (e) { /* a store that cannot be read is skipped */ } finally { db.close(); }
+    }
+    return out;
+  };
+  return Promise.race([read(), new Promise((ok) => setTimeout(() => ok(out.slice()), lim.ms))]);
+}"""
 
 
 def _session_storage_script(state: ClientState) -> str:

@@ -176,6 +176,11 @@ class Recorder:
             ],
             "headers": [{"name": n, "value_fp": self.redactor.fp(v)} for n, v in state.headers],
         }
+        if state.indexed_db:
+            snap["indexedDB"] = [
+                {"origin": o, "entry": self.redactor.scrub(n), "value_fp": self.redactor.fp(v)}
+                for o, n, v in state.indexed_db
+            ]
         self._snapshots[_slug(label)] = snap
         return snap
 

@@ -3,7 +3,8 @@
 Every secret the scan touches (password, TOTP code, cookie and storage values, Authorization headers)
 is registered here. Evidence writers replace values structurally (a cookie's value by its fingerprint)
 and then pass every string of the data through :meth:`Redactor.scrub_obj` before serialising it, as a
-safety net for free text (URLs, page text).
+safety net for free text (URLs, page text); it finds each secret in every encoding :mod:`isp_audit.encodings`
+knows (escaped, base64, hex…).
 The HMAC key is random per run and never stored, so fingerprints cannot be reversed or brute-forced
 from the evidence, yet within one run the same value always gets the same fingerprint.
 """
@@ -12,14 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from typing import Any
-from urllib.parse import quote, quote_plus
+
+from .encodings import MIN_RAW_LENGTH, SecretIndex
 
 # Values shorter than this are not scrubbed from free text: replacing "1" or "en" everywhere would
 # destroy the evidence. They are still fingerprinted wherever they are handled structurally.
-MIN_SCRUB_LENGTH = 4
+MIN_SCRUB_LENGTH = MIN_RAW_LENGTH
 # What frameworks write into a cookie to delete it or mark it empty (Starlette sets `session=null` at
 # logout). These carry no secret, and treating them as one would replace `null` all over the evidence.
 PLACEHOLDERS = frozenset({"null", "none", "nil", "undefined", "deleted", "delete", "expired", "false", "true"})
@@ -36,8 +37,8 @@ class Redactor:
 
     def __init__(self) -> None:
         self._key = secrets.token_bytes(32)
-        self._secrets: dict[str, str] = {}
-        self._pattern: re.Pattern[str] | None = None
+        self._secrets: dict[str, str] = {}  # secret -> its placeholder
+        self._index = SecretIndex()
 
     def fingerprint(self, value: str) -> str:
         """16 hex characters of HMAC-SHA256(run key, value); registers the value as a secret."""
@@ -49,24 +50,23 @@ class Redactor:
         return f"fp:{self.fingerprint(value)}"
 
     def register(self, value: str | None) -> None:
-        """Remember a secret so that :meth:`scrub` removes it, in its plain and URL-encoded forms."""
+        """Remember a secret so that :meth:`scrub` removes it, in every form it can be written in."""
         if not value or len(value) < MIN_SCRUB_LENGTH or value in self._secrets or is_placeholder(value):
             return
         digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
-        replacement = f"[fp:{digest}]"
-        for form in {value, quote(value, safe=""), quote_plus(value), quote(value)}:
-            self._secrets[form] = replacement
-        self._pattern = None
+        self._secrets[value] = f"[fp:{digest}]"
+        self._index.add(value)
 
     def scrub(self, text: str) -> str:
-        """Replace every registered secret in ``text`` by its fingerprint."""
+        """Replace every registered secret in ``text``, in any of its forms, by its fingerprint."""
         if not self._secrets or not text:
             return text
-        if self._pattern is None:
-            # Longest first, so a token is replaced whole before any secret that is a part of it.
-            forms = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(f) for f in forms))
-        return self._pattern.sub(lambda m: self._secrets[m.group(0)], text)
+        out, pos = [], 0
+        for hit in self._index.hits(text):
+            # Overlapping secrets are replaced as one span, so no part of either survives.
+            out += [text[pos : hit.start], *(self._secrets[s] for s in hit.secrets)]
+            pos = hit.end
+        return "".join(out) + text[pos:] if out else text
 
     def scrub_obj(self, obj: Any) -> Any:
         """Scrub every string inside a JSON-like structure (keys included).
@@ -85,4 +85,4 @@ class Redactor:
 
     @property
     def secret_count(self) -> int:
-        return len(set(self._secrets.values()))
+        return len(self._secrets)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-ItemKind = Literal["cookie", "localStorage", "sessionStorage", "header"]
+ItemKind = Literal["cookie", "localStorage", "sessionStorage", "indexedDB", "header"]
+WEB_STORAGE_KINDS = ("localStorage", "sessionStorage", "indexedDB")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ class ClientState:
     session_storage: tuple[tuple[str, str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()  # e.g. ("Authorization", "Bearer …") seen sent by the app
     label: str = field(default="", compare=False)
+    # (origin, "database/store/key", value as JSON text): inspected for copied tokens, never replayed, so
+    # IndexedDB entries are not among ``items`` (the candidates for the session token).
+    indexed_db: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def items(self) -> tuple[StateItem, ...]:
@@ -90,6 +94,12 @@ class ClientState:
         out += [StateItem("sessionStorage", n, o, v) for o, n, v in self.session_storage]
         out += [StateItem("header", n, "", v) for n, v in self.headers]
         return tuple(out)
+
+    @property
+    def storage_items(self) -> tuple[StateItem, ...]:
+        """Every script-readable storage entry: localStorage, sessionStorage and IndexedDB."""
+        idb = tuple(StateItem("indexedDB", n, o, v) for o, n, v in self.indexed_db)
+        return tuple(i for i in self.items if i.kind in WEB_STORAGE_KINDS) + idb
 
     @property
     def cookie_only(self) -> bool:

@@ -32,6 +32,7 @@ FORMATS: tuple[str, ...] = (
     "aspnetcore-session-id",
     "aspnet-forms",
     "base64-json",
+    "encoded-state",
     "readable-text",
     "opaque",
     "unknown",
@@ -207,7 +208,8 @@ def _aspnet_forms(t: _Token) -> TokenAnalysis | None:
     # FormsAuthentication.Encrypt emits the encrypted+MACed ticket as uppercase hex. Without the
     # cookie name only a long (>=160 chars) uppercase hex value is taken, well above hex ids.
     named = "aspxauth" in t.name.lower() and re.fullmatch(r"[0-9A-Fa-f]{32,}", t.text)
-    if named or (re.fullmatch(r"[0-9A-F]{160,}", t.text) and len(t.text) % 2 == 0):
+    readable = _readable_state(_hex_decode(t.text) or b"") is not None  # hex JSON is not a ticket
+    if (named or re.fullmatch(r"(?:[0-9A-F]{2}){80,}", t.text)) and not readable:
         label = "ASP.NET Forms Authentication ticket"
         return _result("aspnet-forms", label, client_state=True, signed=True, encrypted=True)
     return None
@@ -314,8 +316,13 @@ def _base64_json(t: _Token) -> TokenAnalysis | None:
     return _result("base64-json", "Base64-encoded JSON", client_state=True, data=data)
 
 
+_PADDED_B64_PREFIX = re.compile(r"[A-Za-z0-9+/_-]{4,}={1,2}(?:--|[.:|~$!*,;]|$)")
+
+
 def _key_values(text: str) -> dict[str, str] | None:
-    if _B64_RE.fullmatch(text):  # "abcd==" is base64 padding, not an empty key=value pair
+    # "abcd==" is base64 padding, not an empty key=value pair; nor is "eyJ…fQ=.sig" (padded base64 with
+    # a suffix) a key "eyJ…fQ" with the value ".sig".
+    if _B64_RE.fullmatch(text) or _PADDED_B64_PREFIX.match(text):
         return None
     pairs = [pair.partition("=") for pair in re.split(r"[&;]", text)]
     if not all(sep and _KEY_RE.fullmatch(key.strip()) for key, sep, _ in pairs):
@@ -339,6 +346,79 @@ def _readable_text(t: _Token) -> TokenAnalysis | None:
     if decoded.isprintable() and (kv := _key_values(decoded)):
         return _result("readable-text", "Base64-encoded key=value text", client_state=True, data=kv)
     return None
+
+
+# Where a value is cut into an encoded payload and a suffix (a signature, a timestamp, a key id): the
+# characters that are neither base64 nor hex. "-" and "_" belong to base64url, so only "--" splits.
+_WRAP_SEPARATOR = re.compile(r"--|[.:|~$!*,;]")
+_HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{2}){4,}")
+_MAX_UNWRAP_DEPTH = 3  # base64 of hex of URL-encoded JSON, and no deeper
+
+
+def _hex_decode(text: str) -> bytes | None:
+    return bytes.fromhex(text) if _HEX_RE.fullmatch(text) else None
+
+
+def _readable_state(data: bytes) -> object | None:
+    """JSON object or key=value text in ``data`` (zlib-compressed or not); None for anything else."""
+    for raw in (data, _inflate(data)):
+        if not raw:
+            continue
+        if (parsed := _json_object_prefix(raw)) is not None:
+            return parsed
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if text.isprintable() and (kv := _key_values(unquote(text) if "%" in text else text)):
+            return kv
+    return None
+
+
+def _json_object_prefix(raw: bytes) -> dict | None:
+    """A non-empty JSON object at the start of ``raw``, even with a binary signature appended to it."""
+    if not raw.startswith(b"{"):
+        return None
+    try:
+        parsed, _ = json.JSONDecoder().raw_decode(raw.decode("utf-8", "replace"))
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) and parsed else None
+
+
+def _unwrap(text: str, depth: int = 0) -> tuple[str, object] | None:
+    """(how it was wrapped, the decoded state) for JSON or key=value state hidden in base64 or hex,
+    whole or as one segment beside a suffix or signature, nested a few layers deep."""
+    # The whole value, each part between separators, and everything before each separator (the
+    # payload itself may hold a separator: base64url can contain "--").
+    cuts = [text[: m.start()] for m in list(_WRAP_SEPARATOR.finditer(text))[:8]]
+    parts = dict.fromkeys([text, *_WRAP_SEPARATOR.split(text), *cuts])
+    segments = [p for p in parts if len(p) >= 8]
+    for segment in segments:
+        for name, decode in (("hex", _hex_decode), ("base64", _b64decode)):
+            raw = decode(segment)
+            if not raw:
+                continue
+            how = name if segment == text else f"{name} beside a suffix"
+            if (data := _readable_state(raw)) is not None:
+                return how, data
+            inner = raw.decode("ascii", "replace")
+            readable = depth < _MAX_UNWRAP_DEPTH and inner.isprintable() and "\ufffd" not in inner
+            if readable and (found := _unwrap(unquote(inner), depth + 1)):
+                return f"{found[0]} inside {how}", found[1]
+    return None
+
+
+def _encoded_state(t: _Token) -> TokenAnalysis | None:
+    # Home-made client-side sessions: JSON or key=value state in base64 or hex, often with a short
+    # signature or hash after a separator ("<b64>.<hex>", "<b64>--<hex>"). Whatever the wrapping, a
+    # value that decodes to readable state is client-held state.
+    found = _unwrap(t.text)
+    if found is None:
+        return None
+    how, data = found
+    suffix = "suffix" in how
+    return _result("encoded-state", f"Session state encoded as {how}", client_state=True, signed=suffix, data=data)
 
 
 def _entropy(text: str) -> float:
@@ -426,6 +506,7 @@ _DETECTORS: tuple[Callable[[_Token], TokenAnalysis | None], ...] = (
     _rails,
     _base64_json,
     _readable_text,
+    _encoded_state,
     _plain_words,
     _opaque,
 )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..encodings import decodes_to
 from ..lab import LoginRecord, SessionLab
-from ..state import StateItem
+from ..state import ClientState, StateItem
 from ..tokens import TokenAnalysis, analyse_token
 
 
@@ -43,6 +44,24 @@ def token_values(lab: SessionLab) -> dict[str, set[str]]:
             if label and item.value:
                 values[label].add(item.value)
     return values
+
+
+MIN_CARRIED_LENGTH = 8  # a short value ("1", "en") shared by two items is a coincidence, not a session
+
+
+def carried_from(token: StateItem, before: ClientState) -> StateItem | None:
+    """The pre-login item whose value ``token`` still carries (itself, renamed, or re-encoded), if any.
+
+    A server that renames ``pre_sid=X`` to ``auth_sid=X`` at login keeps the value the attacker knows,
+    whatever the name: values are compared across names.
+    """
+    same_name = [i for i in before.items if (i.kind, i.name) == (token.kind, token.name)]
+    if kept := next((i for i in same_name if i.value == token.value), None):
+        return kept
+    if len(token.value) < MIN_CARRIED_LENGTH:
+        return None
+    long_enough = [i for i in same_name + list(before.items) if len(i.value) >= MIN_CARRIED_LENGTH]
+    return next((i for i in long_enough if decodes_to(token.value, i.value)), None)
 
 
 def describe(items: list[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..lab import SessionLab
 from ..model import CheckOutcome, Verdict
+from ._shared import carried_from
 
 
 def run(lab: SessionLab) -> CheckOutcome:
@@ -13,12 +14,15 @@ def run(lab: SessionLab) -> CheckOutcome:
     rows = []
     kept: list[str] = []
     for token in record.tokens.tokens:
-        before = record.pre_login.find(token.key) or record.pre_login.find_named(token.kind, token.name)
+        named = record.pre_login.find(token.key) or record.pre_login.find_named(token.kind, token.name)
+        carried = carried_from(token, record.pre_login)
+        before = carried or named
         if before is None:
             status = "new at login"
-        elif before.value == token.value:
-            status = "NOT replaced"
-            kept.append(f"{token.label} ({fp(token.value)})")
+        elif carried is not None:
+            renamed = "" if (carried.kind, carried.name) == (token.kind, token.name) else f" (was {carried.label})"
+            status = "NOT replaced" + renamed
+            kept.append(f"{token.label} ({fp(token.value)}){renamed}")
         else:
             status = "replaced"
         rows.append(

@@ -14,7 +14,7 @@ from dataclasses import replace
 from ..lab import SessionLab
 from ..model import CheckOutcome, Verdict
 from ..state import ClientState
-from ._shared import describe
+from ._shared import carried_from, describe
 
 
 def forge_like(value: str) -> str:
@@ -54,6 +54,24 @@ def run(lab: SessionLab) -> CheckOutcome:
         "observation": attacker_after.observation,
     }
 
+    # Experiment 1b: the victim's session token carries a planted value under another name (pre_sid=X
+    # became auth_sid=X): the attacker, who knows X, presents it under the new name.
+    carried = [
+        (item, source)
+        for item in lab.session_items(victim_post)
+        if (source := carried_from(item, planted)) is not None and (source.kind, source.name) != (item.kind, item.name)
+    ]
+    renamed_after = None
+    if carried:
+        derived = planted.merged_with(victim_post.keep({item.key for item, _ in carried}))
+        label = "attacker's planted value presented under the victim's token name"
+        renamed_after = lab.is_authenticated(derived, label, "attacker")
+        evidence["planted_value_renamed"] = {
+            "carried": [f"{src.label} {fp(src.value)} → {item.label} {fp(item.value)}" for item, src in carried],
+            "attacker_authenticated": renamed_after.authenticated,
+            "observation": renamed_after.observation,
+        }
+
     # Experiment 2: session IDs the server never issued, planted before the victim logs in.
     forged_cookies = tuple(
         replace(c, value=forge_like(c.value))
@@ -83,6 +101,22 @@ def run(lab: SessionLab) -> CheckOutcome:
     if attacker_after.authenticated:
         return CheckOutcome(
             Verdict.FAIL, f"{story} — the attacker is logged in as the victim (session fixation).", evidence
+        )
+    if renamed_after is not None:
+        renames = describe([f"{source.label} became {item.label}" for item, source in carried])
+        if renamed_after.authenticated:
+            return CheckOutcome(
+                Verdict.FAIL,
+                f"{story}; but the victim's session kept the planted value under a new name ({renames}), and "
+                f"the attacker presenting it under that name gave {renamed_after.observation} — logged in as "
+                "the victim (session fixation).",
+                evidence,
+            )
+        return CheckOutcome(
+            Verdict.WARN,
+            f"{story}; the victim's session kept the planted value under a new name ({renames}), although the "
+            f"attacker presenting it under that name was not logged in ({renamed_after.observation}).",
+            evidence,
         )
     if forged_after.authenticated or adopted:
         how = "is logged in as the victim" if forged_after.authenticated else "holds the victim's session ID"

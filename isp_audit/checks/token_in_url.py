@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
+from ..encodings import SecretIndex, contains
 from ..lab import SessionLab
 from ..model import CheckOutcome, Verdict
 from ._shared import describe, token_values
@@ -17,7 +18,7 @@ MIN_VALUE_LENGTH = 8  # shorter values would match by accident
 def _where(url: str, value: str) -> str:
     parts = urlsplit(url)
     for name, part in (("path", parts.path), ("query", parts.query), ("fragment", parts.fragment)):
-        if value in part:
+        if contains(part, value):
             return name
     return "URL"
 
@@ -26,25 +27,22 @@ def run(lab: SessionLab) -> CheckOutcome:
     lab.drain_traffic()
     fp = lab.redactor.fp
     values = token_values(lab)
+    # A token counts in any encoding a URL can carry it in (escaped in either case, base64, hex…).
+    owner = {v: label for label, vs in values.items() for v in vs if len(v) >= MIN_VALUE_LENGTH}
+    index = SecretIndex(owner)
     findings = []
     for client, kind, url in lab.urls_seen:
-        for label, token_values_ in values.items():
-            for value in token_values_:
-                if len(value) < MIN_VALUE_LENGTH:
-                    continue
-                for form in {value, quote(value, safe=""), quote_plus(value)}:
-                    if form in url:
-                        findings.append(
-                            {
-                                "client": client,
-                                "in": kind,
-                                "part": _where(url, form),
-                                "token": label,
-                                "fingerprint": fp(value),
-                                "url": url,
-                            }
-                        )
-                        break
+        for value in index.search(url):
+            findings.append(
+                {
+                    "client": client,
+                    "in": kind,
+                    "part": _where(url, value),
+                    "token": owner[value],
+                    "fingerprint": fp(value),
+                    "url": url,
+                }
+            )
         if PATH_SESSION_PARAM.search(url):
             findings.append(
                 {"client": client, "in": kind, "part": "path parameter", "token": "URL rewriting", "url": url}

@@ -1,36 +1,57 @@
-"""token-in-web-storage: no session-bearing value is kept in localStorage or sessionStorage.
+"""token-in-web-storage: no session-bearing value is kept in localStorage, sessionStorage or IndexedDB.
 
 Script-readable storage hands the session to any injected script; ASVS 4.0.3 (3.2.3) tolerates
-sessionStorage, current OWASP guidance does not, so sessionStorage is a warning and localStorage a failure.
+sessionStorage, current OWASP guidance does not, so sessionStorage is a warning and localStorage or
+IndexedDB (both persistent) a failure. A copy counts in any encoding: escaped, base64, hex or reversed.
 """
 
 from __future__ import annotations
 
+from ..encodings import SecretIndex
 from ..lab import SessionLab
 from ..model import CheckOutcome, Verdict
 from ..tokens import analyse_token
-from ._shared import describe
+from ._shared import describe, token_values
+
+MIN_VALUE_LENGTH = 8  # shorter cookie values (flags, languages) would match by accident
+PERSISTENT = ("localStorage", "indexedDB")
+
+
+def _sources(lab: SessionLab) -> dict[str, str]:
+    """Each value worth looking for in storage (cookie values, session token values) -> where it lives."""
+    sources: dict[str, str] = {}
+    for state in lab.states_seen:
+        for cookie in state.cookies:
+            if len(cookie.value) >= MIN_VALUE_LENGTH:
+                sources.setdefault(cookie.value, f"cookie `{cookie.name}`")
+    for label, values in token_values(lab).items():
+        for value in values:
+            if len(value) >= MIN_VALUE_LENGTH:
+                sources.setdefault(value, f"session token {label}")
+    return sources
 
 
 def run(lab: SessionLab) -> CheckOutcome:
     identified = lab.baseline_tokens or lab.live_login().tokens
     fp = lab.redactor.fp
     token_keys = {(t.kind, t.name) for t in identified.tokens}
-    cookie_values = {c.value for s in lab.states_seen for c in s.cookies if len(c.value) >= 8}
+    sources = _sources(lab)
+    index = SecretIndex(sources)
     findings: dict[tuple[str, str, str], dict] = {}
     inspected = 0
     for state in lab.states_seen:
-        for item in state.items:
-            if item.kind not in ("localStorage", "sessionStorage"):
-                continue
+        for item in state.storage_items:
             inspected += 1
             reasons = []
             if (item.kind, item.name) in token_keys:
                 reasons.append("removing it logged the client out (a session token)")
             if analyse_token(item.name, item.value).format in ("jwt", "jwe"):
                 reasons.append("it holds a JWT")
-            if item.value in cookie_values:
-                reasons.append("it copies a cookie value")
+            for value in index.search(item.value):
+                if sources[value].endswith(item.label):
+                    continue  # the item itself, already named above
+                how = "copies" if value == item.value else "holds an encoded copy of"
+                reasons.append(f"it {how} the value of {sources[value]}")
             if reasons:
                 findings[item.key] = {
                     "storage": item.kind,
@@ -45,17 +66,17 @@ def run(lab: SessionLab) -> CheckOutcome:
         "storage_items_inspected": inspected,
         "findings": list(findings.values()),
     }
-    local = [f for f in findings.values() if f["storage"] == "localStorage"]
+    persistent = [f for f in findings.values() if f["storage"] in PERSISTENT]
     session = [f for f in findings.values() if f["storage"] == "sessionStorage"]
 
     def named(rows: list[dict]) -> str:
         return describe([f"{r['storage']} `{r['name']}` ({r['fingerprint']}: {'; '.join(r['why'])})" for r in rows])
 
-    if local:
+    if persistent:
         return CheckOutcome(
             Verdict.FAIL,
-            f"Inspected web storage in {len(lab.states_seen)} snapshots: {named(local)}; localStorage persists "
-            "and is readable by any script on the origin.",
+            f"Inspected web storage in {len(lab.states_seen)} snapshots: {named(persistent)}; localStorage and "
+            "IndexedDB persist and are readable by any script on the origin.",
             evidence,
         )
     if session:
@@ -67,7 +88,8 @@ def run(lab: SessionLab) -> CheckOutcome:
         )
     return CheckOutcome(
         Verdict.PASS,
-        f"Inspected {inspected} web-storage item(s) in {len(lab.states_seen)} snapshots (before login, after "
-        "login, after logout): none holds a session token, a JWT or a copy of a cookie value.",
+        f"Inspected {inspected} web-storage item(s) (localStorage, sessionStorage, IndexedDB) in "
+        f"{len(lab.states_seen)} snapshots (before login, after login, after logout): none holds a session "
+        "token, a JWT or a copy of a cookie value, plain or encoded.",
         evidence,
     )
