@@ -22,7 +22,9 @@ import requests
 from playwright.sync_api import Browser, Page, Request
 from playwright.sync_api import Error as PlaywrightError
 
+from .deadlines import Deadline, Limits, OutOfTime
 from .errors import AuditError, LoginFailed
+from .http import check_size, soup
 from .httplogin import FormLoginError, HttpSession, form_login
 from .login import LoginMixin, first_line
 from .oracle import HttpFetcher, Observation, Oracle
@@ -129,9 +131,13 @@ class SessionLab(LoginMixin):
         redactor: Redactor,
         oracle: Oracle | None = None,
         policy: Policy | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.browser = browser
         self.policy = policy or Policy()
+        self.limits = limits or Limits()
+        self.deadline: Deadline | None = None  # of the current check (or the scan); primitives stop past it
+        self.out_of_time: str | None = None  # set when a primitive stopped because the deadline had passed
         self.profile = profile
         self.recorder = recorder
         self.redactor = redactor
@@ -149,7 +155,9 @@ class SessionLab(LoginMixin):
         self._pending: list[tuple[str, Request, float]] = []
         self._live: LoginRecord | None = None
         self._logout_replay: LogoutReplay | None = None
-        self.http = HttpFetcher(profile.in_scope, self._record_http, user_agent=_user_agent(browser))
+        self.http = HttpFetcher(
+            profile.in_scope, self._record_http, user_agent=_user_agent(browser), deadline_s=self.limits.exchange_s
+        )
         self._username: str | None = None
         self._calibrated = False
         self._ua_known = False
@@ -161,6 +169,7 @@ class SessionLab(LoginMixin):
     # --- clients ---------------------------------------------------------------------------------------
     def new_client(self, name: str, state: ClientState | None = None, fingerprint: Fingerprint | None = None) -> Client:
         """A fresh browser context, optionally seeded with a captured state (the replay primitive)."""
+        self.check_time()
         hosts = sorted(self.profile.scope_hosts)
         # Everything outside scope is sent to a dead proxy on loopback, so the browser can never reach it
         # (redirects included); a leading `<-loopback>` stops Chromium bypassing it for other local hosts.
@@ -283,14 +292,27 @@ class SessionLab(LoginMixin):
             client, method, url, req_headers, status, status_text, resp_headers, mime, started, elapsed_ms
         )
 
+    # --- time ------------------------------------------------------------------------------------------
+    def check_time(self) -> None:
+        """Raise :class:`OutOfTime` once the current deadline has passed (every primitive starts here)."""
+        if self.deadline is not None and self.deadline.passed():
+            self.out_of_time = self.deadline.reason
+            raise OutOfTime(self.deadline.reason)
+
+    def _action_ms(self) -> float:
+        """Playwright's timeout for one navigation: the usual bound, or less when the deadline is near."""
+        left_ms = (self.deadline.at - time.monotonic()) * 1000 if self.deadline else NAV_TIMEOUT_MS
+        return max(1000.0, min(NAV_TIMEOUT_MS, left_ms))
+
     # --- navigation ------------------------------------------------------------------------------------
     def goto(self, client: Client, url: str) -> Observation:
         """Navigate and observe; an out-of-scope redirect is recorded and reported, not followed."""
+        self.check_time()
         before = len(self.out_of_scope)
         fetches_before = client.script_fetches
         status = 0
         try:
-            response = client.page.goto(url, wait_until="load")
+            response = client.page.goto(url, wait_until="load", timeout=self._action_ms())
             status = response.status if response else 0
             first = response.request if response else None
             while first is not None and first.redirected_from is not None:
@@ -302,11 +324,13 @@ class SessionLab(LoginMixin):
                 return Observation(url, url, 0, "", blocked_redirect=blocked[0], via="browser")
             raise AuditError(f"cannot load {url}: {first_line(exc)}") from exc
         self._settle(client, fetches_before)
+        html = client.page.content()
+        check_size(html, f"the page at {urlsplit(client.page.url).path or '/'}")  # what the oracle may parse
         return Observation(
             url,
             client.page.url,
             status,
-            client.page.content(),
+            html,
             via="browser",
             first_status=first_response.status if first_response else None,
         )
@@ -372,6 +396,7 @@ class SessionLab(LoginMixin):
         as a thief replaying a stolen token would.
         """
         oracle = self._require_oracle()
+        self.check_time()
         if self.http_replay_ok and state.cookie_only:
             obs = self.http.get(oracle.url, state, fingerprint.headers() if fingerprint else None)
             page = None
@@ -465,6 +490,7 @@ class SessionLab(LoginMixin):
         authenticated state; otherwise a new browser context logs in. Raises :class:`LoginFailed` when the
         oracle does not see a login.
         """
+        self.check_time()
         if self.baseline_tokens is None:
             self.live_login()  # the oracle and the token names come from the baseline login
         if self._http_login_ok is not False and (start is None or start.cookie_only):
@@ -501,7 +527,7 @@ class SessionLab(LoginMixin):
                     resp.elapsed.total_seconds() * 1000,
                 )
 
-        return HttpSession(start, self.http.user_agent, self.profile.in_scope, keep)
+        return HttpSession(start, self.http.user_agent, self.profile.in_scope, keep, self.limits.exchange_s)
 
     def _http_extra_login(self, name: str, start: ClientState | None) -> tuple[ClientState, ClientState] | None:
         login = self.profile.login
@@ -595,17 +621,26 @@ class SessionLab(LoginMixin):
                 "make authenticated: in the profile more specific"
             )
         if post.cookie_only:
+            self._calibrate_http_replay(post)
+        self._calibrated = True
+
+    def _calibrate_http_replay(self, post: ClientState) -> None:
+        """Replay over plain HTTP only where it sees what the browser sees; any fault means the browser."""
+        assert self.oracle is not None
+        try:
             http_in = self.oracle.judge(self.http.get(self.oracle.url, post))[0]
             http_anon = self.oracle.judge(self.http.get(self.oracle.url, ClientState()))[0]
+        except requests.RequestException as exc:
+            self.http_replay_ok = False
+            detail = f"plain-HTTP replay failed during calibration ({exc}); every replay uses the browser"
+        else:
             self.http_replay_ok = http_in and not http_anon
-            self.recorder.step(
-                "http-replay",
-                "calibrate",
+            detail = (
                 "plain-HTTP replay agrees with the browser; cookie-only states are replayed over HTTP"
                 if self.http_replay_ok
-                else "plain-HTTP replay disagrees with the browser; every replay uses the browser",
+                else "plain-HTTP replay disagrees with the browser; every replay uses the browser"
             )
-        self._calibrated = True
+        self.recorder.step("http-replay", "calibrate", detail)
 
     def logout(self, client: Client) -> LogoutResult:
         """Log out through the profile's method or the page's own log-out control."""
@@ -736,10 +771,8 @@ def _derive_oracle(url: str, logged_in: Observation, anonymous: Observation, use
             derived=True,
             reason=f"anonymous clients get status {anonymous.status}",
         )
-    from bs4 import BeautifulSoup
-
-    text_in = BeautifulSoup(logged_in.html, "html.parser").get_text(" ")
-    text_anon = BeautifulSoup(anonymous.html, "html.parser").get_text(" ")
+    text_in = soup(logged_in.html).get_text(" ")
+    text_anon = soup(anonymous.html).get_text(" ")
     if username and username in text_in and username not in text_anon:
         return Oracle(url, expect_text=username, derived=True, reason="only logged-in clients see the username")
     match = LOGOUT_NAME.search(text_in)

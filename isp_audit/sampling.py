@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import requests
 
 from .cookies import parse_set_cookie
+from .http import send
 from .httplogin import FormLoginError, form_login
 from .lab import SessionLab
-from .oracle import HTTP_TIMEOUT_S
 from .state import StateItem
 
 
@@ -71,14 +71,16 @@ def _by_get(lab: SessionLab, url: str, name: str, want: int, deadline: float) ->
         method=f"plain-HTTP GET {urlsplit(url).path or '/'} without cookies (the anonymous visit "
         "is issued the same session cookie)"
     )
-    session = requests.Session()
     for _ in range(want):
         if time.monotonic() > deadline:
             sample.stopped = "time budget reached"
             break
-        session.cookies.clear()
         lab.http.requests_made += 1
-        resp = session.get(url, headers=_headers(lab), allow_redirects=False, timeout=HTTP_TIMEOUT_S)
+        try:  # each exchange is a fresh client: no cookie is ever sent
+            resp = send("GET", url, _headers(lab), deadline_s=lab.http.deadline_s)
+        except requests.RequestException as exc:
+            sample.stopped = f"a plain-HTTP GET failed ({exc})"
+            break
         values = _set_cookie_values(resp, name)
         if not values:
             sample.stopped = "a response set no such cookie"

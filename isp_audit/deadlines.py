@@ -1,0 +1,83 @@
+"""How long a scan, a check and one plain-HTTP exchange may take, and how those bounds are enforced.
+
+Three layers, so that no target can hold a scan for ever:
+
+* each plain-HTTP exchange has a total deadline (:func:`isp_audit.http.send`), each browser action
+  Playwright's timeout;
+* the lab's primitives (navigate, replay, log in) look at the clock before they start and raise
+  :class:`OutOfTime` once the current check's deadline or the scan's ``--max-time`` has passed;
+* a last-resort alarm (:func:`hard_limit`) interrupts a call that is stuck anyway (a page whose scripts
+  never yield blocks ``page.content()``, which has no timeout), a grace period after the deadline.
+  Playwright's sync API survives a signal handler's exception and cancels the call it interrupted.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .errors import AuditError
+from .http import DEFAULT_DEADLINE_S
+from .policy import format_duration
+
+HARD_GRACE_S = 30.0  # longer than any one bounded browser action (20 s), so the cooperative stop comes first
+HARD_REPEAT_S = 10.0  # while still stuck (e.g. in the clean-up of an interrupted call), interrupt again
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The time bounds of one scan (seconds)."""
+
+    max_time_s: float = 30 * 60  # the whole scan (--max-time)
+    check_s: float = 5 * 60  # one check; measured timeouts add the policy's time budget
+    exchange_s: float = DEFAULT_DEADLINE_S  # one plain-HTTP exchange, connect to last body byte
+    hard_grace_s: float = HARD_GRACE_S  # after a deadline, how long a stuck call may run before it is interrupted
+
+    def max_time_text(self) -> str:
+        return f"--max-time ({format_duration(self.max_time_s)}) reached"
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A point on the monotonic clock and what to say when it has passed."""
+
+    at: float
+    reason: str
+
+    @staticmethod
+    def after(seconds: float, reason: str) -> Deadline:
+        return Deadline(time.monotonic() + seconds, reason)
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+    def sooner(self, other: Deadline) -> Deadline:
+        return self if self.at <= other.at else other
+
+
+class OutOfTime(AuditError):
+    """A check's deadline or the scan's --max-time has passed: stop, and say which."""
+
+
+@contextmanager
+def hard_limit(deadline: Deadline, grace_s: float = HARD_GRACE_S) -> Iterator[None]:
+    """Raise :class:`OutOfTime` in this block ``grace_s`` after ``deadline``, and again every few seconds
+    while it is still running. Only the main thread can take signals; elsewhere this bounds nothing."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise OutOfTime(deadline.reason)
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline.at + grace_s - time.monotonic()), HARD_REPEAT_S)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
