@@ -322,6 +322,7 @@ class SessionLab(LoginMixin):
             blocked = self.out_of_scope[before:] if len(self.out_of_scope) > before else []
             if blocked:
                 return Observation(url, url, 0, "", blocked_redirect=blocked[0], via="browser")
+            self.check_time()  # a navigation cut short by the deadline: say so, not "cannot load"
             raise AuditError(f"cannot load {url}: {first_line(exc)}") from exc
         self._settle(client, fetches_before)
         html = client.page.content()
