@@ -189,3 +189,95 @@ def test_a_base_url_that_drips_ends_by_the_deadline_with_the_evidence_written(tm
     assert doc["aborted"] and "max-time" in doc["aborted"], doc["aborted"]
     assert {c["verdict"] for c in doc["checks"]} == {"error"}
     assert (out / "report.html").exists()
+
+
+# Runs the CLI and reports the process's own peak RSS on stderr when it exits, however it exits.
+PEAK_RSS = """
+import resource, runpy, sys
+sys.argv[0] = "isp-audit"
+try:
+    runpy.run_module("isp_audit", run_name="__main__")
+finally:
+    print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+BOMB_DECODED = 1024**3
+PEAK_RSS_LIMIT_MB = 600  # a scan of this app peaks near 250 MB; the decoded bomb alone is 1024 MB
+
+
+def test_a_gzip_bomb_on_the_base_url_is_capped_and_memory_stays_bounded(tmp_path: Path) -> None:
+    # Every plain-HTTP answer (reachability check, calibration, replays) is 1 GiB of zeros, gzipped;
+    # the browser sees the real pages.
+    rule: Rule = lambda head: "bomb" if head.plain_http else "pass"  # noqa: E731
+    out = tmp_path / "out"
+    with hostile(rule, gzip_bomb(BOMB_DECODED)) as proxy:
+        profile = write_profile(tmp_path / "p.yaml", proxy.url)
+        run = subprocess.run(
+            [sys.executable, "-c", PEAK_RSS, "scan", "-p", str(profile), "--out", str(out), "--checks", ",".join(QUICK)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, PASSWORD_ENV: PASSWORD},
+            timeout=120,
+            cwd=REPO,
+            check=False,
+        )
+    assert proxy.actions["bomb /account"] >= 1, proxy.actions
+    peak_mb = int(run.stderr.rsplit("PEAK_RSS_KB", 1)[1].split()[0]) / 1024
+    print(f"peak RSS of the scan: {peak_mb:.0f} MB")
+    assert peak_mb < PEAK_RSS_LIMIT_MB, f"peak RSS {peak_mb:.0f} MB"
+    assert run.returncode in (0, 1), run.stderr
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["aborted"] is None
+    timeline = json.loads((out / "timeline.json").read_text())
+    calibration = next(s for s in timeline if s["action"] == "calibrate")
+    assert "larger than the" in calibration["detail"] and "every replay uses the browser" in calibration["detail"]
+
+
+# --- a page whose script never yields: page.content() and evaluate have no timeout of their own -----
+def test_a_page_that_hangs_the_browser_is_interrupted_and_the_evidence_kept(browser: Browser, tmp_path: Path) -> None:
+    rule: Rule = lambda head: "hang-js" if not head.plain_http and head.path == "/account" else "pass"  # noqa: E731
+    limits = Limits(max_time_s=6, check_s=20, exchange_s=2, hard_grace_s=3)
+    t0 = time.monotonic()
+    with hostile(rule) as proxy:
+        result = scan(browser, proxy.url, tmp_path, limits)
+    assert time.monotonic() - t0 < 45
+    assert proxy.actions["hang-js /account"] >= 1, proxy.actions
+    assert result.aborted == "--max-time (6s) reached"
+    assert {c.verdict.value for c in result.checks} == {"error"}
+    # The shared browser still works for the next scan.
+    page = browser.new_page()
+    page.set_content("<title>ok</title>")
+    assert page.title() == "ok"
+    page.close()
+
+
+# --- Ctrl-C --------------------------------------------------------------------------------------------
+def test_ctrl_c_mid_scan_writes_the_evidence_and_exits_130(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with hostile(lambda _head: "pass") as proxy:
+        profile = write_profile(tmp_path / "p.yaml", proxy.url)
+        scan_proc = subprocess.Popen(
+            [sys.executable, "-m", "isp_audit", "scan", "-p", str(profile), "--out", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, PASSWORD_ENV: PASSWORD},
+            cwd=REPO,
+            start_new_session=True,  # its own process group, as a terminal's foreground job
+        )
+        try:
+            until = time.monotonic() + 40
+            while not proxy.actions["pass /account"] and time.monotonic() < until:  # logged in: mid-scan
+                time.sleep(0.05)
+            assert proxy.actions["pass /account"], "the scan never logged in"
+            os.killpg(scan_proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole group gets SIGINT
+            _, stderr = scan_proc.communicate(timeout=40)
+        finally:
+            if scan_proc.poll() is None:
+                os.killpg(scan_proc.pid, signal.SIGKILL)
+                scan_proc.wait(timeout=10)
+    assert scan_proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["aborted"] == "interrupted (Ctrl-C)"
+    assert doc["checks"] and {c["verdict"] for c in doc["checks"]} == {"error"}
+    assert (out / "report.html").exists()

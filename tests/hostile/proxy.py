@@ -45,12 +45,22 @@ Rule = Callable[[RequestHead], str]  # "pass", "drip", "reset", "bomb" or "hang-
 
 
 def gzip_bomb(decoded_bytes: int) -> bytes:
-    """``decoded_bytes`` zeros, gzip-compressed (about a thousandth of the size), made without holding them."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    """``decoded_bytes`` zeros (a multiple of 1 MiB), gzip-compressed to about a thousandth of the size.
+
+    One mebibyte is compressed once and its deflate segment repeated: after a full flush a segment
+    depends on nothing before it, so the repeats form one valid stream (fast, and nothing big in memory).
+    """
     block = bytes(1024 * 1024)
-    parts = [packer.compress(block) for _ in range(decoded_bytes // len(block))]
-    parts.append(packer.flush())
-    return b"".join(parts)
+    count = decoded_bytes // len(block)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    segment = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    final = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS).flush()  # an empty last block
+    crc = 0
+    for _ in range(count):
+        crc = zlib.crc32(block, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = struct.pack("<II", crc, (count * len(block)) & 0xFFFFFFFF)
+    return header + segment * count + final + trailer
 
 
 class HostileProxy:
