@@ -180,8 +180,17 @@ def test_a_base_url_that_drips_ends_by_the_deadline_with_the_evidence_written(tm
     out = tmp_path / "out"
     t0 = time.monotonic()
     with hostile(rule) as proxy:
-        run = cli("scan", "-p", str(write_profile(tmp_path / "p.yaml", proxy.url, "/")), "--out", str(out),
-                  "--max-time", "8s", "--checks", ",".join(QUICK))
+        run = cli(
+            "scan",
+            "-p",
+            str(write_profile(tmp_path / "p.yaml", proxy.url, "/")),
+            "--out",
+            str(out),
+            "--max-time",
+            "8s",
+            "--checks",
+            ",".join(QUICK),
+        )
     assert time.monotonic() - t0 < 55
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr
@@ -212,7 +221,18 @@ def test_a_gzip_bomb_on_the_base_url_is_capped_and_memory_stays_bounded(tmp_path
     with hostile(rule, gzip_bomb(BOMB_DECODED)) as proxy:
         profile = write_profile(tmp_path / "p.yaml", proxy.url)
         run = subprocess.run(
-            [sys.executable, "-c", PEAK_RSS, "scan", "-p", str(profile), "--out", str(out), "--checks", ",".join(QUICK)],
+            [
+                sys.executable,
+                "-c",
+                PEAK_RSS,
+                "scan",
+                "-p",
+                str(profile),
+                "--out",
+                str(out),
+                "--checks",
+                ",".join(QUICK),
+            ],
             capture_output=True,
             text=True,
             env={**os.environ, PASSWORD_ENV: PASSWORD},
