@@ -78,6 +78,8 @@ def send(
             proxies=_DIRECT,
         )
         body = _read_body(resp, max_body, deadline, where) if read_body else b""
+        if watch.fired:  # the answer may look complete only because the watchdog closed the connection
+            raise ExchangeDeadline(f"{where}: no complete answer within {deadline_s:g} s")
         resp._content = body  # what requests itself sets once a streamed body has been read
         resp._content_consumed = True
         return resp
