@@ -146,12 +146,13 @@ def scan(
         str | None, typer.Option(help="Longest wait for --measure-timeouts, e.g. 20m (default 20m).")
     ] = None,
     max_time: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="Longest the whole scan may take, e.g. 30m; past it no new check starts, the unfinished ones "
-            "are reported as errors and everything found is written (exit 2)."
+            help="Longest the whole scan may take, e.g. 45m (default 30m, plus twice --timeout-budget with "
+            "--measure-timeouts); past it no check starts, unfinished ones are reported as errors and "
+            "everything found is written (exit 2)."
         ),
-    ] = "30m",
+    ] = None,
     report: Annotated[
         list[str] | None,
         typer.Option(
@@ -208,10 +209,10 @@ def scan(
     except (ValueError, ValidationError) as exc:
         raise AuditError(f"policy: {_first_error(exc)}") from exc
     try:
-        limits = Limits(max_time_s=parse_duration(max_time))
+        limits = Limits(max_time_s=parse_duration(max_time) if max_time is not None else None)
     except ValueError as exc:
         raise AuditError(f"--max-time: {exc}") from exc
-    if limits.max_time_s <= 0:
+    if limits.max_time_s is not None and limits.max_time_s <= 0:
         raise AuditError("--max-time: must be longer than 0s")
     selected = select_checks(profile, _split(checks), _split(skip))
     request = ScanRequest(profile, out, selected, password, applied, limits)

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 from .errors import AuditError
 from .http import DEFAULT_DEADLINE_S
-from .policy import format_duration
+from .policy import Policy
 
+DEFAULT_MAX_TIME_S = 30 * 60
+WAITING_CHECKS = 2  # idle-timeout and absolute-timeout each wait up to the time budget with --measure-timeouts
 HARD_GRACE_S = 30.0  # longer than any one bounded browser action (20 s), so the cooperative stop comes first
 HARD_REPEAT_S = 10.0  # while still stuck (e.g. in the clean-up of an interrupted call), interrupt again
 
@@ -32,13 +34,20 @@ HARD_REPEAT_S = 10.0  # while still stuck (e.g. in the clean-up of an interrupte
 class Limits:
     """The time bounds of one scan (seconds)."""
 
-    max_time_s: float = 30 * 60  # the whole scan (--max-time)
+    max_time_s: float | None = None  # the whole scan (--max-time); None: see scan_seconds
     check_s: float = 5 * 60  # one check; measured timeouts add the policy's time budget
     exchange_s: float = DEFAULT_DEADLINE_S  # one plain-HTTP exchange, connect to last body byte
     hard_grace_s: float = HARD_GRACE_S  # after a deadline, how long a stuck call may run before it is interrupted
 
-    def max_time_text(self) -> str:
-        return f"--max-time ({format_duration(self.max_time_s)}) reached"
+    def scan_seconds(self, policy: Policy) -> float:
+        """--max-time, or by default 30 minutes plus the waiting that --measure-timeouts asks for."""
+        if self.max_time_s is not None:
+            return self.max_time_s
+        return DEFAULT_MAX_TIME_S + (WAITING_CHECKS * policy.timeout_budget if policy.measure_timeouts else 0.0)
+
+    def check_seconds(self, policy: Policy) -> float:
+        """One check's deadline; waiting for timeouts is the experiment, so the time budget comes on top."""
+        return self.check_s + (policy.timeout_budget if policy.measure_timeouts else 0.0)
 
 
 @dataclass(frozen=True)

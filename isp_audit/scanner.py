@@ -16,7 +16,7 @@ import requests
 from playwright.sync_api import Browser
 
 from . import __version__
-from .catalogue import load_catalogue
+from .catalogue import CheckMeta, load_catalogue
 from .checks import REGISTRY
 from .deadlines import Deadline, Limits, OutOfTime, hard_limit
 from .errors import AuditError
@@ -24,7 +24,7 @@ from .http import send
 from .lab import SessionLab, TokenIdentification
 from .model import CheckResult, ScanResult, ScanStats, Verdict
 from .oracle import Oracle
-from .policy import Policy
+from .policy import Policy, format_duration
 from .profile import Profile
 from .recorder import Recorder, utc_now
 from .redact import Redactor
@@ -87,7 +87,8 @@ def run_scan(
     lab = SessionLab(browser, profile, recorder, redactor, oracle, policy, limits)
     if request.password is not None:
         lab.set_password(request.password)
-    scan_deadline = Deadline.after(limits.max_time_s, limits.max_time_text())
+    max_time = limits.scan_seconds(policy)
+    scan_deadline = Deadline.after(max_time, f"--max-time ({format_duration(max_time)}) reached")
     results: list[CheckResult] = []
     aborted: str | None = None
     # Every way out of this block keeps what was found: the evidence is written below whatever happened.
@@ -102,7 +103,7 @@ def run_scan(
                 aborted = scan_deadline.reason
                 break
             progress(f"{check_id}: {catalogue[check_id].title}")
-            results.append(_run_check(lab, check_id, scan_deadline, redactor))
+            results.append(_run_check(lab, catalogue[check_id], scan_deadline, redactor))
     except AuditError as exc:
         aborted = str(exc)
     except requests.RequestException as exc:
@@ -117,7 +118,7 @@ def run_scan(
     if aborted:
         recorder.step("scanner", "aborted", aborted)
     done = {r.check_id for r in results}
-    results += [_not_run(check_id, aborted or "", redactor) for check_id in request.checks if check_id not in done]
+    results += [_not_run(catalogue[c], aborted or "", redactor) for c in request.checks if c not in done]
     files = recorder.write(TOOL, __version__)
     tokens = lab.baseline_tokens
     result = ScanResult(
@@ -152,24 +153,18 @@ def run_scan(
     return result
 
 
-def _check_seconds(lab: SessionLab) -> float:
-    """A check's deadline; waiting for timeouts is the experiment, so its time budget comes on top."""
-    return lab.limits.check_s + (lab.policy.timeout_budget if lab.policy.measure_timeouts else 0.0)
-
-
-def _run_check(lab: SessionLab, check_id: str, scan_deadline: Deadline, redactor: Redactor) -> CheckResult:
+def _run_check(lab: SessionLab, meta: CheckMeta, scan_deadline: Deadline, redactor: Redactor) -> CheckResult:
     """One check, bounded by its own deadline and the scan's; whatever goes wrong costs this check only."""
-    meta = load_catalogue()[check_id]
     recorder = lab.recorder
     first_step = len(recorder.steps) + 1
     lab.used_steps = set()
-    seconds = _check_seconds(lab)
+    seconds = lab.limits.check_seconds(lab.policy)
     deadline = Deadline.after(seconds, f"it exceeded its {seconds:g} s deadline").sooner(scan_deadline)
     lab.deadline, lab.out_of_time = deadline, None
     t0, at = time.monotonic(), utc_now()
     try:
         with hard_limit(deadline, lab.limits.hard_grace_s):
-            outcome = REGISTRY[check_id](lab)
+            outcome = REGISTRY[meta.id](lab)
         verdict, summary, evidence = outcome.verdict, outcome.summary, outcome.evidence
     except OutOfTime as exc:
         lab.out_of_time = str(exc)
@@ -185,7 +180,7 @@ def _run_check(lab: SessionLab, check_id: str, scan_deadline: Deadline, redactor
         verdict, summary, evidence = Verdict.ERROR, f"The experiment could not finish: {lab.out_of_time}", {}
     lab.drain_traffic()
     return CheckResult(
-        check_id,
+        meta.id,
         meta.title,
         meta.severity,
         verdict,
@@ -197,10 +192,9 @@ def _run_check(lab: SessionLab, check_id: str, scan_deadline: Deadline, redactor
     )
 
 
-def _not_run(check_id: str, reason: str, redactor: Redactor) -> CheckResult:
-    meta = load_catalogue()[check_id]
+def _not_run(meta: CheckMeta, reason: str, redactor: Redactor) -> CheckResult:
     return CheckResult(
-        check_id, meta.title, meta.severity, Verdict.ERROR, redactor.scrub(f"Not run: {reason}"), {}, (), utc_now(), 0.0
+        meta.id, meta.title, meta.severity, Verdict.ERROR, redactor.scrub(f"Not run: {reason}"), {}, (), utc_now(), 0.0
     )
 
 

@@ -301,3 +301,13 @@ def test_ctrl_c_mid_scan_writes_the_evidence_and_exits_130(tmp_path: Path) -> No
     assert doc["aborted"] == "interrupted (Ctrl-C)"
     assert doc["checks"] and {c["verdict"] for c in doc["checks"]} == {"error"}
     assert (out / "report.html").exists()
+
+
+def test_the_default_max_time_leaves_room_for_measured_timeouts() -> None:
+    from isp_audit.policy import build_policy
+
+    assert Limits().scan_seconds(build_policy()) == 30 * 60
+    measuring = build_policy("ism", {"measure_timeouts": True, "timeout_budget": "20m"})
+    assert Limits().scan_seconds(measuring) == 30 * 60 + 2 * 20 * 60  # idle and absolute each wait the budget
+    assert Limits(max_time_s=60).scan_seconds(measuring) == 60  # an explicit --max-time is the limit
+    assert Limits().check_seconds(measuring) == 5 * 60 + 20 * 60
