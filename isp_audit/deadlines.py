@@ -16,7 +16,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -72,6 +72,14 @@ class OutOfTime(AuditError):
     """A check's deadline or the scan's --max-time has passed: stop, and say which."""
 
 
+_armed: list[Deadline] = []  # the deadline whose alarm is set, if any (one at a time)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    if _armed:  # an alarm arriving after its block ended does nothing
+        raise OutOfTime(_armed[-1].reason)
+
+
 @contextmanager
 def hard_limit(deadline: Deadline, grace_s: float = HARD_GRACE_S) -> Iterator[None]:
     """Raise :class:`OutOfTime` in this block ``grace_s`` after ``deadline``, and again every few seconds
@@ -79,14 +87,21 @@ def hard_limit(deadline: Deadline, grace_s: float = HARD_GRACE_S) -> Iterator[No
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise OutOfTime(deadline.reason)
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
+    previous = signal.signal(signal.SIGALRM, _interrupt)
+    _armed.append(deadline)
     signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline.at + grace_s - time.monotonic()), HARD_REPEAT_S)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        _disarm(previous)
+
+
+def _disarm(previous: signal.Handlers | Callable[..., object] | int | None) -> None:
+    for _ in range(3):  # an alarm may land in here too; disarming again is harmless
+        try:
+            _armed.clear()
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            return
+        except OutOfTime:
+            continue
