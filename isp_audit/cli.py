@@ -13,12 +13,13 @@ import os
 import platform
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
@@ -28,22 +29,25 @@ from .attestations import apply_attestations, load_attestations
 from .browser import BrowserChoice, binary_version, find_browser, launch
 from .catalogue import explain_text, load_catalogue, load_framework
 from .checks import REGISTRY
+from .deadlines import Limits
 from .diff import diff_documents, print_diff, render_diff_html, render_diff_json, render_diff_markdown
 from .document import build_document, load_document
 from .errors import AuditError
 from .gate import check_fail_on, exit_code, gate_summary
 from .outputs import ReportSpec, check_report_specs, write_reports
 from .pack import make_pack, verify_pack
+from .policy import parse_duration
 from .profile import check_credentials, load_profile, quick_profile, starter_profile
 from .redact import Redactor
 from .resources import package_path as resource_path
-from .scanner import ScanRequest, preflight, run_scan, select_checks
+from .scanner import INTERRUPTED, ScanRequest, preflight, run_scan, select_checks
 from .waivers import apply_waivers, load_waivers
 
-EXIT_OK, EXIT_FAILED, EXIT_CANNOT_SCAN = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT_SCAN, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_HELP = """Exit codes: 0 no failure at or above --fail-on (default: any failure counts); 1 at least one
 unwaived failure at or above it, or an expired waiver; 2 the scan could not be done (usage, profile,
-unreachable target, login failed, no browser). --advisory always exits 0 once everything is written."""
+unreachable target, login failed, no browser, --max-time reached); 130 interrupted (what was found is written).
+--advisory always exits 0 once everything is written."""
 
 app = typer.Typer(
     help=f"Prove by experiment that a web application's sessions are centrally managed server side "
@@ -90,7 +94,8 @@ def _browser(explicit: str | None, headed: bool) -> Iterator[tuple[Browser, str,
             label = f"Chromium {browser.version} ({choice.executable or 'Playwright bundled'}, via {choice.source})"
             yield browser, label, choice
         finally:
-            browser.close()
+            with suppress(PlaywrightError):  # after Ctrl-C the browser is already gone; the results are not
+                browser.close()
 
 
 def _framework_skeleton() -> dict[str, object]:
@@ -139,6 +144,14 @@ def scan(
     ] = False,
     timeout_budget: Annotated[
         str | None, typer.Option(help="Longest wait for --measure-timeouts, e.g. 20m (default 20m).")
+    ] = None,
+    max_time: Annotated[
+        str | None,
+        typer.Option(
+            help="Longest the whole scan may take, e.g. 45m (default 30m, plus twice --timeout-budget with "
+            "--measure-timeouts); past it no check starts, unfinished ones are reported as errors and "
+            "everything found is written (exit 2)."
+        ),
     ] = None,
     report: Annotated[
         list[str] | None,
@@ -195,7 +208,14 @@ def scan(
         applied = settings.build(cli_policy)
     except (ValueError, ValidationError) as exc:
         raise AuditError(f"policy: {_first_error(exc)}") from exc
-    request = ScanRequest(profile, out, select_checks(profile, _split(checks), _split(skip)), password, applied)
+    try:
+        limits = Limits(max_time_s=parse_duration(max_time) if max_time is not None else None)
+    except ValueError as exc:
+        raise AuditError(f"--max-time: {exc}") from exc
+    if limits.max_time_s is not None and limits.max_time_s <= 0:
+        raise AuditError("--max-time: must be longer than 0s")
+    selected = select_checks(profile, _split(checks), _split(skip))
+    request = ScanRequest(profile, out, selected, password, applied, limits)
     # Everything the user gave is checked before any traffic, so a typo never costs a scan.
     specs = [ReportSpec("html", None)] + [ReportSpec.parse(r) for r in report or []]
     if json_out:
@@ -233,6 +253,9 @@ def scan(
     if pack or zip_path:
         make_pack(out, doc, zip_to=zip_path)
         err.print(f"evidence pack: {out}/" + (f" and {zip_path}" if zip_path else ""), highlight=False)
+    if result.aborted == INTERRUPTED:
+        err.print(f"isp-audit: {INTERRUPTED}; evidence so far in {out}/")
+        raise typer.Exit(EXIT_INTERRUPTED)
     if result.aborted:
         # Everything recorded up to the failure is on disk; say so on the same single line.
         raise AuditError(f"{result.aborted} (evidence so far in {out}/)")

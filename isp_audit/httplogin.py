@@ -12,10 +12,10 @@ from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from bs4 import BeautifulSoup
 
 from .cookies import parse_set_cookie
-from .oracle import HTTP_TIMEOUT_S, MAX_REDIRECTS
+from .http import DEFAULT_DEADLINE_S, send, soup
+from .oracle import MAX_REDIRECTS
 from .scope import Scope
 from .state import ClientState, Cookie
 
@@ -29,11 +29,19 @@ class FormLoginError(Exception):
 class HttpSession:
     """A cookie jar that follows RFC 6265 closely enough for one origin, with every exchange reported."""
 
-    def __init__(self, start: ClientState | None, user_agent: str, scope: Scope, on_exchange: Exchange) -> None:
+    def __init__(
+        self,
+        start: ClientState | None,
+        user_agent: str,
+        scope: Scope,
+        on_exchange: Exchange,
+        deadline_s: float = DEFAULT_DEADLINE_S,
+    ) -> None:
         self.cookies: dict[str, Cookie] = {c.name: c for c in (start.cookies if start else ())}
         self.user_agent = user_agent
         self.scope = scope
         self.on_exchange = on_exchange
+        self.deadline_s = deadline_s  # per exchange (isp_audit.http.send)
         self.requests = 0
         self.set_cookie_values: list[tuple[str, str]] = []  # (name, value) in the order they were set
 
@@ -54,7 +62,7 @@ class HttpSession:
             headers["Referer"] = referer
         self.scope.require(url)
         self.requests += 1
-        resp = requests.request(method, url, data=data, headers=headers, allow_redirects=False, timeout=HTTP_TIMEOUT_S)
+        resp = send(method, url, headers, data, deadline_s=self.deadline_s)
         self.on_exchange(method, resp, headers)
         for header in resp.raw.headers.getlist("Set-Cookie") if resp.raw is not None else []:
             parsed = parse_set_cookie(header)
@@ -97,8 +105,7 @@ class HttpSession:
 def form_login(session: HttpSession, login_url: str, username: str, password: str) -> requests.Response:
     """GET the login page, fill the form with a password field, POST it; returns the final response."""
     page = session.follow("GET", login_url)
-    soup = BeautifulSoup(page.text, "html.parser")
-    password_input = soup.select_one("form input[type=password]")
+    password_input = soup(page.text).select_one("form input[type=password]")
     form = password_input.find_parent("form") if password_input else None
     if form is None:
         raise FormLoginError(f"no form with a password field at {urlsplit(page.url).path}")

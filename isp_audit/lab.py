@@ -23,7 +23,9 @@ from playwright.sync_api import Browser, Page, Request, Response
 from playwright.sync_api import Error as PlaywrightError
 
 from .classify import Outcome, ServerFault, classify, exception_fault, status_fault, summarise, with_retries
+from .deadlines import Deadline, Limits, OutOfTime
 from .errors import AuditError, LoginFailed
+from .http import check_size, soup
 from .httplogin import FormLoginError, HttpSession, form_login
 from .login import LoginMixin, first_line
 from .oracle import HttpFetcher, Observation, Oracle
@@ -177,9 +179,13 @@ class SessionLab(LoginMixin):
         redactor: Redactor,
         oracle: Oracle | None = None,
         policy: Policy | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.browser = browser
         self.policy = policy or Policy()
+        self.limits = limits or Limits()
+        self.deadline: Deadline | None = None  # of the current check (or the scan); primitives stop past it
+        self.out_of_time: str | None = None  # set when a primitive stopped because the deadline had passed
         self.profile = profile
         self.recorder = recorder
         self.redactor = redactor
@@ -198,7 +204,9 @@ class SessionLab(LoginMixin):
         self._pending: list[tuple[str, Request, float]] = []
         self._live: LoginRecord | None = None
         self._logout_replay: LogoutReplay | None = None
-        self.http = HttpFetcher(profile.scope, self._record_http, user_agent=_user_agent(browser))
+        self.http = HttpFetcher(
+            profile.scope, self._record_http, user_agent=_user_agent(browser), deadline_s=self.limits.exchange_s
+        )
         self._username: str | None = None
         self._calibrated = False
         self._ua_known = False
@@ -210,6 +218,7 @@ class SessionLab(LoginMixin):
     # --- clients ---------------------------------------------------------------------------------------
     def new_client(self, name: str, state: ClientState | None = None, fingerprint: Fingerprint | None = None) -> Client:
         """A fresh browser context, optionally seeded with a captured state (the replay primitive)."""
+        self.check_time()
         hosts = sorted(self.profile.scope_hosts)
         # Everything outside scope is sent to a dead proxy on loopback, so the browser can never reach it
         # (redirects included); a leading `<-loopback>` stops Chromium bypassing it for other local hosts.
@@ -343,14 +352,27 @@ class SessionLab(LoginMixin):
             client, method, url, req_headers, status, status_text, resp_headers, mime, started, elapsed_ms
         )
 
+    # --- time ------------------------------------------------------------------------------------------
+    def check_time(self) -> None:
+        """Raise :class:`OutOfTime` once the current deadline has passed (every primitive starts here)."""
+        if self.deadline is not None and self.deadline.passed():
+            self.out_of_time = self.deadline.reason
+            raise OutOfTime(self.deadline.reason)
+
+    def _action_ms(self) -> float:
+        """Playwright's timeout for one navigation: the usual bound, or less when the deadline is near."""
+        left_ms = (self.deadline.at - time.monotonic()) * 1000 if self.deadline else NAV_TIMEOUT_MS
+        return max(1000.0, min(NAV_TIMEOUT_MS, left_ms))
+
     # --- navigation ------------------------------------------------------------------------------------
     def goto(self, client: Client, url: str) -> Observation:
         """Navigate and observe; an out-of-scope redirect is recorded and reported, not followed."""
+        self.check_time()
         before = len(self.out_of_scope)
         fetches_before = client.script_fetches
         status = 0
         try:
-            response = client.page.goto(url, wait_until="load")
+            response = client.page.goto(url, wait_until="load", timeout=self._action_ms())
             status = response.status if response else 0
             first = response.request if response else None
             while first is not None and first.redirected_from is not None:
@@ -360,13 +382,16 @@ class SessionLab(LoginMixin):
             blocked = self.out_of_scope[before:] if len(self.out_of_scope) > before else []
             if blocked:
                 return Observation(url, url, 0, "", blocked_redirect=blocked[0], via="browser")
+            self.check_time()  # a navigation cut short by the deadline: say so, not "cannot load"
             raise AuditError(f"cannot load {url}: {first_line(exc)}") from exc
         self._settle(client, fetches_before)
+        html = client.page.content()
+        check_size(html, f"the page at {urlsplit(client.page.url).path or '/'}")  # what the oracle may parse
         return Observation(
             url,
             client.page.url,
             status,
-            client.page.content(),
+            html,
             via="browser",
             first_status=first_response.status if first_response else None,
         )
@@ -463,6 +488,7 @@ class SessionLab(LoginMixin):
         fingerprint: Fingerprint | None,
         over_http: bool,
     ) -> AuthCheck:
+        self.check_time()
         if over_http:
             try:
                 obs = self.http.get(oracle.url, state, fingerprint.headers() if fingerprint else None)
@@ -569,6 +595,7 @@ class SessionLab(LoginMixin):
         oracle does not see a login, and :class:`ServerFault` when the login itself kept being answered
         with a fault (a 429 is a rate limit, not a refused session).
         """
+        self.check_time()
         if self.baseline_tokens is None:
             self.live_login()  # the oracle and the token names come from the baseline login
 
@@ -628,7 +655,7 @@ class SessionLab(LoginMixin):
                     resp.elapsed.total_seconds() * 1000,
                 )
 
-        return HttpSession(start, self.http.user_agent, self.profile.scope, keep)
+        return HttpSession(start, self.http.user_agent, self.profile.scope, keep, self.limits.exchange_s)
 
     def _http_extra_login(self, name: str, start: ClientState | None) -> tuple[ClientState, ClientState] | None:
         login = self.profile.login
@@ -734,20 +761,26 @@ class SessionLab(LoginMixin):
                 "make authenticated: in the profile more specific"
             )
         if post.cookie_only:
-            try:
-                http_in = classify(self.oracle, self.http.get(self.oracle.url, post))[0]
-                http_anon = classify(self.oracle, self.http.get(self.oracle.url, ClientState()))[0]
-            except requests.RequestException:
-                http_in = http_anon = Outcome.FAULT  # plain HTTP is not usable: every replay uses the browser
+            self._calibrate_http_replay(post)
+        self._calibrated = True
+
+    def _calibrate_http_replay(self, post: ClientState) -> None:
+        """Replay over plain HTTP only where it sees what the browser sees; any fault means the browser."""
+        assert self.oracle is not None
+        try:
+            http_in = classify(self.oracle, self.http.get(self.oracle.url, post))[0]
+            http_anon = classify(self.oracle, self.http.get(self.oracle.url, ClientState()))[0]
+        except requests.RequestException as exc:
+            self.http_replay_ok = False
+            detail = f"plain-HTTP replay failed during calibration ({exc}); every replay uses the browser"
+        else:
             self.http_replay_ok = http_in is Outcome.AUTHENTICATED and http_anon is Outcome.REJECTED
-            self.recorder.step(
-                "http-replay",
-                "calibrate",
+            detail = (
                 "plain-HTTP replay agrees with the browser; cookie-only states are replayed over HTTP"
                 if self.http_replay_ok
-                else "plain-HTTP replay disagrees with the browser; every replay uses the browser",
+                else "plain-HTTP replay disagrees with the browser; every replay uses the browser"
             )
-        self._calibrated = True
+        self.recorder.step("http-replay", "calibrate", detail)
 
     def logout(self, client: Client) -> LogoutResult:
         """Log out through the profile's method or the page's own log-out control."""
@@ -922,10 +955,8 @@ def _derive_oracle(url: str, logged_in: Observation, anonymous: Observation, use
             derived=True,
             reason=f"anonymous clients get status {anonymous.status}",
         )
-    from bs4 import BeautifulSoup
-
-    text_in = BeautifulSoup(logged_in.html, "html.parser").get_text(" ")
-    text_anon = BeautifulSoup(anonymous.html, "html.parser").get_text(" ")
+    text_in = soup(logged_in.html).get_text(" ")
+    text_anon = soup(anonymous.html).get_text(" ")
     if username and username in text_in and username not in text_anon:
         return Oracle(url, expect_text=username, derived=True, reason="only logged-in clients see the username")
     match = LOGOUT_NAME.search(text_in)

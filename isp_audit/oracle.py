@@ -15,11 +15,11 @@ import requests
 from bs4 import BeautifulSoup
 
 from .cookies import parse_set_cookie
+from .http import DEFAULT_DEADLINE_S, send, soup
 from .scope import Scope
 from .state import ClientState, Cookie
 
 MAX_REDIRECTS = 10
-HTTP_TIMEOUT_S = 15
 
 
 @dataclass(frozen=True)
@@ -82,15 +82,15 @@ class Oracle:
             target_path = urlsplit(urljoin(self.url, self.not_redirected_to)).path or "/"
             if final_path == target_path or (target_path != "/" and final_path.startswith(target_path)):
                 return False, f"redirected to {final_path}"
-        soup: BeautifulSoup | None = None
+        page: BeautifulSoup | None = None
         if self.expect_text:
-            soup = BeautifulSoup(obs.html, "html.parser")
-            if self.expect_text not in soup.get_text(" ") and self.expect_text not in obs.html:
+            page = soup(obs.html)
+            if self.expect_text not in page.get_text(" ") and self.expect_text not in obs.html:
                 return False, f"{self.expect_text!r} not on the page"
         if self.expect_selector:
-            soup = soup or BeautifulSoup(obs.html, "html.parser")
+            page = page or soup(obs.html)
             try:
-                found = soup.select_one(self.expect_selector) is not None
+                found = page.select_one(self.expect_selector) is not None
             except Exception:  # selector syntax bs4 does not know (e.g. Playwright's text=): the browser judges
                 found = False
             if not found:
@@ -101,10 +101,17 @@ class Oracle:
 class HttpFetcher:
     """Plain-HTTP GETs carrying a client state's cookies, with redirects followed by hand inside scope."""
 
-    def __init__(self, scope: Scope, on_exchange: Callable[[dict], None], user_agent: str) -> None:
+    def __init__(
+        self,
+        scope: Scope,
+        on_exchange: Callable[[dict], None],
+        user_agent: str,
+        deadline_s: float = DEFAULT_DEADLINE_S,
+    ) -> None:
         self._scope = scope
         self._on_exchange = on_exchange
         self.user_agent = user_agent
+        self.deadline_s = deadline_s  # per exchange (isp_audit.http.send)
         self.requests_made = 0
 
     def get(self, url: str, state: ClientState, extra_headers: dict[str, str] | None = None) -> Observation:
@@ -124,7 +131,7 @@ class HttpFetcher:
                 headers["Cookie"] = cookie_header
             self._scope.require(current)
             self.requests_made += 1
-            resp = requests.get(current, headers=headers, allow_redirects=False, timeout=HTTP_TIMEOUT_S)
+            resp = send("GET", current, headers, deadline_s=self.deadline_s)
             self._on_exchange({"method": "GET", "url": current, "request_headers": headers, "response": resp})
             jar = _apply_set_cookies(jar, resp, parts.hostname or "")
             location = resp.headers.get("Location")

@@ -16,9 +16,9 @@ import requests
 
 from .classify import status_fault
 from .cookies import parse_set_cookie
+from .http import send
 from .httplogin import FormLoginError, form_login
 from .lab import SessionLab
-from .oracle import HTTP_TIMEOUT_S
 from .state import StateItem
 
 
@@ -72,15 +72,17 @@ def _by_get(lab: SessionLab, url: str, name: str, want: int, deadline: float) ->
         method=f"plain-HTTP GET {urlsplit(url).path or '/'} without cookies (the anonymous visit "
         "is issued the same session cookie)"
     )
-    session = requests.Session()
     for _ in range(want):
         if time.monotonic() > deadline:
             sample.stopped = "time budget reached"
             break
-        session.cookies.clear()
         lab.profile.scope.require(url)
         lab.http.requests_made += 1
-        resp = session.get(url, headers=_headers(lab), allow_redirects=False, timeout=HTTP_TIMEOUT_S)
+        try:  # each exchange is a fresh client: no cookie is ever sent
+            resp = send("GET", url, _headers(lab), deadline_s=lab.http.deadline_s)
+        except requests.RequestException as exc:
+            sample.stopped = f"a plain-HTTP GET failed ({exc})"
+            break
         values = _set_cookie_values(resp, name)
         if not values:
             fault = status_fault(resp.status_code)

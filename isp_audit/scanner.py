@@ -8,25 +8,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 from playwright.sync_api import Browser
 
 from . import __version__
-from .catalogue import load_catalogue
+from .catalogue import CheckMeta, load_catalogue
 from .checks import REGISTRY
+from .deadlines import Deadline, Limits, OutOfTime, hard_limit
 from .errors import AuditError
+from .http import send
 from .lab import SessionLab, TokenIdentification
 from .model import CheckResult, ScanResult, ScanStats, Verdict
 from .oracle import Oracle
-from .policy import Policy
+from .policy import Policy, format_duration
 from .profile import Profile
 from .recorder import Recorder, utc_now
 from .redact import Redactor
 
 TOOL = "isp-audit"
+INTERRUPTED = "interrupted (Ctrl-C)"
+CLOSE_LIMIT_S = 30.0  # closing the browser clients after a fault must not hang the writing of the evidence
 Progress = Callable[[str], None]
 
 
@@ -37,6 +42,7 @@ class ScanRequest:
     checks: tuple[str, ...]
     password: str | None = None  # from an interactive prompt; otherwise the profile's password_env
     policy: Policy | None = None  # None: the profile's policy
+    limits: Limits = field(default_factory=Limits)
 
 
 def select_checks(profile: Profile, only: list[str] | None, skip: list[str] | None) -> tuple[str, ...]:
@@ -53,9 +59,9 @@ def select_checks(profile: Profile, only: list[str] | None, skip: list[str] | No
 def preflight(profile: Profile) -> None:
     """Fail fast, with one line, when the target cannot be reached at all."""
     try:
-        requests.get(profile.base_url, timeout=10, allow_redirects=False)
+        send("GET", profile.base_url, deadline_s=10, read_body=False)  # an answer's headers are enough
     except requests.RequestException as exc:
-        reason = type(exc).__name__
+        reason = "no answer within 10 s" if isinstance(exc, requests.Timeout) else type(exc).__name__
         inner = str(exc)
         for hint in ("Connection refused", "Name or service not known", "timed out", "No route to host"):
             if hint in inner:
@@ -77,47 +83,42 @@ def run_scan(
         a = profile.authenticated
         oracle = Oracle(profile.url(a.url), a.expect_text, a.expect_selector, a.expect_status, a.not_redirected_to)
     policy = request.policy or profile.policy.build()
-    lab = SessionLab(browser, profile, recorder, redactor, oracle, policy)
+    limits = request.limits
+    lab = SessionLab(browser, profile, recorder, redactor, oracle, policy, limits)
     if request.password is not None:
         lab.set_password(request.password)
+    max_time = limits.scan_seconds(policy)
+    scan_deadline = Deadline.after(max_time, f"--max-time ({format_duration(max_time)}) reached")
     results: list[CheckResult] = []
     aborted: str | None = None
+    # Every way out of this block keeps what was found: the evidence is written below whatever happened.
     try:
-        _ = lab.username, lab.password  # missing credentials end the scan before the browser does anything
-        progress(f"logging in to {profile.base_url}")
-        lab.live_login()
+        lab.deadline = scan_deadline
+        with hard_limit(scan_deadline, limits.hard_grace_s):
+            _ = lab.username, lab.password  # missing credentials end the scan before the browser does anything
+            progress(f"logging in to {profile.base_url}")
+            lab.live_login()
         for check_id in request.checks:
-            meta = catalogue[check_id]
-            progress(f"{check_id}: {meta.title}")
-            first_step = len(recorder.steps) + 1
-            lab.used_steps = set()
-            t0, at = time.monotonic(), utc_now()
-            try:
-                outcome = REGISTRY[check_id](lab)
-                verdict, summary, evidence = outcome.verdict, outcome.summary, outcome.evidence
-            except AuditError as exc:
-                verdict, summary, evidence = Verdict.ERROR, f"The experiment could not run: {exc}", {}
-            except Exception as exc:  # a bug or an unexpected page must cost one check, not the scan
-                verdict, summary, evidence = Verdict.ERROR, f"Internal error: {type(exc).__name__}: {exc}", {}
-            lab.drain_traffic()
-            results.append(
-                CheckResult(
-                    check_id,
-                    meta.title,
-                    meta.severity,
-                    verdict,
-                    redactor.scrub(summary),
-                    redactor.scrub_obj(evidence),
-                    tuple(sorted(lab.used_steps | set(range(first_step, len(recorder.steps) + 1)))),
-                    at,
-                    round(time.monotonic() - t0, 3),
-                )
-            )
+            if scan_deadline.passed():
+                aborted = scan_deadline.reason
+                break
+            progress(f"{check_id}: {catalogue[check_id].title}")
+            results.append(_run_check(lab, catalogue[check_id], scan_deadline, redactor))
     except AuditError as exc:
         aborted = str(exc)
-        recorder.step("scanner", "aborted", aborted)
+    except requests.RequestException as exc:
+        aborted = f"a plain-HTTP request failed: {exc}"
+    except KeyboardInterrupt:
+        aborted = INTERRUPTED
+    except Exception as exc:  # a bug must not cost the evidence gathered so far
+        aborted = f"internal error: {type(exc).__name__}: {exc}"
     finally:
-        lab.close_all()
+        with suppress(OutOfTime), hard_limit(Deadline.after(0, "closing the browser clients"), CLOSE_LIMIT_S):
+            lab.close_all()
+    if aborted:
+        recorder.step("scanner", "aborted", aborted)
+    done = {r.check_id for r in results}
+    results += [_not_run(catalogue[c], aborted or "", redactor) for c in request.checks if c not in done]
     files = recorder.write(TOOL, __version__)
     tokens = lab.baseline_tokens
     result = ScanResult(
@@ -150,6 +151,51 @@ def run_scan(
         aborted=redactor.scrub(aborted) if aborted else None,
     )
     return result
+
+
+def _run_check(lab: SessionLab, meta: CheckMeta, scan_deadline: Deadline, redactor: Redactor) -> CheckResult:
+    """One check, bounded by its own deadline and the scan's; whatever goes wrong costs this check only."""
+    recorder = lab.recorder
+    first_step = len(recorder.steps) + 1
+    lab.used_steps = set()
+    seconds = lab.limits.check_seconds(lab.policy)
+    deadline = Deadline.after(seconds, f"it exceeded its {seconds:g} s deadline").sooner(scan_deadline)
+    lab.deadline, lab.out_of_time = deadline, None
+    t0, at = time.monotonic(), utc_now()
+    try:
+        with hard_limit(deadline, lab.limits.hard_grace_s):
+            outcome = REGISTRY[meta.id](lab)
+        verdict, summary, evidence = outcome.verdict, outcome.summary, outcome.evidence
+    except OutOfTime as exc:
+        lab.out_of_time = str(exc)
+    except AuditError as exc:
+        verdict, summary, evidence = Verdict.ERROR, f"The experiment could not run: {exc}", {}
+    except requests.RequestException as exc:
+        verdict, summary, evidence = Verdict.ERROR, f"The experiment could not run: a plain-HTTP fault: {exc}", {}
+    except Exception as exc:  # a bug or an unexpected page must cost one check, not the scan
+        verdict, summary, evidence = Verdict.ERROR, f"Internal error: {type(exc).__name__}: {exc}", {}
+    finally:
+        lab.deadline = scan_deadline
+    if lab.out_of_time:  # whatever the check made of it, a cut-short experiment proves nothing
+        verdict, summary, evidence = Verdict.ERROR, f"The experiment could not finish: {lab.out_of_time}", {}
+    lab.drain_traffic()
+    return CheckResult(
+        meta.id,
+        meta.title,
+        meta.severity,
+        verdict,
+        redactor.scrub(summary),
+        redactor.scrub_obj(evidence),
+        tuple(sorted(lab.used_steps | set(range(first_step, len(recorder.steps) + 1)))),
+        at,
+        round(time.monotonic() - t0, 3),
+    )
+
+
+def _not_run(meta: CheckMeta, reason: str, redactor: Redactor) -> CheckResult:
+    return CheckResult(
+        meta.id, meta.title, meta.severity, Verdict.ERROR, redactor.scrub(f"Not run: {reason}"), {}, (), utc_now(), 0.0
+    )
 
 
 def _token_rows(tokens: TokenIdentification | None, fp: Callable[[str], str]) -> tuple[dict[str, str], ...]:

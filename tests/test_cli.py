@@ -132,7 +132,9 @@ def test_wrong_password_aborts_with_evidence_kept(tmp_path: Path) -> None:
     assert_one_line_error(run, r"login failed: /login still shows a password form .*wrong username or password")
     results = json.loads((out / "results.json").read_text())
     assert results["aborted"].startswith("login failed")
-    assert results["checks"] == []
+    # The checks that could not run are listed as errors with the reason, never silently missing.
+    assert results["checks"] and {c["verdict"] for c in results["checks"]} == {"error"}
+    assert all(c["summary"].startswith("Not run: login failed") for c in results["checks"])
     assert any(p.name.endswith("login.jpg") for p in (out / "screenshots").iterdir())
     assert "not-the-password" not in (out / "results.json").read_text()
 

@@ -1,0 +1,1 @@
+"""The hostile zoo: small loopback servers that misbehave on purpose (drip, reset, bombs, hung pages)."""
