@@ -15,12 +15,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from playwright.sync_api import Browser, sync_playwright
 from pydantic import ValidationError
-from rich.console import Console
 from rich.text import Text
 
 from . import __version__
@@ -37,8 +36,14 @@ from .pack import make_pack, verify_pack
 from .profile import check_credentials, load_profile, quick_profile, starter_profile
 from .redact import Redactor
 from .resources import package_path as resource_path
+from .sanitize import SafeConsole, visible
 from .scanner import ScanRequest, preflight, run_scan, select_checks
 from .waivers import apply_waivers, load_waivers
+
+try:  # typer >= 0.2x raises its own vendored copy of click's exceptions; older typer raises click's
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import exceptions as click_errors
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_SCAN = 0, 1, 2
 EXIT_HELP = """Exit codes: 0 no failure at or above --fail-on (default: any failure counts); 1 at least one
@@ -54,7 +59,8 @@ app = typer.Typer(
 )
 # markup=False: messages carry "[fp:…]" fingerprints and target-supplied text, which rich would otherwise
 # read as style tags and silently drop. Colour is added with explicit Text styles where wanted.
-err = Console(stderr=True, highlight=False, markup=False)
+# SafeConsole: whatever reaches it, a target's escape sequences and bidi overrides are shown, never obeyed.
+err = SafeConsole(stderr=True, highlight=False, markup=False)
 
 BrowserOpt = Annotated[
     str | None,
@@ -403,18 +409,41 @@ def _first_error(exc: Exception) -> str:
 def main() -> None:
     """Entry point: every known failure is one line on stderr and exit 2, never a traceback."""
     try:
-        app(standalone_mode=True)
+        code = app(standalone_mode=False, prog_name="isp-audit")
+    except click_errors.NoArgsIsHelpError:
+        sys.exit(EXIT_CANNOT_SCAN)  # `isp-audit` alone: typer has printed the help, as before
+    except click_errors.UsageError as exc:
+        _fail(_usage_line(exc))
     except AuditError as exc:
-        err.print(f"isp-audit: error: {exc}" + (f" — {exc.hint}" if exc.hint else ""), soft_wrap=True)
-        sys.exit(EXIT_CANNOT_SCAN)
-    except KeyboardInterrupt:
+        _fail(f"{exc}" + (f" — {exc.hint}" if exc.hint else ""))
+    except (KeyboardInterrupt, click_errors.Abort):
         err.print("isp-audit: interrupted")
         sys.exit(130)
     except Exception as exc:  # unexpected: still one line; ISP_AUDIT_DEBUG=1 shows the traceback
         if os.environ.get("ISP_AUDIT_DEBUG"):
             raise
         err.print(
-            f"isp-audit: internal error: {type(exc).__name__}: {exc} (set ISP_AUDIT_DEBUG=1 for details)",
+            f"isp-audit: internal error: {visible(f'{type(exc).__name__}: {exc}')} (set ISP_AUDIT_DEBUG=1 for details)",
             soft_wrap=True,
         )
         sys.exit(EXIT_CANNOT_SCAN)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _fail(message: str) -> NoReturn:
+    # visible(): a message may quote the target (a URL, a status text); it stays one inert line.
+    err.print(f"isp-audit: error: {visible(message)}", soft_wrap=True)
+    sys.exit(EXIT_CANNOT_SCAN)
+
+
+def _usage_line(exc: click_errors.UsageError) -> str:
+    """Click's usage error as one line, e.g. ``no such option --foo (see isp-audit scan --help)``."""
+    if isinstance(exc, click_errors.NoSuchOption):
+        text = f"no such option {exc.option_name}"
+        if exc.possibilities:
+            text += f"; did you mean {' or '.join(exc.possibilities)}?"
+    else:
+        text = " ".join(exc.format_message().split()).rstrip(".")
+        text = text[:1].lower() + text[1:]
+    command = exc.ctx.command_path if exc.ctx is not None else "isp-audit"
+    return f"{text} (see {command} --help)"

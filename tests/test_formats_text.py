@@ -280,7 +280,7 @@ def test_csv_neutralises_formulas_and_shows_waivers(demo: Any) -> None:
 def test_safe_cell() -> None:
     assert csv_format.safe_cell("=1+1") == "'=1+1"
     assert csv_format.safe_cell("\t=1") == "'\t=1"
-    assert csv_format.safe_cell("\x00=1") == "'=1"  # stripping cannot unmask a formula
+    assert csv_format.safe_cell("\x00=1") == "\\x00=1"  # shown as an escape; no formula is unmasked
     assert csv_format.safe_cell("a=1") == "a=1"
     assert csv_format.safe_cell(None) == ""
     assert csv_format.safe_cell("x" * 40_000).endswith("(truncated)")
