@@ -205,7 +205,8 @@ def test_markdown_escapes_hostile_text(demo: Any) -> None:
         ("SESSION_ENGINE and _em_ and __Host-", "SESSION_ENGINE and \\_em\\_ and \\_\\_Host-"),
         ("1. not a list", "1\\. not a list"),
         ("- not a list", "\\- not a list"),
-        ("two\nlines\x00", "two lines"),
+        ("two\nlines\x00", "two lines\\\\x00"),  # a control character is shown as its escape
+        ("a\x1b]0;pwn\x07b\u202ec\x9b", "a\\\\x1b\\]0;pwn\\\\x07b\\\\u202ec\\\\x9b"),
         ("http://evil.example www.evil.example", "http\\://evil.example www\\.evil.example"),
         ("&lt; $x$ @team #1 ~~s~~ *b*", "\\&lt; \\$x\\$ \\@team \\#1 \\~\\~s\\~\\~ \\*b\\*"),
     ],
