@@ -37,7 +37,8 @@ from .profile import check_credentials, load_profile, quick_profile, starter_pro
 from .redact import Redactor
 from .resources import package_path as resource_path
 from .sanitize import SafeConsole, visible
-from .scanner import ScanRequest, preflight, run_scan, select_checks
+from .scanner import ScanRequest, preflight, run_scan
+from .validate import check_output_file, check_report_paths, checks_to_run, prepare_out_dir, split_ids
 from .waivers import apply_waivers, load_waivers
 
 try:  # typer >= 0.2x raises its own vendored copy of click's exceptions; older typer raises click's
@@ -119,10 +120,6 @@ def _sha256(path: Path | None) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None and path.is_file() else None
 
 
-def _split(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
 @app.command()
 def scan(
     url: Annotated[str | None, typer.Argument(help="Target URL (quick mode, without a profile).")] = None,
@@ -201,12 +198,15 @@ def scan(
         applied = settings.build(cli_policy)
     except (ValueError, ValidationError) as exc:
         raise AuditError(f"policy: {_first_error(exc)}") from exc
-    request = ScanRequest(profile, out, select_checks(profile, _split(checks), _split(skip)), password, applied)
+    request = ScanRequest(profile, out, checks_to_run(profile, checks, skip), password, applied)
     # Everything the user gave is checked before any traffic, so a typo never costs a scan.
     specs = [ReportSpec("html", None)] + [ReportSpec.parse(r) for r in report or []]
     if json_out:
         specs.append(ReportSpec("json", "-"))
     check_report_specs(specs)
+    check_report_paths(specs)
+    if zip_path is not None:
+        check_output_file(zip_path, f"--zip {zip_path}")
     fail_on = check_fail_on(fail_on)
     waiver_list = load_waivers(waivers) if waivers else []
     if attestations is not None:
@@ -215,8 +215,8 @@ def scan(
     if (out / "bagit.txt").exists():
         raise AuditError(f"{out} already holds an evidence pack; choose a new --out folder")
     check_credentials(profile)
+    prepare_out_dir(out)
     preflight(profile)
-    out.mkdir(parents=True, exist_ok=True)
     redactor = Redactor()
     with _browser(browser, headed) as (br, label, _), err.status("starting") as status:
         result = run_scan(request, br, label, lambda msg: status.update(msg), redactor)
@@ -260,7 +260,7 @@ def demo(
     from .console import print_summary
     from .demo.runner import run_demo
 
-    wanted = _split(checks) or list(REGISTRY)
+    wanted = split_ids(checks, "--checks") or list(REGISTRY)
     unknown = sorted(set(wanted) - set(REGISTRY))
     if unknown:
         raise AuditError(f"unknown check id {unknown[0]!r}; `isp-audit checks` lists them")
@@ -330,6 +330,7 @@ def report_cmd(
         folder = folder / "data"
     specs = [ReportSpec.parse(r) for r in report]
     check_report_specs(specs)
+    check_report_paths(specs, default_dir=Path("."))
     for path in write_reports(doc, None, specs, evidence_dir=folder):
         err.print(f"wrote {path}", highlight=False)
 
@@ -366,6 +367,8 @@ def diff_cmd(
         if fmt not in renderers:
             raise AuditError(f"unknown diff format {fmt!r}; choose from md, html, json")
         wanted.append((fmt, path or f"diff.{fmt}"))
+        if wanted[-1][1] != "-":
+            check_output_file(Path(wanted[-1][1]), f"--report {spec}")
     change = diff_documents(load_document(old), load_document(new))
     print_diff(err, change)
     for fmt, path in wanted:
