@@ -324,13 +324,13 @@ def report_cmd(
     ],
 ) -> None:
     """Re-render a past scan's results in any format, from its results.json alone."""
+    specs = [ReportSpec.parse(r) for r in report]
+    check_report_specs(specs)
+    check_report_paths(specs, default_dir=Path("."))
     doc = load_document(results)
     folder = results if results.is_dir() else results.parent
     if (folder / "data" / "results.json").is_file():
         folder = folder / "data"
-    specs = [ReportSpec.parse(r) for r in report]
-    check_report_specs(specs)
-    check_report_paths(specs, default_dir=Path("."))
     for path in write_reports(doc, None, specs, evidence_dir=folder):
         err.print(f"wrote {path}", highlight=False)
 
