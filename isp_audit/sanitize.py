@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.segment import Segment
 from rich.text import Text
 
@@ -74,13 +73,8 @@ def spreadsheet_cell(value: Any, limit: int | None = None) -> str:
 
 def terminal_text(value: Any, style: str = "") -> Text:
     """Target text for a rich console: escapes shown visibly, and a :class:`~rich.text.Text` so that ``[...]``
-    in it is never read as markup (``rich.markup.escape`` is the other way, for markup strings)."""
+    in it is never read as markup, whatever the console's markup setting."""
     return Text(visible(value, keep_lines=True), style=style)
-
-
-def terminal_markup(value: Any) -> str:
-    """Target text to embed in a rich markup string: escapes shown visibly and ``[`` escaped for rich."""
-    return escape(visible(value, keep_lines=True))
 
 
 class SafeConsole(Console):
