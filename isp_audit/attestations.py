@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .document import refresh_summary
 from .errors import AuditError
-from .profile import load_yaml_mapping, yaml_line_of
+from .profile import load_yaml_mapping, read_text_file, yaml_line_of
 
 STATUSES = ("evidenced", "partially evidenced", "not evidenced", "not applicable")
 ATTACHMENTS_DIR = "attachments"
@@ -86,10 +86,7 @@ def manual_item_ids(doc: dict[str, Any]) -> list[str]:
 def load_attestations(path: Path, doc: dict[str, Any]) -> Attestations:
     """Read and validate an attestations file against ``doc``; raise :class:`AttestationError` with one line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AttestationError(f"cannot read attestations {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    text = read_text_file(path, "attestations", AttestationError)
     source = str(path)
     root, data = load_yaml_mapping(
         text, source, AttestationError, "an attestations file is a YAML mapping with `assessor:` and `items:`"

@@ -15,13 +15,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from playwright.sync_api import Browser, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from pydantic import ValidationError
-from rich.console import Console
 from rich.text import Text
 
 from . import __version__
@@ -40,8 +39,15 @@ from .policy import parse_duration
 from .profile import check_credentials, load_profile, quick_profile, starter_profile
 from .redact import Redactor
 from .resources import package_path as resource_path
-from .scanner import INTERRUPTED, ScanRequest, preflight, run_scan, select_checks
+from .sanitize import SafeConsole, visible
+from .scanner import INTERRUPTED, ScanRequest, preflight, run_scan
+from .validate import check_output_file, check_report_paths, checks_to_run, prepare_out_dir, split_ids
 from .waivers import apply_waivers, load_waivers
+
+try:  # typer >= 0.2x raises its own vendored copy of click's exceptions; older typer raises click's
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import exceptions as click_errors
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_SCAN, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_HELP = """Exit codes: 0 no failure at or above --fail-on (default: any failure counts); 1 at least one
@@ -58,7 +64,8 @@ app = typer.Typer(
 )
 # markup=False: messages carry "[fp:…]" fingerprints and target-supplied text, which rich would otherwise
 # read as style tags and silently drop. Colour is added with explicit Text styles where wanted.
-err = Console(stderr=True, highlight=False, markup=False)
+# SafeConsole: whatever reaches it, a target's escape sequences and bidi overrides are shown, never obeyed.
+err = SafeConsole(stderr=True, highlight=False, markup=False)
 
 BrowserOpt = Annotated[
     str | None,
@@ -116,10 +123,6 @@ def _repo_relative(path: Path | None) -> str | None:
 
 def _sha256(path: Path | None) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None and path.is_file() else None
-
-
-def _split(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
 @app.command()
@@ -214,13 +217,15 @@ def scan(
         raise AuditError(f"--max-time: {exc}") from exc
     if limits.max_time_s is not None and limits.max_time_s <= 0:
         raise AuditError("--max-time: must be longer than 0s")
-    selected = select_checks(profile, _split(checks), _split(skip))
-    request = ScanRequest(profile, out, selected, password, applied, limits)
+    request = ScanRequest(profile, out, checks_to_run(profile, checks, skip), password, applied, limits)
     # Everything the user gave is checked before any traffic, so a typo never costs a scan.
     specs = [ReportSpec("html", None)] + [ReportSpec.parse(r) for r in report or []]
     if json_out:
         specs.append(ReportSpec("json", "-"))
     check_report_specs(specs)
+    check_report_paths(specs)
+    if zip_path is not None:
+        check_output_file(zip_path, f"--zip {zip_path}")
     fail_on = check_fail_on(fail_on)
     waiver_list = load_waivers(waivers) if waivers else []
     if attestations is not None:
@@ -229,8 +234,8 @@ def scan(
     if (out / "bagit.txt").exists():
         raise AuditError(f"{out} already holds an evidence pack; choose a new --out folder")
     check_credentials(profile)
+    prepare_out_dir(out)
     preflight(profile)
-    out.mkdir(parents=True, exist_ok=True)
     redactor = Redactor()
     with _browser(browser, headed) as (br, label, _), err.status("starting") as status:
         result = run_scan(request, br, label, lambda msg: status.update(msg), redactor)
@@ -279,7 +284,7 @@ def demo(
     from .console import print_summary
     from .demo.runner import run_demo
 
-    wanted = _split(checks) or list(REGISTRY)
+    wanted = split_ids(checks, "--checks") or list(REGISTRY)
     unknown = sorted(set(wanted) - set(REGISTRY))
     if unknown:
         raise AuditError(f"unknown check id {unknown[0]!r}; `isp-audit checks` lists them")
@@ -343,12 +348,13 @@ def report_cmd(
     ],
 ) -> None:
     """Re-render a past scan's results in any format, from its results.json alone."""
+    specs = [ReportSpec.parse(r) for r in report]
+    check_report_specs(specs)
+    check_report_paths(specs, default_dir=Path("."))
     doc = load_document(results)
     folder = results if results.is_dir() else results.parent
     if (folder / "data" / "results.json").is_file():
         folder = folder / "data"
-    specs = [ReportSpec.parse(r) for r in report]
-    check_report_specs(specs)
     for path in write_reports(doc, None, specs, evidence_dir=folder):
         err.print(f"wrote {path}", highlight=False)
 
@@ -385,6 +391,8 @@ def diff_cmd(
         if fmt not in renderers:
             raise AuditError(f"unknown diff format {fmt!r}; choose from md, html, json")
         wanted.append((fmt, path or f"diff.{fmt}"))
+        if wanted[-1][1] != "-":
+            check_output_file(Path(wanted[-1][1]), f"--report {spec}")
     change = diff_documents(load_document(old), load_document(new))
     print_diff(err, change)
     for fmt, path in wanted:
@@ -428,18 +436,41 @@ def _first_error(exc: Exception) -> str:
 def main() -> None:
     """Entry point: every known failure is one line on stderr and exit 2, never a traceback."""
     try:
-        app(standalone_mode=True)
+        code = app(standalone_mode=False, prog_name="isp-audit")
+    except click_errors.NoArgsIsHelpError:
+        sys.exit(EXIT_CANNOT_SCAN)  # `isp-audit` alone: typer has printed the help, as before
+    except click_errors.UsageError as exc:
+        _fail(_usage_line(exc))
     except AuditError as exc:
-        err.print(f"isp-audit: error: {exc}" + (f" — {exc.hint}" if exc.hint else ""), soft_wrap=True)
-        sys.exit(EXIT_CANNOT_SCAN)
-    except KeyboardInterrupt:
+        _fail(f"{exc}" + (f" — {exc.hint}" if exc.hint else ""))
+    except (KeyboardInterrupt, click_errors.Abort):
         err.print("isp-audit: interrupted")
         sys.exit(130)
     except Exception as exc:  # unexpected: still one line; ISP_AUDIT_DEBUG=1 shows the traceback
         if os.environ.get("ISP_AUDIT_DEBUG"):
             raise
         err.print(
-            f"isp-audit: internal error: {type(exc).__name__}: {exc} (set ISP_AUDIT_DEBUG=1 for details)",
+            f"isp-audit: internal error: {visible(f'{type(exc).__name__}: {exc}')} (set ISP_AUDIT_DEBUG=1 for details)",
             soft_wrap=True,
         )
         sys.exit(EXIT_CANNOT_SCAN)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _fail(message: str) -> NoReturn:
+    # visible(): a message may quote the target (a URL, a status text); it stays one inert line.
+    err.print(f"isp-audit: error: {visible(message)}", soft_wrap=True)
+    sys.exit(EXIT_CANNOT_SCAN)
+
+
+def _usage_line(exc: click_errors.UsageError) -> str:
+    """Click's usage error as one line, e.g. ``no such option --foo (see isp-audit scan --help)``."""
+    if isinstance(exc, click_errors.NoSuchOption):
+        text = f"no such option {exc.option_name}"
+        if exc.possibilities:
+            text += f"; did you mean {' or '.join(exc.possibilities)}?"
+    else:
+        text = " ".join(exc.format_message().split()).rstrip(".")
+        text = text[:1].lower() + text[1:]
+    command = exc.ctx.command_path if exc.ctx is not None else "isp-audit"
+    return f"{text} (see {command} --help)"

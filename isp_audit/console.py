@@ -1,4 +1,6 @@
-"""What the auditor sees in the terminal: progress while scanning, a verdict table at the end (stderr)."""
+"""What the auditor sees in the terminal: progress while scanning, a verdict table at the end (stderr).
+
+Every value that a target could have shaped goes through :func:`isp_audit.sanitize.terminal_text`."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .model import ScanResult
+from .sanitize import terminal_text
 
 STYLE = {
     "pass": "bold green",
@@ -18,7 +21,9 @@ STYLE = {
 
 
 def verdict_table(result: ScanResult, title: str | None = None) -> Table:
-    table = Table(title=Text(title or f"ISM-2066 audit of {result.target}"), title_justify="left", expand=False)
+    table = Table(
+        title=terminal_text(title or f"ISM-2066 audit of {result.target}"), title_justify="left", expand=False
+    )
     table.add_column("check", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     table.add_column("what was done and seen", overflow="fold")
@@ -26,7 +31,7 @@ def verdict_table(result: ScanResult, title: str | None = None) -> Table:
         table.add_row(
             check.check_id,
             Text(check.verdict.value.upper(), style=STYLE[check.verdict.value]),
-            Text(check.summary),  # plain Text: a summary holds "[fp:…]" and target text, never markup
+            terminal_text(check.summary),  # a summary holds "[fp:…]" and target text: never markup, no escapes
         )
     return table
 
@@ -35,11 +40,13 @@ def print_summary(console: Console, result: ScanResult, out_dir: str | None, tit
     if result.checks:
         console.print(verdict_table(result, title))
     if result.aborted:
-        console.print(Text.assemble(("scan incomplete: ", "bold red"), result.aborted), highlight=False)
+        console.print(Text.assemble(("scan incomplete: ", "bold red"), terminal_text(result.aborted)), highlight=False)
     s = result.stats
-    console.print(Text(f"oracle: {result.oracle}"), highlight=False)
+    console.print(terminal_text(f"oracle: {result.oracle}"), highlight=False)
     console.print(
-        f"{s.logins} login(s), {s.browser_requests} browser requests, {s.http_requests} plain-HTTP requests, "
-        f"{s.clients} browser contexts" + (f"; evidence in {out_dir}/" if out_dir else ""),
+        terminal_text(
+            f"{s.logins} login(s), {s.browser_requests} browser requests, {s.http_requests} plain-HTTP requests, "
+            f"{s.clients} browser contexts" + (f"; evidence in {out_dir}/" if out_dir else "")
+        ),
         highlight=False,
     )

@@ -34,6 +34,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .sanitize import terminal_text, visible
 
 # Report order: what needs attention first.
 CHANGES = ("regressed", "still failing", "new", "fixed", "improved", "removed", "changed", "unchanged")
@@ -313,7 +314,7 @@ def _waiver_note(waiver: dict[str, Any] | None) -> str:
 
 def _md(text: Any) -> str:
     """One table-safe, HTML-inert line: target-supplied text must not become markup in a Markdown viewer."""
-    s = " ".join(str(text).split())
+    s = " ".join(visible(text).split())
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return s.replace("|", "\\|")
 
@@ -531,7 +532,7 @@ def render_diff_json(d: DocDiff) -> str:
 def diff_table(d: DocDiff) -> Table:
     """The per-check comparison for the terminal (rich), most important rows first."""
     # Text, not str, everywhere a value came from a target: rich would read "[...]" in it as markup.
-    title = Text(f"reassessment of {d.new.target}: {d.headline()}")
+    title = terminal_text(f"reassessment of {d.new.target}: {d.headline()}")
     table = Table(title=title, title_justify="left", expand=False)
     table.add_column("check", no_wrap=True)
     table.add_column("severity", no_wrap=True)
@@ -541,12 +542,12 @@ def diff_table(d: DocDiff) -> Table:
     table.add_column("now", overflow="fold")
     for c in d.checks:
         table.add_row(
-            Text(c.check_id),
-            Text(c.severity),
+            terminal_text(c.check_id),
+            terminal_text(c.severity),
             Text(c.change, style=CHANGE_STYLE.get(c.change, "")),
             _verdict_text(c.old_verdict, c.old_waiver),
             _verdict_text(c.new_verdict, c.new_waiver),
-            Text("" if c.change == "unchanged" else (c.new_summary or c.old_summary or "")),
+            terminal_text("" if c.change == "unchanged" else (c.new_summary or c.old_summary or "")),
         )
     return table
 
@@ -554,7 +555,7 @@ def diff_table(d: DocDiff) -> Table:
 def _verdict_text(verdict: str | None, waiver: dict[str, Any] | None) -> Text:
     if verdict is None:
         return Text("—", style="dim")
-    text = Text(verdict.upper(), style=VERDICT_STYLE.get(verdict, ""))
+    text = terminal_text(verdict.upper(), style=VERDICT_STYLE.get(verdict, ""))
     if _active(waiver):
         text.append(" waived", style="bold blue")
     elif _expired(waiver):
@@ -565,11 +566,13 @@ def _verdict_text(verdict: str | None, waiver: dict[str, Any] | None) -> Text:
 def print_diff(console: Console, d: DocDiff) -> None:
     """Warnings, the table and the ISM-2066 line, as ``isp-audit diff`` shows them on stderr."""
     for w in d.warnings:
-        console.print(Text.assemble(("warning: ", "bold red"), w), soft_wrap=True)
+        console.print(Text.assemble(("warning: ", "bold red"), terminal_text(w)), soft_wrap=True)
     console.print(diff_table(d))
     console.print(
-        f"ISM-2066: {_label(d.old.ism_2066)} → {_label(d.new.ism_2066)}; "
-        f"controls better: {sum(1 for c in d.controls if c.change == 'better')}, "
-        f"worse: {sum(1 for c in d.controls if c.change == 'worse')}",
+        terminal_text(
+            f"ISM-2066: {_label(d.old.ism_2066)} → {_label(d.new.ism_2066)}; "
+            f"controls better: {sum(1 for c in d.controls if c.change == 'better')}, "
+            f"worse: {sum(1 for c in d.controls if c.change == 'worse')}"
+        ),
         highlight=False,
     )

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +28,7 @@ from .deadlines import Deadline, Limits, OutOfTime
 from .errors import AuditError, LoginFailed
 from .http import check_size, soup
 from .httplogin import FormLoginError, HttpSession, form_login
-from .login import LoginMixin, first_line
+from .login import LoginMixin, Submission, first_line
 from .oracle import HttpFetcher, Observation, Oracle
 from .policy import Policy
 from .profile import Profile
@@ -194,8 +195,9 @@ class SessionLab(LoginMixin):
         self.logins = 0
         self.browser_requests = 0
         self.clients_opened = 0
-        self.out_of_scope: list[str] = []  # top-level navigations off scope (not followed)
-        self.blocked_requests: list[str] = []  # off-scope sub-resources, blocked by the dead proxy
+        self.out_of_scope: list[str] = []  # every request the scope blocked (images and scripts too)
+        self.out_of_scope_navigations: list[str] = []  # of those, the ones that were a page leaving scope
+        self.last_submission: Submission | None = None  # the last login form submitted, and its answers
         # Raw (unredacted) URLs the scan saw, kept in memory only, for checks that look for tokens in URLs.
         self.urls_seen: list[tuple[str, str, str]] = []  # (client, "request" | "Location" | "Referer", url)
         # Every state captured, in memory only, so checks can find all values a session token ever had.
@@ -266,10 +268,9 @@ class SessionLab(LoginMixin):
         if not self.profile.in_scope(request.url):
             # Only a top-level navigation off scope means the flow itself left; a sub-resource (image,
             # fetch, socket) is just blocked by the dead proxy and noted.
-            if request.is_navigation_request() and request.frame.parent_frame is None:
-                self.out_of_scope.append(request.url)
-            else:
-                self.blocked_requests.append(request.url)
+            self.out_of_scope.append(request.url)
+            if _is_page_navigation(request):
+                self.out_of_scope_navigations.append(request.url)
         auth = request.headers.get("authorization")
         if auth and self.profile.in_scope(request.url):
             self.redactor.register(auth)
@@ -368,7 +369,7 @@ class SessionLab(LoginMixin):
     def goto(self, client: Client, url: str) -> Observation:
         """Navigate and observe; an out-of-scope redirect is recorded and reported, not followed."""
         self.check_time()
-        before = len(self.out_of_scope)
+        before = len(self.out_of_scope_navigations)
         fetches_before = client.script_fetches
         status = 0
         try:
@@ -379,7 +380,7 @@ class SessionLab(LoginMixin):
                 first = first.redirected_from
             first_response = first.response() if first is not None and first is not response.request else None
         except PlaywrightError as exc:
-            blocked = self.out_of_scope[before:] if len(self.out_of_scope) > before else []
+            blocked = self.out_of_scope_navigations[before:]
             if blocked:
                 return Observation(url, url, 0, "", blocked_redirect=blocked[0], via="browser")
             self.check_time()  # a navigation cut short by the deadline: say so, not "cannot load"
@@ -738,10 +739,7 @@ class SessionLab(LoginMixin):
         if self.oracle is None:
             self.oracle = _derive_oracle(target, logged_in, anonymous, self.username)
             if self.oracle is None:
-                raise AuditError(
-                    f"could not tell a logged-in client from an anonymous one at {target}; "
-                    "set authenticated: (url and expect_text) in the profile"
-                )
+                raise _no_oracle_error(target, logged_in, self.last_submission)
         in_ok, in_why = self.oracle.judge(logged_in)
         anon_ok, anon_why = self.oracle.judge(anonymous)
         self.recorder.step(
@@ -1003,6 +1001,37 @@ _INDEXED_DB_SCRIPT = """async (lim) => {
   };
   return Promise.race([read(), new Promise((ok) => setTimeout(() => ok(out.slice()), lim.ms))]);
 }"""
+
+
+def _no_oracle_error(target: str, logged_in: Observation, submission: Submission | None) -> AuditError:
+    """Why no oracle could be derived, in the words that help: a server fault is named as one (it is no
+    answer about the login), and what the login form submission got is said, not left to guess."""
+    if logged_in.status >= 500:
+        return LoginFailed(
+            f"after login, {urlsplit(target).path or '/'} answered {_status_words(logged_in.status)}: a server "
+            "fault, so the login cannot be judged; try again, or set authenticated: to a page that works"
+        )
+    told = f" (the login submitted {submission.form}; it answered {submission.answers[-1].describe()})"
+    return AuditError(
+        f"could not tell a logged-in client from an anonymous one at {target}"
+        + (told if submission is not None and submission.answers else "")
+        + "; set authenticated: (url and expect_text) in the profile"
+    )
+
+
+def _status_words(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def _is_page_navigation(request: Request) -> bool:
+    """A navigation of a top-level page (not an image, script or frame). Reads only what the event carries."""
+    try:
+        return request.is_navigation_request() and request.frame.parent_frame is None
+    except PlaywrightError:
+        return False  # e.g. a service worker's request has no frame
 
 
 def _session_storage_script(state: ClientState) -> str:

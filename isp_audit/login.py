@@ -8,6 +8,8 @@ It uses the lab's navigation (``goto``, ``_settle``, ``capture``), recorder and 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -32,6 +34,69 @@ USERNAME_FIELD = (
     ":not([type=checkbox]):not([type=radio]):not([type=image])"
 )
 SUBMIT = "button[type=submit]:visible, input[type=submit]:visible, button:not([type]):visible"
+
+# The form that owns the password field (its ancestor, or the one its form="" attribute names), described
+# through the prototypes: a hostile page can shadow `form.action` or `document.forms` with named inputs.
+_OWNER_FORM_JS = """pw => {
+  const get = (el, name) => Element.prototype.getAttribute.call(el, name);
+  const forms = Array.from(Document.prototype.querySelectorAll.call(document, 'form'));
+  const form = pw.form;
+  if (!form) return {index: -1, count: forms.length, method: '', action: ''};
+  return {index: forms.indexOf(form), count: forms.length, method: (get(form, 'method') || 'get').toUpperCase(),
+          action: new URL(get(form, 'action') || location.href, document.baseURI).href};
+}"""
+# Among candidate fields or buttons, the index of the one that belongs with the password field: same form
+# owner; for a field, the nearest one before the password (else the first); -1 when none belongs.
+_SAME_FORM_JS = """(els, [pw, nearestBefore]) => {
+  const mine = els.map((e, i) => [e, i]).filter(([e]) => e.form === pw.form);
+  if (!mine.length) return -1;
+  if (nearestBefore) {
+    const before = mine.filter(([e]) => e.compareDocumentPosition(pw) & Node.DOCUMENT_POSITION_FOLLOWING);
+    if (before.length) return before[before.length - 1][1];
+  }
+  return mine[0][1];
+}"""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One response the main frame navigated to while the login was submitted."""
+
+    method: str
+    url: str
+    status: int
+    status_text: str
+
+    def describe(self) -> str:
+        """``500 Internal Server Error``: the standard phrase when there is one (servers spell it their own
+        way, or not at all over HTTP/2), else the server's own words."""
+        try:
+            phrase = HTTPStatus(self.status).phrase
+        except ValueError:
+            phrase = self.status_text
+        return f"{self.status} {phrase}".strip()
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What the login submitted (which form) and what the server answered, for honest failure messages."""
+
+    form: str
+    answers: tuple[Answer, ...] = ()
+
+    @property
+    def final_status(self) -> int:
+        return self.answers[-1].status if self.answers else 0
+
+    def outcome(self) -> str:
+        """E.g. ``the login POST to /login answered 500 Internal Server Error (form 1 of 1, POST /login)``."""
+        first, last = self.answers[0], self.answers[-1]
+        text = f"the login {first.method} to {_path(first.url)}"
+        if len(self.answers) == 1:
+            text += f" answered {last.describe()}"
+        else:
+            text += f" was redirected to {_path(last.url)}, which answered {last.describe()}"
+        return f"{text} ({self.form})"
 
 
 class LoginMixin:
@@ -91,7 +156,9 @@ class LoginMixin:
         """
         self.logins += 1
         login = self.profile.login
-        before_oos, before_blocked = len(self.out_of_scope), len(self.blocked_requests)
+        # Only a navigation of the page itself leaves scope; a blocked image or script is no redirect.
+        before_oos, before_blocked = len(self.out_of_scope_navigations), len(self.out_of_scope)
+        self.last_submission = None
         page = client.page
         try:
             if login.mode == "steps":
@@ -106,20 +173,20 @@ class LoginMixin:
             step = self.recorder.step(client.name, "login failed", first_line(exc), page)
             raise LoginFailed(f"login did not complete: {first_line(exc)} (screenshot: step {step})") from exc
         except PlaywrightError as exc:
-            if len(self.out_of_scope) > before_oos:
+            if len(self.out_of_scope_navigations) > before_oos:
                 raise ScopeViolation(
-                    f"login redirected out of scope to {self.out_of_scope[before_oos]} "
+                    f"login redirected out of scope to {self.out_of_scope_navigations[before_oos]} "
                     "(not followed; add that host to target.scope to allow it)"
                 ) from exc
             raise LoginFailed(f"login failed: {first_line(exc)}") from exc
-        if len(self.out_of_scope) > before_oos:
-            self.recorder.step(client.name, "login", "out-of-scope request blocked", page)
+        if len(self.out_of_scope_navigations) > before_oos:
+            self.recorder.step(client.name, "login", "out-of-scope navigation blocked", page)
             raise ScopeViolation(
-                f"login redirected out of scope to {self.out_of_scope[before_oos]} "
+                f"login redirected out of scope to {self.out_of_scope_navigations[before_oos]} "
                 "(not followed; add that host to target.scope to allow it)"
             )
         landing = page.url
-        blocked = len(self.blocked_requests) - before_blocked
+        blocked = len(self.out_of_scope) - before_blocked
         note = f"; blocked {blocked} off-scope sub-resource request(s)" if blocked else ""
         self.recorder.step(
             client.name,
@@ -127,11 +194,23 @@ class LoginMixin:
             f"submitted credentials for {self.username}; landed on {urlsplit(landing).path or '/'}{note}",
             page,
         )
-        if page.locator("input[type=password]:visible").count():
+        shot = len(self.recorder.steps)
+        sub = self.last_submission
+        still_form = page.locator("input[type=password]:visible").count() > 0
+        if sub is not None and sub.final_status >= 500:
+            # A fault says nothing about the credentials: name it rather than guess at the oracle.
+            raise LoginFailed(f"login failed: {sub.outcome()}; screenshot: step {shot}")
+        if still_form:
             # Still looking at a password form: the credentials were refused (or a step is missing).
             raise LoginFailed(
                 f"login failed: {urlsplit(landing).path or '/'} still shows a password form after the "
-                f"credentials were submitted (wrong username or password?); screenshot: step {len(self.recorder.steps)}"
+                f"credentials were submitted (wrong username or password?); screenshot: step {shot}"
+            )
+        if sub is not None and sub.final_status >= 400 and self.profile.authenticated is None:
+            # With no oracle of the user's own, an error page must not be taken for a logged-in page.
+            raise LoginFailed(
+                f"login failed: {sub.outcome()}; set login.selectors (or authenticated: if this answer "
+                f"is how the application greets a login); screenshot: step {shot}"
             )
         return self.capture(client, f"{client.name} after login"), landing
 
@@ -141,7 +220,8 @@ class LoginMixin:
         if sel is not None:
             page.fill(sel.username, self.username)
             page.fill(sel.password, self.password)
-            self._submit(client, page.locator(sel.submit) if sel.submit else None, page.locator(sel.password))
+            form = self._owner_form(page.locator(sel.password).first)
+            self._submit(client, page.locator(sel.submit) if sel.submit else None, page.locator(sel.password), form)
             self._maybe_otp(client, sel.otp)
             return
         password = page.locator("input[type=password]:visible")
@@ -159,25 +239,55 @@ class LoginMixin:
             if password.count() == 0:
                 raise LoginFailed(f"no password field found on {page.url}; set login.selectors in the profile")
         password = password.first
-        form = password.locator("xpath=ancestor::form[1]")
-        scope = form if form.count() else page
-        user = scope.locator(USERNAME_FIELD)
-        if user.count():
-            user.first.fill(self.username)
+        form = self._owner_form(password)
+        users = page.locator(USERNAME_FIELD)
+        user = self._same_form(users, password, nearest_before=True)
+        if user is not None:
+            user.fill(self.username)
         password.fill(self.password)
-        submit = scope.locator(SUBMIT)
-        self._submit(client, submit.first if submit.count() else None, password)
+        button = self._same_form(page.locator(SUBMIT), password, nearest_before=False)
+        self._submit(client, button, password, form)
         self._maybe_otp(client, None)
 
-    def _submit(self, client: Client, button: Any, password_field: Any) -> None:
+    def _owner_form(self, password: Any) -> str:
+        """Which form the password field belongs to, in words (for the evidence and failure messages)."""
+        info = password.evaluate(_OWNER_FORM_JS)
+        if info["index"] < 0:
+            return f"password field outside any form, of {info['count']} forms on the page"
+        return f"form {info['index'] + 1} of {info['count']}, {info['method']} {_path(info['action'])}"
+
+    @staticmethod
+    def _same_form(candidates: Any, password: Any, nearest_before: bool) -> Any:
+        """The candidate (field or button) that belongs to the password field's own form, or None: a page
+        with a search box or a newsletter form before the login must not have those filled or submitted."""
+        if candidates.count() == 0:
+            return None
+        index = candidates.evaluate_all(_SAME_FORM_JS, [password.element_handle(), nearest_before])
+        return candidates.nth(index) if index >= 0 else None
+
+    def _submit(self, client: Client, button: Any, password_field: Any, form: str = "") -> None:
         page = client.page
         fetches_before = client.script_fetches
-        if button is not None:
-            button.click()
-        else:
-            password_field.press("Enter")
-        page.wait_for_load_state("load")
-        self._settle(client, fetches_before)
+        answers: list[Answer] = []
+
+        def on_response(response: Any) -> None:
+            # Only what the page itself navigated to (the POST, its redirects): no subresources, no frames.
+            request = response.request
+            if request.is_navigation_request() and response.frame == page.main_frame:
+                answers.append(Answer(request.method, response.url, response.status, response.status_text))
+
+        page.on("response", on_response)
+        try:
+            if button is not None:
+                button.click()
+            else:
+                password_field.press("Enter")
+            page.wait_for_load_state("load")
+            self._settle(client, fetches_before)
+        finally:
+            page.remove_listener("response", on_response)
+        if form:
+            self.last_submission = Submission(form, tuple(answers)) if answers else None
 
     def _maybe_otp(self, client: Client, selector: str | None) -> None:
         page = client.page
@@ -228,6 +338,10 @@ class LoginMixin:
                 if w.text:
                     page.get_by_text(w.text).first.wait_for()
         self._settle(client, fetches_before)
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path or "/"
 
 
 def first_line(exc: BaseException) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ProfileError
 from .policy import Policy, build_policy
@@ -31,10 +31,28 @@ class Target(_Strict):
     @field_validator("base_url")
     @classmethod
     def _absolute_http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an absolute http(s) URL, e.g. https://app.example/")
-        return value if parts.path else value + "/"
+        check_http_url(value, relative_ok=False)
+        return value if urlsplit(value).path else value + "/"
+
+
+def check_http_url(value: str, relative_ok: bool = True) -> str:
+    """``value`` if it is an http(s) URL with a host and a port in 1–65535 (or, when ``relative_ok``, a path
+    relative to the base URL); else ValueError with the reason, which the profile error names the key of."""
+    parts = urlsplit(value)
+    if relative_ok and not parts.scheme and not parts.netloc:
+        return value
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL, e.g. https://app.example/")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0  # not a number, or outside 0-65535
+    if port == 0 or (port is None and parts.netloc.endswith(":")):
+        raise ValueError(f"port must be a number from 1 to 65535 in {value}")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(check_http_url)]
 
 
 class LoginSelectors(_Strict):
@@ -63,7 +81,7 @@ class WaitFor(_Strict):
 class LoginStep(_Strict):
     """One step of a scripted login; exactly one key is set. Values may use {username}, {password}, {totp}."""
 
-    goto: str | None = None
+    goto: HttpUrl | None = None
     fill: FillAction | None = None
     click: str | None = None
     press: PressAction | None = None
@@ -83,7 +101,7 @@ class LoginStep(_Strict):
 
 
 class Login(_Strict):
-    url: str | None = None
+    url: HttpUrl | None = None
     username: str | None = None
     username_env: str | None = None
     password_env: str | None = None
@@ -109,7 +127,7 @@ class Login(_Strict):
 class Authenticated(_Strict):
     """The oracle: how to tell a logged-in client from an anonymous one."""
 
-    url: str
+    url: HttpUrl
     expect_text: str | None = None
     expect_selector: str | None = None
     expect_status: int | None = None
@@ -123,7 +141,7 @@ class Authenticated(_Strict):
 
 
 class Logout(_Strict):
-    url: str | None = None
+    url: HttpUrl | None = None
     method: Literal["GET", "POST"] = "GET"
     click: str | None = None
 
@@ -202,11 +220,18 @@ class Profile(_Strict):
 
 def load_profile(path: Path) -> Profile:
     """Read and validate a YAML profile, raising :class:`ProfileError` with one readable line."""
+    return parse_profile(read_text_file(path, "profile", ProfileError), str(path))
+
+
+def read_text_file(path: Path, what: str, error: type[Exception]) -> str:
+    """The UTF-8 text of an input file (profile, waivers, attestations), or ``error`` with one line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ProfileError(f"cannot read profile {path}: {exc.strerror or exc}") from exc
-    return parse_profile(text, str(path))
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start]
+        raise error(f"{what} {path} is not UTF-8 text (byte {bad:#04x} at offset {exc.start})") from exc
 
 
 def load_yaml_mapping(text: str, source: str, error: type[Exception], what: str) -> tuple[Any, dict[str, Any]]:
@@ -221,7 +246,33 @@ def load_yaml_mapping(text: str, source: str, error: type[Exception], what: str)
         raise error(f"{source}{where}: not valid YAML: {problem}") from exc
     if not isinstance(data, dict):
         raise error(f"{source}: {what}")
+    reject_duplicate_keys(root, source, error)
     return root, data
+
+
+def reject_duplicate_keys(root: Any, source: str, error: type[Exception]) -> None:
+    """Raise ``error`` naming the key and its line when a YAML mapping holds a key twice.
+
+    PyYAML keeps the last value silently, so ``password_env`` given twice, or two ``waivers:`` lists, would
+    drop one without a word. Merge keys (``<<``) are left to YAML's own rules.
+    """
+    seen_nodes: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if node is None or id(node) in seen_nodes:
+            continue  # aliases share nodes (and may form cycles): each node is looked at once
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[tuple[str, str]] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if (key.tag, key.value) in keys:
+                        raise error(f"{source} line {key.start_mark.line + 1}: duplicate key {key.value!r}")
+                    keys.add((key.tag, key.value))
+                pending += [key, value]
+        elif isinstance(node, yaml.SequenceNode):
+            pending += node.value
 
 
 def parse_profile(text: str, source: str = "<profile>") -> Profile:
@@ -292,7 +343,8 @@ def quick_profile(url: str, username: str, password_env: str | None, login_url: 
         )
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise ProfileError(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from exc
+        message = err["msg"].removeprefix("Value error, ")
+        raise ProfileError(f"{'.'.join(str(p) for p in err['loc'])}: {message}") from exc
 
 
 STARTER_TEMPLATE = """\

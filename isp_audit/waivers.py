@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from .catalogue import load_catalogue
 from .document import refresh_summary
 from .errors import AuditError
+from .profile import read_text_file, reject_duplicate_keys
 
 WAIVABLE_VERDICTS = ("fail",)
 
@@ -127,16 +128,14 @@ class WaiverOutcome:
 
 def load_waivers(path: Path) -> list[Waiver]:
     """Read and validate a waiver file; every problem is one :class:`AuditError` line naming where."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise AuditError(f"cannot read waivers {path}: {exc.strerror or exc}") from exc
+    text = read_text_file(path, "waivers", AuditError)
     return parse_waivers(text, str(path))
 
 
 def parse_waivers(text: str, source: str = "<waivers>") -> list[Waiver]:
     try:
         data = yaml.safe_load(text)
+        reject_duplicate_keys(yaml.compose(text), source, AuditError)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

@@ -205,7 +205,8 @@ def test_markdown_escapes_hostile_text(demo: Any) -> None:
         ("SESSION_ENGINE and _em_ and __Host-", "SESSION_ENGINE and \\_em\\_ and \\_\\_Host-"),
         ("1. not a list", "1\\. not a list"),
         ("- not a list", "\\- not a list"),
-        ("two\nlines\x00", "two lines"),
+        ("two\nlines\x00", "two lines\\\\x00"),  # a control character is shown as its escape
+        ("a\x1b]0;pwn\x07b\u202ec\x9b", "a\\\\x1b\\]0;pwn\\\\x07b\\\\u202ec\\\\x9b"),
         ("http://evil.example www.evil.example", "http\\://evil.example www\\.evil.example"),
         ("&lt; $x$ @team #1 ~~s~~ *b*", "\\&lt; \\$x\\$ \\@team \\#1 \\~\\~s\\~\\~ \\*b\\*"),
     ],
@@ -280,7 +281,7 @@ def test_csv_neutralises_formulas_and_shows_waivers(demo: Any) -> None:
 def test_safe_cell() -> None:
     assert csv_format.safe_cell("=1+1") == "'=1+1"
     assert csv_format.safe_cell("\t=1") == "'\t=1"
-    assert csv_format.safe_cell("\x00=1") == "'=1"  # stripping cannot unmask a formula
+    assert csv_format.safe_cell("\x00=1") == "\\x00=1"  # shown as an escape; no formula is unmasked
     assert csv_format.safe_cell("a=1") == "a=1"
     assert csv_format.safe_cell(None) == ""
     assert csv_format.safe_cell("x" * 40_000).endswith("(truncated)")

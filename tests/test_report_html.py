@@ -8,6 +8,7 @@ rendered report is kept in test-artifacts/ for a human to look at.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -108,3 +109,35 @@ def test_hostile_cookie_name_reached_the_evidence_escaped(hostile_report: Path) 
     other = results["checks"][0]["evidence"].get("other_cookies", [])
     assert any("<script>" in c["cookie"] for c in other), other  # the browser kept it; the report escapes it
     assert "&lt;script&gt;alert(6)" in hostile_report.read_text(encoding="utf-8")
+
+
+def test_each_screenshot_is_embedded_once_and_shown_wherever_cited(browser: Browser, hostile_report: Path) -> None:
+    html = hostile_report.read_text(encoding="utf-8")
+    doc = json.loads((hostile_report.parent / "results.json").read_text())
+    steps = {s["index"]: s for s in doc["steps"]}
+    citations = [steps[i]["screenshot"] for c in doc["checks"] for i in c["steps"] if steps[i]["screenshot"]]
+    cited = set(citations)
+    assert len(citations) > len(cited), "precondition: several checks cite the same (login) screenshot"
+    blobs = {base64.b64encode((hostile_report.parent / shot).read_bytes()).decode() for shot in cited}
+    assert html.count("data:image/") == len(blobs)  # files with the same bytes share one embedding too
+    for blob in blobs:
+        assert html.count(blob) == 1
+    page = browser.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.goto(hostile_report.as_uri())
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    shown = page.locator("svg.shot")
+    assert shown.count() == len(citations)
+    # Each citation paints the picture (CSP allows data: images in SVG too): what it shows changes when the
+    # one embedded image is taken away.
+    ends = (0, shown.count() - 1)
+    painted = [shown.nth(i).screenshot(type="png") for i in ends]
+    for i in ends:
+        box = shown.nth(i).bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 50
+    page.evaluate("document.querySelectorAll('defs image').forEach(e => e.remove())")
+    blank = [shown.nth(i).screenshot(type="png") for i in ends]
+    assert all(len(p) > 2 * len(b) for p, b in zip(painted, blank, strict=True))
+    assert console_errors == []
+    page.close()

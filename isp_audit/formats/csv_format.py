@@ -7,7 +7,8 @@ It is RFC 4180 CSV (comma, minimal quoting, CRLF line ends), UTF-8 without a byt
 
 Summaries, titles and evidence text come from the scanned application, and a spreadsheet runs any cell that
 starts with ``=``, ``+``, ``-`` or ``@`` as a formula (``=HYPERLINK(...)``, DDE). So every cell goes through
-:func:`safe_cell`, which prefixes such cells with ``'`` as OWASP's CSV-injection guidance says. The
+:func:`safe_cell`, which prefixes such cells with ``'`` as OWASP's CSV-injection guidance says, and
+shows control characters and escape sequences as visible escapes (isp_audit.sanitize). The
 controls matrix (``matrix.py``) writes its sheet with the same helpers.
 
 Columns (``COLUMNS``): target, run_id, started_at (the run's start, UTC), check_id, title, severity,
@@ -20,10 +21,10 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..sanitize import spreadsheet_cell, visible
 from . import RenderContext
 
 COLUMNS = (
@@ -50,11 +51,6 @@ COLUMNS = (
 REFERENCE_KEYS = ("ism", "asvs_4", "asvs_5", "wstg", "nist", "cwe")
 JOIN = "; "
 
-# OWASP CSV injection: cells starting with these are formulas (or become one after a spreadsheet trims).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-# Control characters no spreadsheet or XML 1.0 consumer wants (tab, LF and CR are kept), lone surrogates,
-# and the two non-characters XML forbids.
-_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 MAX_CELL = 32_000  # Excel refuses cells over 32,767 characters
 
 
@@ -88,18 +84,14 @@ def _check_value(doc: dict[str, Any], check: dict[str, Any], column: str) -> Any
 
 
 def clean_text(value: Any) -> str:
-    """``value`` as text without the control characters spreadsheets and XML 1.0 reject."""
-    return _UNWANTED.sub("", "" if value is None else str(value))
+    """``value`` as text whose control characters, escape sequences and bidi overrides (which spreadsheets,
+    XML 1.0 and terminals would act on) are shown as visible escapes (isp_audit.sanitize)."""
+    return visible(value, keep_lines=True)
 
 
 def safe_cell(value: Any) -> str:
     """A spreadsheet cell that cannot run as a formula: OWASP's leading ``'`` when it starts like one."""
-    text = clean_text(value)
-    if len(text) > MAX_CELL:
-        text = text[:MAX_CELL] + " … (truncated)"
-    if text.startswith(FORMULA_TRIGGERS):
-        text = "'" + text
-    return text
+    return spreadsheet_cell(value, MAX_CELL)
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -1,5 +1,7 @@
 """``report.html``: one self-contained file for humans (inline CSS, screenshots as data URIs, no script).
 
+Each screenshot is embedded once, however many checks cite its step (see :class:`Screenshot`).
+
 Everything that came from the target (titles, URLs, cookie names, summaries) goes through Jinja2's
 autoescaping, and a Content-Security-Policy meta tag forbids scripts outright, so a hostile page title
 or cookie name cannot run in the assessor's browser.
@@ -10,15 +12,19 @@ from __future__ import annotations
 import base64
 import json
 import re
+import struct
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from ..resources import resource_dir
+from ..sanitize import visible
 from . import RenderContext
 
 VERDICT_ORDER = ("fail", "error", "warn", "pass", "not_applicable")
+DEFAULT_SHOT_SIZE = (1100, 720)  # the lab's viewport, for an image whose header cannot be read
 MAX_EXCHANGES = 60  # per client: enough to follow the story, not a full HAR viewer
 
 
@@ -28,18 +34,74 @@ def render(doc: dict[str, Any], ctx: RenderContext) -> str:
         autoescape=select_autoescape(["html", "j2"], default=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_visible,
     )
     env.filters["pretty"] = lambda obj: json.dumps(obj, indent=2, default=str, ensure_ascii=False)
     env.filters["ticks"] = _ticks
     env.filters["label"] = lambda v: str(v).replace("_", " ")
     steps = {s["index"]: s for s in doc.get("steps", [])}
+    shots = _screenshots(doc, ctx)
     return env.get_template("report.html.j2").render(
         doc=doc,
         steps=steps,
-        shots={path: _data_uri(path, data) for path, data in ctx.assets.items() if path.startswith("screenshots/")},
+        shots=shots,
         exchanges=_exchanges(ctx),
         hashes=ctx.hashes,
     )
+
+
+@dataclass(frozen=True)
+class Screenshot:
+    """One screenshot, embedded once in the report (an SVG ``<image>`` in a hidden ``<defs>``) and shown
+    wherever a check cites its step through ``<use>``: the shared login steps are cited by most checks,
+    and embedding each citation again made reports tens of megabytes."""
+
+    ref: str  # the element id the citations point at
+    data_uri: str
+    width: int
+    height: int
+
+
+def _screenshots(doc: dict[str, Any], ctx: RenderContext) -> dict[str, Screenshot]:
+    """The screenshots the checks cite, by path; files with the same bytes share one embedding."""
+    steps = {s.get("index"): s for s in doc.get("steps", [])}
+    cited = {steps[i].get("screenshot") for c in doc.get("checks", []) for i in c.get("steps", []) if i in steps}
+    by_content: dict[bytes, Screenshot] = {}
+    shots = {}
+    for path, data in sorted(ctx.assets.items()):
+        if path.startswith("screenshots/") and path in cited:
+            if data not in by_content:
+                width, height = image_size(data) or DEFAULT_SHOT_SIZE
+                by_content[data] = Screenshot(f"shot-{len(by_content)}", _data_uri(path, data), width, height)
+            shots[path] = by_content[data]
+    return shots
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG or JPEG from its header, or None when it is neither."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if data[:2] != b"\xff\xd8":
+        return None
+    pos = 2
+    while pos + 9 < len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start-of-frame segment
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        pos += 2 + length
+    return None
+
+
+def _visible(value: Any) -> Any:
+    """Every value the template prints: controls and bidi overrides shown as escapes (isp_audit.sanitize)."""
+    if isinstance(value, Markup):
+        return Markup(visible(value, keep_lines=True))
+    return visible(value, keep_lines=True) if isinstance(value, str) else value
 
 
 def _ticks(text: str) -> Markup:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..sanitize import json_escaped
 from . import RenderContext
 
 
 def render(doc: dict[str, Any], ctx: RenderContext) -> str:
-    return json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n"
+    # Same data once parsed; C1 controls and bidi overrides as \u escapes so `cat results.json` is safe.
+    return json_escaped(json.dumps(doc, indent=2, default=str, ensure_ascii=False)) + "\n"

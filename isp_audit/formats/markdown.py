@@ -17,7 +17,8 @@ is escaped, so a hostile page cannot inject markup into the ticket it ends up in
   readable; ``://`` and ``www.`` are escaped so GFM's autolinker does not turn bare URLs into links;
 * the tool's own `name` convention becomes a code span only when the name holds none of
   `` ` < > [ ] | `` (otherwise it is escaped text), matching the HTML report's ``ticks`` filter;
-* newlines and control characters are removed from inline text, so nothing can start a new block;
+* newlines are folded and control characters, escape sequences and bidi overrides are shown as visible
+  escapes (isp_audit.sanitize), so nothing can start a new block or act on a terminal;
 * evidence JSON goes in a fence longer than any backtick run inside it, with ``<``, ``>``, ``&`` and
   ``](`` written as JSON ``\\u`` escapes (the same data, but nothing a grep or a lax renderer can trip on);
 * the only links are to screenshots, and only when the path is a plain relative file name.
@@ -30,6 +31,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from ..sanitize import json_escaped
 from . import RenderContext
 from .csv_format import clean_text, waiver_state
 
@@ -318,7 +320,7 @@ def _code(value: Any) -> str:
 def _json_block(obj: Any) -> list[str]:
     text = json.dumps(obj, indent=2, default=str, ensure_ascii=False, sort_keys=False)
     # Same JSON, but with no markup-looking characters (none of these occur outside strings).
-    text = clean_text(text).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = json_escaped(text).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     text = text.replace("](", "]\\u0028")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
