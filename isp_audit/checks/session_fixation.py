@@ -11,6 +11,7 @@ import secrets
 import string
 from dataclasses import replace
 
+from ..encodings import decodes_to
 from ..lab import SessionLab
 from ..model import CheckOutcome, Verdict
 from ..state import ClientState
@@ -82,9 +83,8 @@ def run(lab: SessionLab) -> CheckOutcome:
     for cookie in forged_cookies:
         lab.redactor.register(cookie.value)
     _, victim2_post = lab.extra_login("victim-unissued", start=forged)
-    adopted = [
-        c.name for c in forged_cookies if any(i.name == c.name and i.value == c.value for i in victim2_post.items)
-    ]
+    # Kept under any name, in any encoding the attacker can compute from the value they planted.
+    adopted = [c.name for c in forged_cookies if any(decodes_to(i.value, c.value) for i in victim2_post.items)]
     forged_after = lab.is_authenticated(forged, "never-issued ID after the victim logged in with it", "attacker")
     evidence["planted_unissued_id"] = {
         "planted": [f"cookie `{c.name}` {fp(c.value)}" for c in forged_cookies],
