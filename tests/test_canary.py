@@ -48,6 +48,7 @@ FORMATS = ("html", "md", "json", "junit", "sarif", "oscal", "csv", "matrix")
 def _scan(url: str, password: str, tmp_path: Path, *extra: str) -> CliRun:
     """A full CLI scan with every report format, the pack and the zip; the app reads the password per request."""
     os.environ[PASSWORD_ENV] = password
+    (tmp_path / "reports").mkdir(exist_ok=True)  # a --report folder must exist (it is never created silently)
     try:
         return run_cli(
             "scan",

@@ -18,13 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from isp_audit.encodings import contains, decodes_to
-from isp_audit.redact import Redactor
+from isp_audit.redact import Redactor, is_placeholder
 from isp_audit.tokens import analyse_token
 
 # Printable text, ASCII and beyond (accents, CJK, emoji outside the BMP), never lone surrogates.
 SECRETS = st.text(
     st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp", "Co", "Cn")), min_size=8, max_size=40
-).filter(lambda s: s.isprintable() and s.strip() == s and len(set(s)) > 2)
+).filter(lambda s: s.isprintable() and s.strip() == s and len(set(s)) > 2 and not is_placeholder(s))
+# (deletion placeholders such as "undefined" are deliberately never secrets: see redact.is_placeholder)
 LEFT, RIGHT = "⟦ctx ", " ctx⟧"
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
