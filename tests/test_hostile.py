@@ -311,3 +311,11 @@ def test_the_default_max_time_leaves_room_for_measured_timeouts() -> None:
     assert Limits().scan_seconds(measuring) == 30 * 60 + 2 * 20 * 60  # idle and absolute each wait the budget
     assert Limits(max_time_s=60).scan_seconds(measuring) == 60  # an explicit --max-time is the limit
     assert Limits().check_seconds(measuring) == 5 * 60 + 20 * 60
+
+
+@pytest.mark.parametrize("value", ["soon", "0s"])
+def test_a_bad_max_time_is_one_line_before_any_traffic(tmp_path: Path, value: str) -> None:
+    run = cli("scan", "-p", str(write_profile(tmp_path / "p.yaml", "http://127.0.0.1:9/")), "--max-time", value)
+    assert run.returncode == 2
+    assert run.stderr.strip().startswith("isp-audit: error: --max-time:"), run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
