@@ -35,7 +35,7 @@ class Limits:
     """The time bounds of one scan (seconds)."""
 
     max_time_s: float | None = None  # the whole scan (--max-time); None: see scan_seconds
-    check_s: float = 5 * 60  # one check; measured timeouts add the policy's time budget
+    check_s: float = 5 * 60  # one check, on top of the time budgets the policy grants (see check_seconds)
     exchange_s: float = DEFAULT_DEADLINE_S  # one plain-HTTP exchange, connect to last body byte
     hard_grace_s: float = HARD_GRACE_S  # after a deadline, how long a stuck call may run before it is interrupted
 
@@ -46,8 +46,10 @@ class Limits:
         return DEFAULT_MAX_TIME_S + (WAITING_CHECKS * policy.timeout_budget if policy.measure_timeouts else 0.0)
 
     def check_seconds(self, policy: Policy) -> float:
-        """One check's deadline; waiting for timeouts is the experiment, so the time budget comes on top."""
-        return self.check_s + (policy.timeout_budget if policy.measure_timeouts else 0.0)
+        """One check's deadline: the budgets the policy grants for collecting tokens and (with
+        --measure-timeouts) for waiting are the experiment, so they come on top."""
+        waiting = policy.timeout_budget if policy.measure_timeouts else 0.0
+        return self.check_s + policy.entropy_time_budget + waiting
 
 
 @dataclass(frozen=True)

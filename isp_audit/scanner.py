@@ -107,7 +107,7 @@ def run_scan(
     except AuditError as exc:
         aborted = str(exc)
     except requests.RequestException as exc:
-        aborted = f"a plain-HTTP request failed: {exc}"
+        aborted = f"fault: {exc}"  # a timeout, reset or oversized answer: not the server's verdict
     except KeyboardInterrupt:
         aborted = INTERRUPTED
     except Exception as exc:  # a bug must not cost the evidence gathered so far
@@ -171,7 +171,7 @@ def _run_check(lab: SessionLab, meta: CheckMeta, scan_deadline: Deadline, redact
     except AuditError as exc:
         verdict, summary, evidence = Verdict.ERROR, f"The experiment could not run: {exc}", {}
     except requests.RequestException as exc:
-        verdict, summary, evidence = Verdict.ERROR, f"The experiment could not run: a plain-HTTP fault: {exc}", {}
+        verdict, summary, evidence = Verdict.ERROR, f"The experiment could not run: fault: {exc}", {}
     except Exception as exc:  # a bug or an unexpected page must cost one check, not the scan
         verdict, summary, evidence = Verdict.ERROR, f"Internal error: {type(exc).__name__}: {exc}", {}
     finally:

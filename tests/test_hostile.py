@@ -22,6 +22,7 @@ from playwright.sync_api import Browser
 from isp_audit.deadlines import Limits
 from isp_audit.demo.apps import PASSWORD_ENV, RunningApp, ServerSideApp
 from isp_audit.model import ScanResult
+from isp_audit.policy import build_policy
 from isp_audit.profile import Profile
 from isp_audit.scanner import ScanRequest, run_scan
 from tests.conftest import REPO
@@ -52,8 +53,11 @@ def profile_for(url: str, login_url: str = "/login") -> dict[str, Any]:
     }
 
 
-def scan(browser: Browser, url: str, out: Path, limits: Limits = TIGHT, checks: tuple[str, ...] = QUICK) -> ScanResult:
-    request = ScanRequest(Profile.model_validate(profile_for(url)), out, checks, limits=limits)
+def scan(
+    browser: Browser, url: str, out: Path, limits: Limits = TIGHT, checks: tuple[str, ...] = QUICK, **policy: Any
+) -> ScanResult:
+    profile = Profile.model_validate(profile_for(url))
+    request = ScanRequest(profile, out, checks, policy=build_policy("ism", policy or None), limits=limits)
     return run_scan(request, browser, "test browser", lambda _msg: None)
 
 
@@ -135,7 +139,8 @@ def test_a_check_past_its_deadline_ends_as_an_error(browser: Browser, tmp_path: 
     limits = Limits(max_time_s=45, check_s=1, exchange_s=30, hard_grace_s=2)
     t0 = time.monotonic()
     with hostile(drip_after_logout()) as proxy:
-        result = scan(browser, proxy.url, tmp_path, limits, ("logout-invalidates", "cookie-attributes"))
+        checks = ("logout-invalidates", "cookie-attributes")
+        result = scan(browser, proxy.url, tmp_path, limits, checks, entropy_time_budget=0)  # deadline: 1 s
     assert time.monotonic() - t0 < 45
     by_id = {c.check_id: c for c in result.checks}
     assert by_id["logout-invalidates"].verdict.value == "error"
@@ -304,10 +309,17 @@ def test_ctrl_c_mid_scan_writes_the_evidence_and_exits_130(tmp_path: Path) -> No
 
 
 def test_the_default_max_time_leaves_room_for_measured_timeouts() -> None:
-    from isp_audit.policy import build_policy
-
     assert Limits().scan_seconds(build_policy()) == 30 * 60
     measuring = build_policy("ism", {"measure_timeouts": True, "timeout_budget": "20m"})
     assert Limits().scan_seconds(measuring) == 30 * 60 + 2 * 20 * 60  # idle and absolute each wait the budget
     assert Limits(max_time_s=60).scan_seconds(measuring) == 60  # an explicit --max-time is the limit
-    assert Limits().check_seconds(measuring) == 5 * 60 + 20 * 60
+    assert Limits().check_seconds(build_policy()) == 5 * 60 + 20  # the entropy sampling budget on top
+    assert Limits().check_seconds(measuring) == 5 * 60 + 20 + 20 * 60
+
+
+@pytest.mark.parametrize("value", ["soon", "0s"])
+def test_a_bad_max_time_is_one_line_before_any_traffic(tmp_path: Path, value: str) -> None:
+    run = cli("scan", "-p", str(write_profile(tmp_path / "p.yaml", "http://127.0.0.1:9/")), "--max-time", value)
+    assert run.returncode == 2
+    assert run.stderr.strip().startswith("isp-audit: error: --max-time:"), run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
