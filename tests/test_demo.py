@@ -16,8 +16,9 @@ def test_demo_gets_the_verdicts_each_app_was_built_for(tmp_path: Path) -> None:
         results = load_document(tmp_path / name)  # each app's folder is an evidence pack (data/…)
         assert {c["check_id"]: c["verdict"] for c in results["checks"]} == expected
         assert results["aborted"] is None
-        # The browser logs in once; the extra logins experiments need go over plain HTTP once proven.
-        assert results["stats"]["clients"] <= 5
+        # The browser logs in once; the extra logins experiments need go over plain HTTP once proven. Two
+        # contexts replay the logged-out tokens looking like the user's browser and like a stranger's.
+        assert results["stats"]["clients"] <= 7, results["stats"]
         report = (tmp_path / name / "data" / "report.html").read_text()
         assert run_cli("verify", str(tmp_path / name)).code == 0
         assert "ISM-2066" in report and results["target"] in report

@@ -55,12 +55,15 @@ def run(lab: SessionLab) -> CheckOutcome:
         f"{client_side}), replayed {tokens} from {len(result.replays)} clean clients — {seen}"
     )
     if result.accepted:
-        which = describe([r.how for r in result.accepted])
-        return CheckOutcome(
-            Verdict.FAIL,
-            f"{story}. Still authenticated {which}, so the server did not end the session for every client.",
-            evidence,
-        )
+        if len(result.accepted) == len(result.replays):
+            found = "Still authenticated in every replay, so the server did not end the session."
+        else:
+            which = describe([f"the {r.client}" for r in result.accepted])
+            found = (
+                f"Still authenticated in {which} replay{'s' if len(result.accepted) > 1 else ''}, "
+                "so the server ended the session only for some clients."
+            )
+        return CheckOutcome(Verdict.FAIL, f"{story}. {found}", evidence)
     if result.faulted:
         return CheckOutcome(
             Verdict.ERROR,

@@ -30,8 +30,8 @@ def run(lab: SessionLab) -> CheckOutcome:
     if outcome is None:
         after_logout = f"the logout replay could not run ({replay.error})"
     elif outcome is Outcome.AUTHENTICATED:
-        which = describe([f"{r.how} ({r.check.observation})" for r in replay.accepted])
-        after_logout = f"replayed after logout it was still accepted {which}"
+        which = describe([f"the {r.client} replay ({r.check.observation})" for r in replay.accepted])
+        after_logout = f"replayed after logout it was still accepted in {which}"
     elif outcome is Outcome.REJECTED:
         after_logout = f"replayed after logout it was rejected from {len(replay.replays)} clean clients"
     else:
