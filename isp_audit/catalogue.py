@@ -43,6 +43,11 @@ class CheckMeta(BaseModel):
     id: str
     title: str
     severity: Literal["critical", "high", "medium", "low", "info"]
+    # Where the check runs in a scan (lower first). The one place the order is declared: checks that use the
+    # baseline's live session first, the logout experiment after them, then the checks that read everything
+    # the scan saw, and token-entropy last (its sampling creates many sessions, which can evict live ones
+    # from a bounded session store).
+    run_order: int
     ism: list[str]
     asvs_4: list[str] = []
     asvs_5: list[str] = []
@@ -54,6 +59,8 @@ class CheckMeta(BaseModel):
     remediation: Remediation
     verdicts: dict[Literal["pass", "fail", "warn", "not_applicable", "error"], str]
     evidence: list[str]
+    # The verdict each demo app (isp_audit.demo) was built to get; the demo succeeds only on exactly these.
+    demo: dict[Literal["server-side", "client-side"], Literal["pass", "fail", "warn", "not_applicable", "error"]]
 
     @field_validator("id")
     @classmethod
@@ -81,6 +88,20 @@ def load_catalogue() -> dict[str, CheckMeta]:
             raise AuditError(f"catalogue file {path.name}: id {meta.id!r} does not match the file name")
         out[meta.id] = meta
     return out
+
+
+def checks_in_run_order() -> list[CheckMeta]:
+    """The catalogued checks in the order a scan runs them."""
+    return sorted(load_catalogue().values(), key=lambda meta: (meta.run_order, meta.id))
+
+
+def demo_expectations() -> dict[str, dict[str, str]]:
+    """Per demo app, the verdict each check was built to get, read from the catalogue's ``demo:`` keys."""
+    apps: dict[str, dict[str, str]] = {}
+    for meta in checks_in_run_order():
+        for app, verdict in meta.demo.items():
+            apps.setdefault(app, {})[meta.id] = verdict
+    return apps
 
 
 def _load_one(path: Path) -> CheckMeta:

@@ -39,6 +39,7 @@ __all__ = [
     "decode",
     "expired_variant",
     "lifetime_seconds",
+    "payload_claims",
     "resign",
     "sensitive_claims",
     "unsigned_variants",
@@ -141,6 +142,20 @@ def decode(token: str) -> DecodedJwt:
     payload = _json_object(parts[1], "payload")
     signature = _b64url_decode(parts[2], "signature")
     return DecodedJwt(header, payload, signature, f"{parts[0]}.{parts[1]}".encode("ascii"))
+
+
+def payload_claims(token: str) -> dict[str, object]:
+    """The payload's claims, leniently: ``{}`` when the payload segment is not base64 JSON.
+
+    For reading declared lifetimes only (``exp``, ``iat``), where a token the strict :func:`decode`
+    refuses (e.g. an odd signature segment) still says what it claims.
+    """
+    try:
+        payload = token.removeprefix("Bearer ").split(".")[1]
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 # --- unsigned variants ------------------------------------------------------------------------------

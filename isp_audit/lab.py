@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, Page, Request, Response
 from playwright.sync_api import Error as PlaywrightError
 
 from .classify import Outcome, ServerFault, classify, exception_fault, status_fault, summarise, with_retries
+from .cookies import SetCookieRecord
 from .deadlines import Deadline, Limits, OutOfTime
 from .errors import AuditError, LoginFailed
 from .http import check_size, soup
@@ -32,129 +33,27 @@ from .login import LoginMixin, Submission, first_line
 from .oracle import HttpFetcher, Observation, Oracle
 from .policy import Policy
 from .profile import Profile
-from .recorder import Recorder, utc_now
+from .recorder import Exchange, Recorder, utc_now
 from .redact import Redactor
+from .sampling import collect
+from .session.records import (
+    AuthCheck,
+    Fingerprint,
+    LoginRecord,
+    LogoutReplay,
+    LogoutResult,
+    Replay,
+    SeenUrl,
+    TokenIdentification,
+    TokenSample,
+    TokenTrial,
+)
 from .state import ClientState, Cookie, StateItem
 
 NAV_TIMEOUT_MS = 20_000
 SETTLE_LIMIT_S = 3.0  # longest wait for a page's own scripts to finish their requests
 SETTLE_QUIET_S = 0.12  # no request in flight for this long: the page is done
 LOGOUT_NAME = re.compile(r"log\s*-?\s*out|sign\s*-?\s*out|log\s*off|sign\s*off", re.I)
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    """How a replaying client presents itself when it should not look like the user's own browser."""
-
-    user_agent: str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
-    locale: str = "ru-RU"
-
-    def headers(self) -> dict[str, str]:
-        return {"User-Agent": self.user_agent, "Accept-Language": f"{self.locale},{self.locale[:2]};q=0.8"}
-
-
-@dataclass(frozen=True)
-class AuthCheck:
-    """The oracle's answer for one state, and how it was obtained (for a fault, ``reason`` names it)."""
-
-    outcome: Outcome
-    reason: str
-    observation: str
-    via: str
-    step: int
-    label: str = ""  # what was replayed, in words
-
-    @property
-    def fault(self) -> str | None:
-        return self.reason if self.outcome is Outcome.FAULT else None
-
-    @property
-    def authenticated(self) -> bool:
-        """Whether the oracle saw a logged-in client. A fault has no such answer: reading it raises
-        :class:`ServerFault`, so no caller can mistake a fault for a rejection (the check ends in error)."""
-        if self.outcome is Outcome.FAULT:
-            raise ServerFault(f"the replay ({self.label}) {self.reason}")
-        return self.outcome is Outcome.AUTHENTICATED
-
-
-@dataclass(frozen=True)
-class TokenTrial:
-    item: StateItem
-    authenticated_without: bool
-
-
-@dataclass(frozen=True)
-class TokenIdentification:
-    tokens: tuple[StateItem, ...]
-    trials: tuple[TokenTrial, ...]
-    method: str
-
-
-@dataclass
-class LoginRecord:
-    """One real login: the client's state just before and just after, and its session tokens."""
-
-    client: Client
-    pre_login: ClientState
-    post_login: ClientState
-    landing_url: str
-    tokens: TokenIdentification
-    logged_in_at: str
-    steps: tuple[int, ...] = ()  # the timeline steps of this login, so every check using it can cite them
-    live: bool = True
-
-
-@dataclass(frozen=True)
-class LogoutResult:
-    control: str
-    state_after: ClientState
-    client_logged_out: bool
-    told_to_drop: dict[str, str]
-    logged_out_at: str
-
-
-@dataclass(frozen=True)
-class Replay:
-    """One replay of the logged-out tokens, by one kind of client."""
-
-    client: str  # "plain HTTP", "own browser", "stranger's browser"
-    how: str  # how the client presented itself, in words for the report
-    check: AuthCheck
-
-
-@dataclass(frozen=True)
-class LogoutReplay:
-    """Log in, capture the tokens, log out, replay them from clean clients that differ in how they look.
-
-    A server may end a session only for the client that logged out, or only for clients that do not look
-    like a browser, so one replay proves nothing: every replay must be rejected.
-    """
-
-    record: LoginRecord
-    logout: LogoutResult | None
-    replays: tuple[Replay, ...] = ()
-    error: str | None = None
-    steps: tuple[int, ...] = ()
-
-    @property
-    def accepted(self) -> list[Replay]:
-        return [r for r in self.replays if r.check.outcome is Outcome.AUTHENTICATED]
-
-    @property
-    def faulted(self) -> list[Replay]:
-        return [r for r in self.replays if r.check.outcome is Outcome.FAULT]
-
-    @property
-    def outcome(self) -> Outcome | None:
-        """Authenticated if any replay was let in (that is proof); else a fault if any faulted; None if none ran."""
-        if not self.replays:
-            return None
-        if self.accepted:
-            return Outcome.AUTHENTICATED
-        return Outcome.FAULT if self.faulted else Outcome.REJECTED
-
-    def describe_faults(self) -> str:
-        return "; ".join(f"the {r.client} replay {r.check.fault}" for r in self.faulted)
 
 
 @dataclass
@@ -199,12 +98,14 @@ class SessionLab(LoginMixin):
         self.out_of_scope_navigations: list[str] = []  # of those, the ones that were a page leaving scope
         self.last_submission: Submission | None = None  # the last login form submitted, and its answers
         # Raw (unredacted) URLs the scan saw, kept in memory only, for checks that look for tokens in URLs.
-        self.urls_seen: list[tuple[str, str, str]] = []  # (client, "request" | "Location" | "Referer", url)
+        self._urls_seen: list[SeenUrl] = []
         # Every state captured, in memory only, so checks can find all values a session token ever had.
-        self.states_seen: list[ClientState] = []
+        self._states_seen: list[ClientState] = []
         self._clients: list[Client] = []
         self._pending: list[tuple[str, Request, float]] = []
         self._live: LoginRecord | None = None
+        self._live_client: Client | None = None  # the browser client of the live login
+        self._live_ended = False  # the server (or our logout) ended the live login's session
         self._logout_replay: LogoutReplay | None = None
         self.http = HttpFetcher(
             profile.scope, self._record_http, user_agent=_user_agent(browser), deadline_s=self.limits.exchange_s
@@ -214,8 +115,61 @@ class SessionLab(LoginMixin):
         self._ua_known = False
         self._http_login_ok: bool | None = None  # None: not tried yet
         self.baseline_tokens: TokenIdentification | None = None
-        self.used_steps: set[int] = set()  # steps of shared experiments the current check relied on
+        self._used_steps: set[int] = set()  # steps of shared experiments the current check relied on
         self._password: str | None = None
+
+    # --- what checks read (isp_audit.checks.api.Lab) -------------------------------------------------------
+    @property
+    def target_is_https(self) -> bool:
+        return urlsplit(self.profile.base_url).scheme == "https"
+
+    def fp(self, value: str) -> str:
+        return self.redactor.fp(value)
+
+    def register_secret(self, value: str) -> None:
+        self.redactor.register(value)
+
+    def set_cookies(self) -> tuple[SetCookieRecord, ...]:
+        return tuple(self.recorder.set_cookies)
+
+    def urls_seen(self) -> tuple[SeenUrl, ...]:
+        self.drain_traffic()  # browser requests finished since the last step count too
+        return tuple(self._urls_seen)
+
+    def states_seen(self) -> tuple[ClientState, ...]:
+        return tuple(self._states_seen)
+
+    def session_ended(self, record: LoginRecord) -> None:
+        if record is self._live:
+            self._live_ended = True
+
+    def anonymous_state(self, client_name: str) -> ClientState:
+        with self.client(client_name) as client:
+            return self.anonymous_visit(client)
+
+    def sample_tokens(self, token: StateItem, want: int) -> TokenSample:
+        return collect(self, token, want)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def wait_until(self, when: float) -> None:
+        time.sleep(max(0.0, when - time.monotonic()))
+
+    # --- bookkeeping (the scanner's, never a check's) ----------------------------------------------------
+    def begin_check(self, deadline: Deadline) -> None:
+        """A check starts: it has its own deadline and cites only the shared steps it uses from now on."""
+        self._used_steps = set()
+        self.deadline, self.out_of_time = deadline, None
+
+    def used_steps(self) -> set[int]:
+        return set(self._used_steps)
+
+    def note_login(self) -> None:
+        self.logins += 1
+
+    def note_http_requests(self, count: int) -> None:
+        self.http.requests_made += count
 
     # --- clients ---------------------------------------------------------------------------------------
     def new_client(self, name: str, state: ClientState | None = None, fingerprint: Fingerprint | None = None) -> Client:
@@ -282,24 +236,7 @@ class SessionLab(LoginMixin):
         pending, self._pending = self._pending, []
         for client, req, _ in pending:
             try:
-                resp = req.response()
-                req_headers = [(h["name"], h["value"]) for h in req.headers_array()]
-                resp_headers = [(h["name"], h["value"]) for h in resp.headers_array()] if resp else []
-                timing = req.timing
-                elapsed = max(0.0, timing.get("responseEnd", 0.0))
-                started = _iso_from_epoch_ms(timing.get("startTime"))
-                self._keep_exchange(
-                    client,
-                    req.method,
-                    req.url,
-                    req_headers,
-                    resp.status if resp else 0,
-                    resp.status_text if resp else (req.failure or "failed"),
-                    resp_headers,
-                    (resp.headers.get("content-type", "") if resp else ""),
-                    started,
-                    elapsed,
-                )
+                self._keep_exchange(_browser_exchange(client, req))
             except PlaywrightError:
                 continue  # the context is already gone; the request is still counted
 
@@ -317,41 +254,18 @@ class SessionLab(LoginMixin):
             self.close_client(client)
 
     def _record_http(self, exchange: dict[str, Any]) -> None:
-        resp = exchange["response"]
-        headers = list(resp.raw.headers.items()) if resp.raw is not None else list(resp.headers.items())
         self._keep_exchange(
-            "http-replay",
-            exchange["method"],
-            exchange["url"],
-            list(exchange["request_headers"].items()),
-            resp.status_code,
-            resp.reason or "",
-            headers,
-            resp.headers.get("Content-Type", ""),
-            utc_now(),
-            resp.elapsed.total_seconds() * 1000,
+            Exchange.from_requests(
+                "http-replay", exchange["method"], exchange["url"], exchange["request_headers"], exchange["response"]
+            )
         )
 
-    def _keep_exchange(
-        self,
-        client: str,
-        method: str,
-        url: str,
-        req_headers: list[tuple[str, str]],
-        status: int,
-        status_text: str,
-        resp_headers: list[tuple[str, str]],
-        mime: str,
-        started: str,
-        elapsed_ms: float,
-    ) -> None:
+    def _keep_exchange(self, ex: Exchange) -> None:
         """Note the raw URLs (memory only), then hand the exchange to the recorder, which redacts it."""
-        self.urls_seen.append((client, "request", url))
-        self.urls_seen += [(client, "Referer", v) for n, v in req_headers if n.lower() == "referer"]
-        self.urls_seen += [(client, "Location", v) for n, v in resp_headers if n.lower() == "location"]
-        self.recorder.exchange(
-            client, method, url, req_headers, status, status_text, resp_headers, mime, started, elapsed_ms
-        )
+        self._urls_seen.append(SeenUrl(ex.client, "request", ex.url))
+        self._urls_seen += [SeenUrl(ex.client, "Referer", v) for n, v in ex.req_headers if n.lower() == "referer"]
+        self._urls_seen += [SeenUrl(ex.client, "Location", v) for n, v in ex.resp_headers if n.lower() == "location"]
+        self.recorder.exchange(ex)
 
     # --- time ------------------------------------------------------------------------------------------
     def check_time(self) -> None:
@@ -451,7 +365,7 @@ class SessionLab(LoginMixin):
         for item in state.items + state.storage_items:
             self.redactor.register(item.value)
         self.recorder.snapshot(label, state)
-        self.states_seen.append(state)
+        self._states_seen.append(state)
         return state
 
     # --- the oracle ------------------------------------------------------------------------------------
@@ -559,8 +473,8 @@ class SessionLab(LoginMixin):
     # --- shared experiments ----------------------------------------------------------------------------
     def live_login(self) -> LoginRecord:
         """A logged-in client whose session has not been ended, logging in afresh only when needed."""
-        if self._live is not None and self._live.live:
-            self.used_steps.update(self._live.steps)
+        if self._live is not None and not self._live_ended:
+            self._used_steps.update(self._live.steps)
             return self._live
         first_step = len(self.recorder.steps) + 1
         client = self.new_client(f"user-{self.logins + 1}")
@@ -583,8 +497,9 @@ class SessionLab(LoginMixin):
                 "could not identify any session token: no cookie, storage item or header carries the login"
             )
         steps = tuple(range(first_step, len(self.recorder.steps) + 1))
-        self._live = LoginRecord(client, pre, post, landing, tokens, utc_now(), steps)
-        self.used_steps.update(steps)
+        self._live = LoginRecord(client.name, pre, post, landing, tokens, utc_now(), steps)
+        self._live_client, self._live_ended = client, False
+        self._used_steps.update(steps)
         return self._live
 
     def extra_login(self, name: str, start: ClientState | None = None) -> tuple[ClientState, ClientState]:
@@ -642,19 +557,7 @@ class SessionLab(LoginMixin):
             if statuses is not None:
                 statuses.append(resp.status_code)
             if record:
-                raw = list(resp.raw.headers.items()) if resp.raw is not None else list(resp.headers.items())
-                self._keep_exchange(
-                    "http-login",
-                    method,
-                    resp.url,
-                    list(headers.items()),
-                    resp.status_code,
-                    resp.reason or "",
-                    raw,
-                    resp.headers.get("Content-Type", ""),
-                    utc_now(),
-                    resp.elapsed.total_seconds() * 1000,
-                )
+                self._keep_exchange(Exchange.from_requests("http-login", method, resp.url, headers, resp))
 
         return HttpSession(start, self.http.user_agent, self.profile.scope, keep, self.limits.exchange_s)
 
@@ -688,7 +591,7 @@ class SessionLab(LoginMixin):
         for item in post.items:
             self.redactor.register(item.value)
         self.recorder.snapshot(f"{name} after login (plain HTTP)", post)
-        self.states_seen.append(post)
+        self._states_seen.append(post)
         check = self.is_authenticated(post, f"{name} right after a plain-HTTP login")
         if self._http_login_ok is None:
             self._http_login_ok = check.authenticated
@@ -809,9 +712,9 @@ class SessionLab(LoginMixin):
         self.drain_traffic()
         state = self.capture(client, f"{client.name} after logout")
         told = {
-            rec["cookie"]: rec["header"]
+            rec.cookie: rec.header
             for rec in self.recorder.set_cookies[set_cookies_before:]
-            if rec["client"] == client.name and rec["deletes"]
+            if rec.client == client.name and rec.deletes
         }
         own = self.is_authenticated(state, "the browser's own state after logout")
         self.recorder.step(
@@ -855,15 +758,16 @@ class SessionLab(LoginMixin):
             self._logout_replay = replace(
                 result, steps=record.steps + tuple(range(first_step, len(self.recorder.steps) + 1))
             )
-        self.used_steps.update(self._logout_replay.steps)
+        self._used_steps.update(self._logout_replay.steps)
         return self._logout_replay
 
     def _logout_and_replay(self, record: LoginRecord) -> LogoutReplay:
         try:
-            result = self.logout(record.client)
+            assert self._live_client is not None and self._live is record
+            result = self.logout(self._live_client)
         except AuditError as exc:
             return LogoutReplay(record, None, (), str(exc))
-        record.live = False
+        self._live_ended = True
         if not result.client_logged_out:
             return LogoutReplay(
                 record,
@@ -1041,6 +945,24 @@ def _session_storage_script(state: ClientState) -> str:
     return (
         f"(() => {{ for (const [o, n, v] of {entries}) {{ if (location.origin === o) "
         f"{{ try {{ sessionStorage.setItem(n, v); }} catch (e) {{}} }} }} }})();"
+    )
+
+
+def _browser_exchange(client: str, req: Request) -> Exchange:
+    """A finished (or failed) browser request as an exchange; raises PlaywrightError once its context is gone."""
+    resp = req.response()
+    timing = req.timing
+    return Exchange(
+        client,
+        req.method,
+        req.url,
+        [(h["name"], h["value"]) for h in req.headers_array()],
+        resp.status if resp else 0,
+        resp.status_text if resp else (req.failure or "failed"),
+        [(h["name"], h["value"]) for h in resp.headers_array()] if resp else [],
+        resp.headers.get("content-type", "") if resp else "",
+        _iso_from_epoch_ms(timing.get("startTime")),
+        max(0.0, timing.get("responseEnd", 0.0)),
     )
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .cookies import parse_set_cookie
+from .cookies import SetCookieRecord, parse_set_cookie, record_set_cookie
 from .model import Step
 from .redact import Redactor
 from .state import ClientState
@@ -30,6 +30,39 @@ SECRET_HEADER = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its response, as any client saw it (browser, plain-HTTP replay or login)."""
+
+    client: str
+    method: str
+    url: str
+    req_headers: list[tuple[str, str]]
+    status: int
+    status_text: str
+    resp_headers: list[tuple[str, str]]
+    mime: str
+    started: str
+    elapsed_ms: float
+
+    @classmethod
+    def from_requests(cls, client: str, method: str, url: str, request_headers: dict[str, str], resp: Any) -> Exchange:
+        """From a ``requests`` response; the raw headers keep every Set-Cookie (the dict view merges them)."""
+        headers = resp.raw.headers.items() if resp.raw is not None else resp.headers.items()
+        return cls(
+            client,
+            method,
+            url,
+            list(request_headers.items()),
+            resp.status_code,
+            resp.reason or "",
+            list(headers),
+            resp.headers.get("Content-Type", ""),
+            utc_now(),
+            resp.elapsed.total_seconds() * 1000,
+        )
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -40,7 +73,7 @@ class Recorder:
         self.redactor = redactor
         self.steps: list[Step] = []
         self._har: dict[str, list[dict[str, Any]]] = {}
-        self.set_cookies: list[dict[str, Any]] = []
+        self.set_cookies: list[SetCookieRecord] = []
         self._snapshots: dict[str, dict[str, Any]] = {}
         if out_dir is not None:
             (out_dir / "screenshots").mkdir(parents=True, exist_ok=True)
@@ -62,65 +95,42 @@ class Recorder:
         return index
 
     # --- traffic ---------------------------------------------------------------------------------------
-    def exchange(
-        self,
-        client: str,
-        method: str,
-        url: str,
-        req_headers: list[tuple[str, str]],
-        status: int,
-        status_text: str,
-        resp_headers: list[tuple[str, str]],
-        mime: str,
-        started: str,
-        elapsed_ms: float,
-    ) -> None:
+    def exchange(self, ex: Exchange) -> None:
         """Add one request/response to the client's HAR, redacting cookie values and credentials."""
-        for name, value in resp_headers:
+        for name, value in ex.resp_headers:
             if name.lower() == "set-cookie":
                 parsed = parse_set_cookie(value)
                 if parsed is not None:
                     self.redactor.register(parsed.value)
-                    self.set_cookies.append(
-                        {
-                            "at": started,
-                            "client": client,
-                            "url": url,
-                            "cookie": parsed.name,
-                            "value_fp": self.redactor.fp(parsed.value) if parsed.value else "(empty)",
-                            "deletes": parsed.deletes,
-                            "attributes": {k: v if v != "" else True for k, v in parsed.attributes},
-                            "header": parsed.redacted(self.redactor.fp(parsed.value) if parsed.value else ""),
-                        }
-                    )
+                    self.set_cookies.append(record_set_cookie(parsed, ex.started, ex.client, ex.url, self.redactor.fp))
         entry = {
-            "startedDateTime": started,
-            "time": round(elapsed_ms, 1),
+            "startedDateTime": ex.started,
+            "time": round(ex.elapsed_ms, 1),
             "request": {
-                "method": method,
-                "url": self._url(url),
+                "method": ex.method,
+                "url": self._url(ex.url),
                 "httpVersion": "HTTP/1.1",
-                "headers": [{"name": n, "value": self._header(n, v)} for n, v in req_headers],
+                "headers": [{"name": n, "value": self._header(n, v)} for n, v in ex.req_headers],
                 "queryString": [],
                 "cookies": [],
                 "headersSize": -1,
                 "bodySize": -1,
             },
             "response": {
-                "status": status,
-                "statusText": status_text,
+                "status": ex.status,
+                "statusText": ex.status_text,
                 "httpVersion": "HTTP/1.1",
-                "headers": [{"name": n, "value": self._header(n, v)} for n, v in resp_headers],
+                "headers": [{"name": n, "value": self._header(n, v)} for n, v in ex.resp_headers],
                 "cookies": [],
-                "content": {"size": -1, "mimeType": mime, "comment": "body omitted"},
-                "redirectURL": next((self._url(v) for n, v in resp_headers if n.lower() == "location"), ""),
+                "content": {"size": -1, "mimeType": ex.mime, "comment": "body omitted"},
+                "redirectURL": next((self._url(v) for n, v in ex.resp_headers if n.lower() == "location"), ""),
                 "headersSize": -1,
                 "bodySize": -1,
             },
             "cache": {},
-            "timings": {"send": 0, "wait": round(elapsed_ms, 1), "receive": 0},
+            "timings": {"send": 0, "wait": round(ex.elapsed_ms, 1), "receive": 0},
         }
-        self._har.setdefault(client, []).append(entry)
+        self._har.setdefault(ex.client, []).append(entry)
 
     def _header(self, name: str, value: str) -> str:
         low = name.lower()
@@ -216,7 +226,7 @@ class Recorder:
                 rel = f"states/{slug}.json"
                 self._write_json(rel, snap)
                 files["states"].append(rel)
-        self._write_json("cookies/set-cookie-log.json", self.set_cookies)
+        self._write_json("cookies/set-cookie-log.json", [r.as_json() for r in self.set_cookies])
         files["cookies"].append("cookies/set-cookie-log.json")
         self._write_json("timeline.json", [asdict(s) for s in self.steps])
         files["timeline"].append("timeline.json")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
@@ -18,8 +19,11 @@ from .classify import status_fault
 from .cookies import parse_set_cookie
 from .http import send
 from .httplogin import FormLoginError, form_login
-from .lab import SessionLab
+from .session.records import TokenSample
 from .state import StateItem
+
+if TYPE_CHECKING:
+    from .lab import SessionLab
 
 
 @dataclass
@@ -29,8 +33,11 @@ class Sample:
     method: str = ""
     stopped: str = ""  # why collection ended before the requested count, if it did
 
+    def frozen(self) -> TokenSample:
+        return TokenSample(tuple(self.values), tuple(self.issued_at), self.method, self.stopped)
 
-def collect(lab: SessionLab, token: StateItem, want: int) -> Sample:
+
+def collect(lab: SessionLab, token: StateItem, want: int) -> TokenSample:
     """Fresh values of ``token`` (same kind and name), up to ``want``, within the policy's time budget."""
     deadline = time.monotonic() + lab.policy.entropy_time_budget
     record = lab.live_login()
@@ -39,18 +46,18 @@ def collect(lab: SessionLab, token: StateItem, want: int) -> Sample:
         if url:
             sample = _by_get(lab, url, token.name, want, deadline)
             if len(sample.values) >= min(want, 20):
-                return sample
+                return sample.frozen()
         form_sample = _by_form_login(lab, token.name, want, deadline)
         if form_sample is not None and len(form_sample.values) >= min(want, 5):
-            return form_sample
-    return _by_browser(lab, token, min(want, lab.policy.entropy_browser_samples), deadline)
+            return form_sample.frozen()
+    return _by_browser(lab, token, min(want, lab.policy.entropy_browser_samples), deadline).frozen()
 
 
 def _anonymous_issuer(lab: SessionLab, pre_login: object, name: str) -> str | None:
     """The URL whose response set cookie ``name`` during the anonymous visit, if it did."""
     if not any(i.kind == "cookie" and i.name == name for i in lab.session_items(pre_login)):  # type: ignore[arg-type]
         return None
-    return next((r["url"] for r in lab.recorder.set_cookies if r["cookie"] == name and not r["deletes"]), None)
+    return next((r.url for r in lab.set_cookies() if r.cookie == name and not r.deletes), None)
 
 
 def _set_cookie_values(resp: requests.Response, name: str) -> list[str]:
@@ -77,7 +84,7 @@ def _by_get(lab: SessionLab, url: str, name: str, want: int, deadline: float) ->
             sample.stopped = "time budget reached"
             break
         lab.profile.scope.require(url)
-        lab.http.requests_made += 1
+        lab.note_http_requests(1)
         try:  # each exchange is a fresh client: no cookie is ever sent
             resp = send("GET", url, _headers(lab), deadline_s=lab.http.deadline_s)
         except requests.RequestException as exc:
@@ -111,7 +118,7 @@ def _by_form_login(lab: SessionLab, name: str, want: int, deadline: float) -> Sa
             sample.stopped = f"the replayed form login failed ({exc})"
             break
         finally:
-            lab.http.requests_made += session.requests
+            lab.note_http_requests(session.requests)
         values = [v for n, v in session.set_cookie_values if n == name]
         if not values:
             fault = status_fault(final.status_code)  # a rate limit, not a login that issues no token
@@ -119,7 +126,7 @@ def _by_form_login(lab: SessionLab, name: str, want: int, deadline: float) -> Sa
                 f"the replayed form login {fault}" if fault else "the replayed form login issued no such cookie"
             )
             break
-        lab.logins += 1
+        lab.note_login()
         sample.values.append(values[-1])
         sample.issued_at.append(time.time())
     return sample

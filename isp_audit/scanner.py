@@ -157,10 +157,9 @@ def _run_check(lab: SessionLab, meta: CheckMeta, scan_deadline: Deadline, redact
     """One check, bounded by its own deadline and the scan's; whatever goes wrong costs this check only."""
     recorder = lab.recorder
     first_step = len(recorder.steps) + 1
-    lab.used_steps = set()
     seconds = lab.limits.check_seconds(lab.policy)
     deadline = Deadline.after(seconds, f"it exceeded its {seconds:g} s deadline").sooner(scan_deadline)
-    lab.deadline, lab.out_of_time = deadline, None
+    lab.begin_check(deadline)
     t0, at = time.monotonic(), utc_now()
     try:
         with hard_limit(deadline, lab.limits.hard_grace_s):
@@ -186,7 +185,7 @@ def _run_check(lab: SessionLab, meta: CheckMeta, scan_deadline: Deadline, redact
         verdict,
         redactor.scrub(summary),
         redactor.scrub_obj(evidence),
-        tuple(sorted(lab.used_steps | set(range(first_step, len(recorder.steps) + 1)))),
+        tuple(sorted(lab.used_steps() | set(range(first_step, len(recorder.steps) + 1)))),
         at,
         round(time.monotonic() - t0, 3),
     )

@@ -13,7 +13,12 @@ from tests.conftest import REPO
 
 
 def test_every_catalogued_check_has_an_implementation_and_vice_versa() -> None:
-    assert set(load_catalogue()) == set(REGISTRY)
+    """The registry is built from the catalogue; every check module in the folder must be catalogued."""
+    folder = Path(REGISTRY["token-opacity"].__code__.co_filename).parent
+    modules = {p.stem.replace("_", "-") for p in folder.glob("*.py") if "def run(" in p.read_text()}
+    assert set(load_catalogue()) == set(REGISTRY) == modules
+    assert [m.run_order for m in load_catalogue().values()].count(0) == 0
+    assert len({m.run_order for m in load_catalogue().values()}) == len(REGISTRY), "run_order values are unique"
 
 
 def test_framework_maps_every_check_and_agrees_with_the_catalogue() -> None:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..encodings import decodes_to
-from ..lab import LoginRecord, SessionLab
-from ..state import ClientState, StateItem
-from ..tokens import TokenAnalysis, analyse_token
+from .api import (
+    ClientState,
+    Lab,
+    LoginRecord,
+    SetCookieRecord,
+    StateItem,
+    TokenAnalysis,
+    analyse_token,
+    decodes_to,
+)
 
 
 def analyse_session_tokens(record: LoginRecord) -> list[tuple[StateItem, TokenAnalysis]]:
@@ -16,11 +22,11 @@ def analyse_session_tokens(record: LoginRecord) -> list[tuple[StateItem, TokenAn
     return [(t, analyse_token(t.name, t.value, companions)) for t in record.tokens.tokens]
 
 
-def analysis_row(lab: SessionLab, item: StateItem, analysis: TokenAnalysis) -> dict[str, Any]:
+def analysis_row(lab: Lab, item: StateItem, analysis: TokenAnalysis) -> dict[str, Any]:
     """The evidence for one decoded token: format, claim names and a redacted view, never the value."""
     return {
         "token": item.label,
-        "fingerprint": lab.redactor.fp(item.value),
+        "fingerprint": lab.fp(item.value),
         "format": analysis.format,
         "label": analysis.label,
         "client_state": analysis.client_state,
@@ -32,13 +38,19 @@ def analysis_row(lab: SessionLab, item: StateItem, analysis: TokenAnalysis) -> d
     }
 
 
-def token_values(lab: SessionLab) -> dict[str, set[str]]:
+def setters_of(lab: Lab, token: StateItem) -> list[SetCookieRecord]:
+    """The Set-Cookie headers that set this token's value (matched by fingerprint, never by value), in order."""
+    value_fp = lab.fp(token.value)
+    return [r for r in lab.set_cookies() if r.cookie == token.name and r.value_fp == value_fp]
+
+
+def token_values(lab: Lab) -> dict[str, set[str]]:
     """Every value each session token (by label) had in any state captured during the scan."""
     identified = lab.baseline_tokens or lab.live_login().tokens
     tokens = identified.tokens
     wanted = {(t.kind, t.name): t.label for t in tokens}
     values: dict[str, set[str]] = {label: set() for label in wanted.values()}
-    for state in lab.states_seen:
+    for state in lab.states_seen():
         for item in state.items:
             label = wanted.get((item.kind, item.name))
             if label and item.value:

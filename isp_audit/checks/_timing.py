@@ -6,25 +6,20 @@ time budget and scheduled on a monotonic clock.
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from ..lab import LoginRecord, SessionLab
-from ..policy import format_duration
-from ..state import ClientState
-from ._shared import analyse_session_tokens
+from ._shared import analyse_session_tokens, setters_of
+from .api import ClientState, Lab, LoginRecord, format_duration, payload_claims
 
 
-def declared_lifetimes(lab: SessionLab, record: LoginRecord) -> list[dict[str, Any]]:
+def declared_lifetimes(lab: Lab, record: LoginRecord) -> list[dict[str, Any]]:
     """What the application itself says about each session token's lifetime (seconds, or None)."""
-    fp = lab.redactor.fp
     rows = []
     for token, analysis in analyse_session_tokens(record):
         if analysis.format == "jwt":
-            claims = _jwt_claims(token.value)
+            claims = payload_claims(token.value)
             exp, iat = claims.get("exp"), claims.get("iat")
             if isinstance(exp, int | float):
                 base = iat if isinstance(iat, int | float) else time.time()
@@ -41,10 +36,8 @@ def declared_lifetimes(lab: SessionLab, record: LoginRecord) -> list[dict[str, A
         if token.kind != "cookie":
             rows.append({"token": token.label, "source": f"{token.kind} (no declared expiry)", "seconds": None})
             continue
-        setters = [
-            r for r in lab.recorder.set_cookies if r["cookie"] == token.name and r["value_fp"] == fp(token.value)
-        ]
-        attrs = {k.lower(): v for k, v in setters[-1]["attributes"].items()} if setters else {}
+        setters = setters_of(lab, token)
+        attrs = {k.lower(): v for k, v in setters[-1].attributes} if setters else {}
         if "max-age" in attrs:
             rows.append({"token": token.label, "source": "cookie Max-Age", "seconds": float(attrs["max-age"])})
         elif "expires" in attrs:
@@ -65,24 +58,11 @@ def describe_declared(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def _jwt_claims(value: str) -> dict[str, Any]:
-    try:
-        payload = value.removeprefix("Bearer ").split(".")[1]
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return data if isinstance(data, dict) else {}
-    except (IndexError, ValueError):
-        return {}
-
-
-def _session_state(lab: SessionLab, state: ClientState) -> ClientState:
+def _session_state(lab: Lab, state: ClientState) -> ClientState:
     return state.keep({i.key for i in lab.session_items(state)})
 
 
-def _wait_until(deadline: float) -> None:
-    time.sleep(max(0.0, deadline - time.monotonic()))
-
-
-def measure_idle(lab: SessionLab) -> dict[str, Any]:
+def measure_idle(lab: Lab) -> dict[str, Any]:
     """Two fresh sessions left idle: a control replayed well inside the limit, a probe just past it.
 
     A replay resets an idle timer, so each session is replayed exactly once and measures one interval.
@@ -96,12 +76,12 @@ def measure_idle(lab: SessionLab) -> dict[str, Any]:
             f"{format_duration(round(probe_after))} a session must stay idle to test the limit"
         }
     _, probe_post = lab.extra_login("idle-probe")
-    probe_at = time.monotonic()
+    probe_at = lab.monotonic()
     _, control_post = lab.extra_login("idle-control")
-    control_at = time.monotonic()
-    _wait_until(control_at + control_after)
+    control_at = lab.monotonic()
+    lab.wait_until(control_at + control_after)
     control = lab.is_authenticated(_session_state(lab, control_post), f"session idle {control_after:g}s")
-    _wait_until(probe_at + probe_after)
+    lab.wait_until(probe_at + probe_after)
     probe = lab.is_authenticated(_session_state(lab, probe_post), f"session idle {probe_after:g}s")
     return {
         "control": {
@@ -117,7 +97,7 @@ def measure_idle(lab: SessionLab) -> dict[str, Any]:
     }
 
 
-def measure_absolute(lab: SessionLab) -> dict[str, Any]:
+def measure_absolute(lab: Lab) -> dict[str, Any]:
     """One fresh session kept busy (so no idle timeout fires) until the server ends it, the limit passes
     (plus a margin) or the time budget runs out."""
     limit, budget = lab.policy.absolute_timeout, lab.policy.timeout_budget
@@ -125,13 +105,13 @@ def measure_absolute(lab: SessionLab) -> dict[str, Any]:
     # Touch often enough that no idle timeout fires, and at least a few times within the budget.
     interval = max(0.5, min(60.0, lab.policy.idle_timeout / 3, limit / 6, stop_after / 3))
     _, post = lab.extra_login("absolute-probe")
-    started = time.monotonic()
+    started = lab.monotonic()
     state = _session_state(lab, post)
     valid_for = 0.0
     ended_at = None
     for n in range(1, int(stop_after / interval) + 2):  # bounded: one replay per interval
-        _wait_until(started + n * interval)
-        elapsed = time.monotonic() - started
+        lab.wait_until(started + n * interval)
+        elapsed = lab.monotonic() - started
         check = lab.is_authenticated(state, f"busy session at {elapsed:.0f}s")
         if not check.authenticated:
             ended_at = round(elapsed, 1)
@@ -143,7 +123,7 @@ def measure_absolute(lab: SessionLab) -> dict[str, Any]:
         "touch_every_s": interval,
         "valid_for_s": valid_for,
         "ended_at_s": ended_at,
-        "stopped_after_s": round(min(time.monotonic() - started, stop_after), 1),
+        "stopped_after_s": round(min(lab.monotonic() - started, stop_after), 1),
         "budget_s": budget,
         "limit_s": limit,
     }

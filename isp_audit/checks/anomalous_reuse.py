@@ -8,12 +8,11 @@ none: that is a warning with the evidence, which supports the log-monitoring man
 
 from __future__ import annotations
 
-from ..lab import Fingerprint, SessionLab
-from ..model import CheckOutcome, Verdict
+from .api import CheckOutcome, Fingerprint, Lab, Verdict
 
 
-def run(lab: SessionLab) -> CheckOutcome:
-    fp = lab.redactor.fp
+def run(lab: Lab) -> CheckOutcome:
+    fp = lab.fp
     # A session of its own (not the baseline's): a server that reacts may end it.
     _, own_post = lab.extra_login("reuse-victim")
     tokens = own_post.keep({i.key for i in lab.session_items(own_post)})

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from ..errors import LoginFailed
-from ..lab import SessionLab
-from ..model import CheckOutcome, Verdict
+from .api import CheckOutcome, Lab, LoginFailed, Verdict
 
 
-def run(lab: SessionLab) -> CheckOutcome:
+def run(lab: Lab) -> CheckOutcome:
     record = lab.live_login()
     policy = lab.policy
     tokens = {t.key for t in record.tokens.tokens}
@@ -23,7 +21,7 @@ def run(lab: SessionLab) -> CheckOutcome:
         states.append(post.keep({i.key for i in lab.session_items(post)}))
     alive = [lab.is_authenticated(s, f"session {i + 1} of {len(states)}").authenticated for i, s in enumerate(states)]
     if not alive[0]:
-        record.live = False  # the baseline session was ended by the server: later checks must log in afresh
+        lab.session_ended(record)  # the baseline session was ended by the server: later checks must log in afresh
     evidence = {
         "logins": len(states),
         "alive": {f"session {i + 1}": a for i, a in enumerate(alive)},

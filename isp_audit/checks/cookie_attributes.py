@@ -6,20 +6,14 @@ would hide a missing SameSite, which Chromium defaults to Lax). Other cookies ar
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Mapping
 
-from ..lab import LoginRecord, SessionLab
-from ..model import CheckOutcome, Verdict
-from ..state import Cookie, StateItem
-from ._shared import describe
+from ._shared import describe, setters_of
+from .api import AttributeValue, CheckOutcome, Cookie, Lab, LoginRecord, SetCookieRecord, StateItem, Verdict
+from .api import attribute as _attr
 
 
-def _attr(attributes: dict[str, Any], name: str) -> Any:
-    return next((v for k, v in attributes.items() if k.lower() == name.lower()), None)
-
-
-def judge_cookie(name: str, attributes: dict[str, Any], https: bool) -> tuple[list[str], list[str]]:
+def judge_cookie(name: str, attributes: Mapping[str, AttributeValue], https: bool) -> tuple[list[str], list[str]]:
     """(failures, warnings) for one session cookie's Set-Cookie attributes."""
     fails: list[str] = []
     warns: list[str] = []
@@ -59,25 +53,20 @@ def judge_cookie(name: str, attributes: dict[str, Any], https: bool) -> tuple[li
     return fails, warns
 
 
-def _kept_setter(lab: SessionLab, record: LoginRecord, token: StateItem) -> dict[str, Any] | None:
+def _kept_setter(lab: Lab, record: LoginRecord, token: StateItem) -> SetCookieRecord | None:
     """The Set-Cookie header that set the value the user's browser actually kept.
 
     Only the logged-in browser's own responses count (a target can send a perfect header to other clients,
     e.g. to plain-HTTP replays of the same value), matched by fingerprint, never by value; and of those, a
     header whose attributes disagree with what the browser stored was rejected by it and set nothing.
     """
-    fp = lab.redactor.fp(token.value)
-    own = [
-        r
-        for r in lab.recorder.set_cookies
-        if r["client"] == record.client.name and r["cookie"] == token.name and r["value_fp"] == fp
-    ]
+    own = [r for r in setters_of(lab, token) if r.client == record.client_name]
     kept = next((c for c in record.post_login.cookies if c.name == token.name and c.value == token.value), None)
-    agreeing = [r for r in own if kept is None or _agrees(r["attributes"], kept)]
+    agreeing = [r for r in own if kept is None or _agrees(dict(r.attributes), kept)]
     return (agreeing or own or [None])[-1]
 
 
-def _agrees(attributes: dict[str, Any], kept: Cookie) -> bool:
+def _agrees(attributes: Mapping[str, AttributeValue], kept: Cookie) -> bool:
     """Whether a header with these attributes could have produced the cookie the browser kept."""
     path = _attr(attributes, "Path")
     return (
@@ -87,10 +76,10 @@ def _agrees(attributes: dict[str, Any], kept: Cookie) -> bool:
     )
 
 
-def run(lab: SessionLab) -> CheckOutcome:
+def run(lab: Lab) -> CheckOutcome:
     record = lab.live_login()
-    fp = lab.redactor.fp
-    https = urlsplit(lab.profile.base_url).scheme == "https"
+    fp = lab.fp
+    https = lab.target_is_https
     cookies = [t for t in record.tokens.tokens if t.kind == "cookie"]
     if not cookies:
         return CheckOutcome(
@@ -108,13 +97,13 @@ def run(lab: SessionLab) -> CheckOutcome:
             rows.append({"cookie": token.name, "fingerprint": fp(token.value), "set_cookie": None, "fails": fails})
             all_fails += [f"`{token.name}` {f}" for f in fails]
             continue
-        fails, warns = judge_cookie(token.name, setter["attributes"], https)
+        fails, warns = judge_cookie(token.name, dict(setter.attributes), https)
         rows.append(
             {
                 "cookie": token.name,
                 "fingerprint": fp(token.value),
-                "set_cookie": setter["header"],
-                "set_by": setter["url"],
+                "set_cookie": setter.header,
+                "set_by": setter.url,
                 "fails": fails,
                 "warnings": warns,
             }
@@ -122,14 +111,14 @@ def run(lab: SessionLab) -> CheckOutcome:
         all_fails += [f"`{token.name}` {f}" for f in fails]
         all_warns += [f"`{token.name}` {w}" for w in warns]
     session_names = {t.name for t in cookies}
-    others = sorted({r["cookie"] for r in lab.recorder.set_cookies if r["cookie"] not in session_names})
+    set_cookies = lab.set_cookies()
+    others = sorted({r.cookie for r in set_cookies if r.cookie not in session_names})
     evidence = {
         "target_scheme": "https" if https else "http",
         "session_cookies": rows,
         # Listed for the record; session rules are never applied to them.
         "other_cookies": [
-            {"cookie": name, "set_cookie": next(r["header"] for r in lab.recorder.set_cookies if r["cookie"] == name)}
-            for name in others
+            {"cookie": name, "set_cookie": next(r.header for r in set_cookies if r.cookie == name)} for name in others
         ],
     }
     headers = describe([f"`{r['set_cookie']}`" for r in rows if r["set_cookie"]])

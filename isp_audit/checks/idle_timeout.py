@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from ..lab import SessionLab
-from ..model import CheckOutcome, Verdict
-from ..policy import format_duration
 from ._timing import declared_lifetimes, describe_declared, measure_idle
+from .api import CheckOutcome, Lab, Verdict, format_duration
 
 
-def run(lab: SessionLab) -> CheckOutcome:
+def run(lab: Lab) -> CheckOutcome:
     limit = lab.policy.idle_timeout
     declared = declared_lifetimes(lab, lab.live_login())
     evidence: dict = {"policy_idle_limit": format_duration(limit), "declared": declared}

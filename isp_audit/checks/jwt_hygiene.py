@@ -6,28 +6,29 @@ token has been shown to work there (the control), so a rejection means the forge
 
 from __future__ import annotations
 
-from ..jwt_attacks import (
+from ._shared import analyse_session_tokens, describe
+from .api import (
+    CheckOutcome,
+    Lab,
+    Verdict,
     crack_hmac_secret,
     decode,
     expired_variant,
+    format_duration,
     lifetime_seconds,
     sensitive_claims,
     unsigned_variants,
 )
-from ..lab import SessionLab
-from ..model import CheckOutcome, Verdict
-from ..policy import format_duration
-from ._shared import analyse_session_tokens, describe
 
 
-def run(lab: SessionLab) -> CheckOutcome:
+def run(lab: Lab) -> CheckOutcome:
     record = lab.live_login()
     analyses = analyse_session_tokens(record)
     jwts = [t for t, a in analyses if a.format == "jwt"]
     if not jwts:
         formats = describe([f"{t.label} is {a.label.lower()}" for t, a in analyses])
         return CheckOutcome(Verdict.NOT_APPLICABLE, f"No session token is a JWT: {formats}.", {})
-    fp = lab.redactor.fp
+    fp = lab.fp
     base = record.post_login.keep({t.key for t in record.tokens.tokens})
     control = lab.is_authenticated(base, "captured session with its original JWT (control)")
     if not control.authenticated:

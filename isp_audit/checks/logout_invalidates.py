@@ -7,15 +7,14 @@ only for non-browsers) must not pass. A fault in any replay (5xx, 429, reset) le
 
 from __future__ import annotations
 
-from ..lab import SessionLab
-from ..model import CheckOutcome, Verdict
 from ._shared import describe
+from .api import CheckOutcome, Lab, Verdict
 
 
-def run(lab: SessionLab) -> CheckOutcome:
+def run(lab: Lab) -> CheckOutcome:
     result = lab.logout_replay()
     record = result.record
-    fp = lab.redactor.fp
+    fp = lab.fp
     tokens = ", ".join(f"{t.label} ({fp(t.value)})" for t in record.tokens.tokens)
     evidence: dict = {"logged_in_at": record.logged_in_at, "tokens": tokens}
     if result.logout is None or not result.replays:

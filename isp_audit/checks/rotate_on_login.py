@@ -3,14 +3,13 @@ pre-login state is not authenticated afterwards."""
 
 from __future__ import annotations
 
-from ..lab import SessionLab
-from ..model import CheckOutcome, Verdict
 from ._shared import carried_from
+from .api import CheckOutcome, Lab, Verdict
 
 
-def run(lab: SessionLab) -> CheckOutcome:
+def run(lab: Lab) -> CheckOutcome:
     record = lab.live_login()
-    fp = lab.redactor.fp
+    fp = lab.fp
     rows = []
     kept: list[str] = []
     for token in record.tokens.tokens:

@@ -3,17 +3,15 @@ experiment, rather than state the client carries (JWT, signed or encrypted cooki
 
 from __future__ import annotations
 
-from ..classify import Outcome
-from ..lab import SessionLab
-from ..model import CheckOutcome, Verdict
 from ._shared import analyse_session_tokens, analysis_row, describe
+from .api import CheckOutcome, Lab, Outcome, Verdict
 
 
-def run(lab: SessionLab) -> CheckOutcome:
+def run(lab: Lab) -> CheckOutcome:
     # One login serves both halves: decode the tokens it issued, then use its logout replay.
     replay = lab.logout_replay()
     record = replay.record
-    fp = lab.redactor.fp
+    fp = lab.fp
     analyses = analyse_session_tokens(record)
     evidence: dict = {"tokens": [analysis_row(lab, t, a) for t, a in analyses]}
 

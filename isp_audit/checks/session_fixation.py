@@ -11,11 +11,8 @@ import secrets
 import string
 from dataclasses import replace
 
-from ..encodings import decodes_to
-from ..lab import SessionLab
-from ..model import CheckOutcome, Verdict
-from ..state import ClientState
 from ._shared import carried_from, describe
+from .api import CheckOutcome, ClientState, Lab, Verdict, decodes_to
 
 
 def forge_like(value: str) -> str:
@@ -29,9 +26,9 @@ def forge_like(value: str) -> str:
     return "".join(secrets.choice(alphabet) for _ in value)
 
 
-def run(lab: SessionLab) -> CheckOutcome:
+def run(lab: Lab) -> CheckOutcome:
     record = lab.live_login()
-    fp = lab.redactor.fp
+    fp = lab.fp
     cookie_tokens = [t for t in record.tokens.tokens if t.kind == "cookie"]
     if not cookie_tokens:
         return CheckOutcome(
@@ -43,8 +40,7 @@ def run(lab: SessionLab) -> CheckOutcome:
     evidence: dict = {}
 
     # Experiment 1: the attacker's own pre-login state, planted in the victim's browser.
-    with lab.client("attacker") as attacker:
-        planted = lab.anonymous_visit(attacker)
+    planted = lab.anonymous_state("attacker")
     planted_tokens = lab.session_items(planted)
     _, victim_post = lab.extra_login("victim", start=planted)
     attacker_after = lab.is_authenticated(planted, "attacker's planted state after the victim logged in", "attacker")
@@ -81,7 +77,7 @@ def run(lab: SessionLab) -> CheckOutcome:
     )
     forged = ClientState(cookies=forged_cookies)
     for cookie in forged_cookies:
-        lab.redactor.register(cookie.value)
+        lab.register_secret(cookie.value)
     _, victim2_post = lab.extra_login("victim-unissued", start=forged)
     # Kept under any name, in any encoding the attacker can compute from the value they planted.
     adopted = [c.name for c in forged_cookies if any(decodes_to(i.value, c.value) for i in victim2_post.items)]

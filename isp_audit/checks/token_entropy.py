@@ -11,11 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from urllib.parse import unquote
 
-from ..entropy import EntropyPolicy, analyse_tokens, required_sample_size, verdict
-from ..lab import SessionLab
-from ..model import CheckOutcome, Verdict
-from ..sampling import collect
 from ._shared import analyse_session_tokens, describe
+from .api import CheckOutcome, EntropyPolicy, Lab, Verdict, analyse_tokens, required_sample_size, verdict
 
 ORDER = {"fail": 3, "warn": 2, "pass": 1}
 
@@ -26,7 +23,7 @@ def _id_part(value: str, fmt: str) -> str:
     return value
 
 
-def run(lab: SessionLab) -> CheckOutcome:
+def run(lab: Lab) -> CheckOutcome:
     record = lab.live_login()
     policy = lab.policy
     analyses = analyse_session_tokens(record)
@@ -46,7 +43,7 @@ def run(lab: SessionLab) -> CheckOutcome:
     worst = "pass"
     sentences = []
     for token, analysis in opaque:
-        sample = collect(lab, token, policy.entropy_samples)
+        sample = lab.sample_tokens(token, policy.entropy_samples)
         values = [_id_part(v, analysis.format) for v in sample.values]
         if len(values) < 2:
             rows.append(

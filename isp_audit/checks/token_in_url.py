@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ..encodings import SecretIndex, contains
-from ..lab import SessionLab
-from ..model import CheckOutcome, Verdict
 from ._shared import describe, token_values
+from .api import CheckOutcome, Lab, SecretIndex, Verdict, contains
 
 # Servlet-style URL rewriting puts the session ID in a path parameter, whatever the cookie is called.
 PATH_SESSION_PARAM = re.compile(r";(jsessionid|phpsessid|sid|sessionid)=", re.I)
@@ -23,15 +21,15 @@ def _where(url: str, value: str) -> str:
     return "URL"
 
 
-def run(lab: SessionLab) -> CheckOutcome:
-    lab.drain_traffic()
-    fp = lab.redactor.fp
+def run(lab: Lab) -> CheckOutcome:
+    fp = lab.fp
     values = token_values(lab)
     # A token counts in any encoding a URL can carry it in (escaped in either case, base64, hex…).
     owner = {v: label for label, vs in values.items() for v in vs if len(v) >= MIN_VALUE_LENGTH}
     index = SecretIndex(owner)
     findings = []
-    for client, kind, url in lab.urls_seen:
+    seen = lab.urls_seen()
+    for client, kind, url in ((s.client, s.source, s.url) for s in seen):
         for value in index.search(url):
             findings.append(
                 {
@@ -47,10 +45,10 @@ def run(lab: SessionLab) -> CheckOutcome:
             findings.append(
                 {"client": client, "in": kind, "part": "path parameter", "token": "URL rewriting", "url": url}
             )
-    inspected = len(lab.urls_seen)
+    inspected = len(seen)
     evidence = {
         "urls_inspected": inspected,
-        "by_kind": {k: sum(1 for _, kind, _ in lab.urls_seen if kind == k) for k in ("request", "Location", "Referer")},
+        "by_kind": {k: sum(1 for s in seen if s.source == k) for k in ("request", "Location", "Referer")},
         "token_values_checked": {label: len(v) for label, v in values.items()},
         "findings": findings[:50],
     }

@@ -7,20 +7,17 @@ IndexedDB (both persistent) a failure. A copy counts in any encoding: escaped, b
 
 from __future__ import annotations
 
-from ..encodings import SecretIndex
-from ..lab import SessionLab
-from ..model import CheckOutcome, Verdict
-from ..tokens import analyse_token
 from ._shared import describe, token_values
+from .api import CheckOutcome, Lab, SecretIndex, Verdict, analyse_token
 
 MIN_VALUE_LENGTH = 8  # shorter cookie values (flags, languages) would match by accident
 PERSISTENT = ("localStorage", "indexedDB")
 
 
-def _sources(lab: SessionLab) -> dict[str, str]:
+def _sources(lab: Lab) -> dict[str, str]:
     """Each value worth looking for in storage (cookie values, session token values) -> where it lives."""
     sources: dict[str, str] = {}
-    for state in lab.states_seen:
+    for state in lab.states_seen():
         for cookie in state.cookies:
             if len(cookie.value) >= MIN_VALUE_LENGTH:
                 sources.setdefault(cookie.value, f"cookie `{cookie.name}`")
@@ -31,15 +28,15 @@ def _sources(lab: SessionLab) -> dict[str, str]:
     return sources
 
 
-def run(lab: SessionLab) -> CheckOutcome:
+def run(lab: Lab) -> CheckOutcome:
     identified = lab.baseline_tokens or lab.live_login().tokens
-    fp = lab.redactor.fp
+    fp = lab.fp
     token_keys = {(t.kind, t.name) for t in identified.tokens}
     sources = _sources(lab)
     index = SecretIndex(sources)
     findings: dict[tuple[str, str, str], dict] = {}
     inspected = 0
-    for state in lab.states_seen:
+    for state in lab.states_seen():
         for item in state.storage_items:
             inspected += 1
             reasons = []
@@ -62,7 +59,7 @@ def run(lab: SessionLab) -> CheckOutcome:
                     "seen_in": state.label,
                 }
     evidence = {
-        "snapshots": len(lab.states_seen),
+        "snapshots": len(lab.states_seen()),
         "storage_items_inspected": inspected,
         "findings": list(findings.values()),
     }
@@ -75,21 +72,21 @@ def run(lab: SessionLab) -> CheckOutcome:
     if persistent:
         return CheckOutcome(
             Verdict.FAIL,
-            f"Inspected web storage in {len(lab.states_seen)} snapshots: {named(persistent)}; localStorage and "
+            f"Inspected web storage in {len(lab.states_seen())} snapshots: {named(persistent)}; localStorage and "
             "IndexedDB persist and are readable by any script on the origin.",
             evidence,
         )
     if session:
         return CheckOutcome(
             Verdict.WARN,
-            f"Inspected web storage in {len(lab.states_seen)} snapshots: {named(session)}; sessionStorage is "
+            f"Inspected web storage in {len(lab.states_seen())} snapshots: {named(session)}; sessionStorage is "
             "readable by any script on the origin.",
             evidence,
         )
     return CheckOutcome(
         Verdict.PASS,
         f"Inspected {inspected} web-storage item(s) (localStorage, sessionStorage, IndexedDB) in "
-        f"{len(lab.states_seen)} snapshots (before login, after login, after logout): none holds a session "
+        f"{len(lab.states_seen())} snapshots (before login, after login, after logout): none holds a session "
         "token, a JWT or a copy of a cookie value, plain or encoded.",
         evidence,
     )

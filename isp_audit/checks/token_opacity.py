@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from ..lab import SessionLab
-from ..model import CheckOutcome, Verdict
 from ._shared import analyse_session_tokens, analysis_row, describe
+from .api import CheckOutcome, Lab, Verdict
 
 
-def run(lab: SessionLab) -> CheckOutcome:
+def run(lab: Lab) -> CheckOutcome:
     record = lab.live_login()
-    fp = lab.redactor.fp
+    fp = lab.fp
     # A signature companion (cookie-session's NAME.sig) is judged with the cookie it signs, not alone.
     analyses = [
         (t, a)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser
 
+from ..catalogue import demo_expectations
 from ..checks import REGISTRY
 from ..document import build_document
 from ..model import ScanResult
@@ -20,41 +21,8 @@ from ..redact import Redactor
 from ..scanner import Progress, ScanRequest, run_scan
 from .apps import PASSWORD_ENV, USERNAME, ClientSideApp, DemoApp, RunningApp, ServerSideApp
 
-# What each app was built to get. The demo succeeds only when the scanner finds exactly this.
-EXPECTED: dict[str, dict[str, str]] = {
-    "server-side": {
-        "token-opacity": "pass",
-        "cookie-attributes": "warn",  # served over plain HTTP: Secure cannot be judged; no __Host- prefix
-        "rotate-on-login": "pass",
-        "session-fixation": "pass",
-        "token-entropy": "pass",  # secrets.token_urlsafe(32): 256 bits
-        "jwt-hygiene": "not_applicable",
-        "concurrent-sessions": "warn",  # no limit, as in most apps
-        "idle-timeout": "warn",  # declared only unless --measure-timeouts
-        "absolute-timeout": "warn",
-        "logout-invalidates": "pass",
-        "server-side-state": "pass",
-        "anomalous-reuse": "warn",
-        "token-in-url": "pass",
-        "token-in-web-storage": "pass",
-    },
-    "client-side": {
-        "token-opacity": "fail",  # readable claims in a signed cookie
-        "cookie-attributes": "fail",  # the tracking ID lacks HttpOnly
-        "rotate-on-login": "fail",
-        "session-fixation": "warn",  # adopts a planted ID, though the attacker also needs the state cookie
-        "token-entropy": "warn",  # secrets.token_hex(16): 128 bits, below the preferred 256
-        "jwt-hygiene": "not_applicable",
-        "concurrent-sessions": "warn",
-        "idle-timeout": "warn",
-        "absolute-timeout": "warn",
-        "logout-invalidates": "fail",
-        "server-side-state": "fail",
-        "anomalous-reuse": "warn",
-        "token-in-url": "pass",
-        "token-in-web-storage": "pass",
-    },
-}
+# What each app was built to get (the catalogue's `demo:` keys). The demo succeeds only on exactly this.
+EXPECTED: dict[str, dict[str, str]] = demo_expectations()
 APPS: dict[str, type[DemoApp]] = {"server-side": ServerSideApp, "client-side": ClientSideApp}
 
 

@@ -1,0 +1,149 @@
+"""What the kit's experiments found, as frozen values a check can read and never change.
+
+Pure data: no browser, no network. The kit builds these; checks (through :mod:`isp_audit.checks.api`) and
+the tests' FakeLab read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..classify import Outcome, ServerFault
+from ..state import ClientState, StateItem
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """How a replaying client presents itself when it should not look like the user's own browser."""
+
+    user_agent: str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    locale: str = "ru-RU"
+
+    def headers(self) -> dict[str, str]:
+        return {"User-Agent": self.user_agent, "Accept-Language": f"{self.locale},{self.locale[:2]};q=0.8"}
+
+
+@dataclass(frozen=True)
+class AuthCheck:
+    """The oracle's answer for one state, and how it was obtained (for a fault, ``reason`` names it)."""
+
+    outcome: Outcome
+    reason: str
+    observation: str
+    via: str
+    step: int
+    label: str = ""  # what was replayed, in words
+
+    @property
+    def fault(self) -> str | None:
+        return self.reason if self.outcome is Outcome.FAULT else None
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether the oracle saw a logged-in client. A fault has no such answer: reading it raises
+        :class:`ServerFault`, so no caller can mistake a fault for a rejection (the check ends in error)."""
+        if self.outcome is Outcome.FAULT:
+            raise ServerFault(f"the replay ({self.label}) {self.reason}")
+        return self.outcome is Outcome.AUTHENTICATED
+
+
+@dataclass(frozen=True)
+class TokenTrial:
+    item: StateItem
+    authenticated_without: bool
+
+
+@dataclass(frozen=True)
+class TokenIdentification:
+    tokens: tuple[StateItem, ...]
+    trials: tuple[TokenTrial, ...]
+    method: str
+
+
+@dataclass(frozen=True)
+class LoginRecord:
+    """One real login: the client's state just before and just after, and its session tokens."""
+
+    client_name: str  # the browser client that logged in (its Set-Cookie headers are the ones it kept)
+    pre_login: ClientState
+    post_login: ClientState
+    landing_url: str
+    tokens: TokenIdentification
+    logged_in_at: str
+    steps: tuple[int, ...] = ()  # the timeline steps of this login, so every check using it can cite them
+
+
+@dataclass(frozen=True)
+class LogoutResult:
+    control: str
+    state_after: ClientState
+    client_logged_out: bool
+    told_to_drop: dict[str, str]
+    logged_out_at: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    """One replay of the logged-out tokens, by one kind of client."""
+
+    client: str  # "plain HTTP", "own browser", "stranger's browser"
+    how: str  # how the client presented itself, in words for the report
+    check: AuthCheck
+
+
+@dataclass(frozen=True)
+class LogoutReplay:
+    """Log in, capture the tokens, log out, replay them from clean clients that differ in how they look.
+
+    A server may end a session only for the client that logged out, or only for clients that do not look
+    like a browser, so one replay proves nothing: every replay must be rejected.
+    """
+
+    record: LoginRecord
+    logout: LogoutResult | None
+    replays: tuple[Replay, ...] = ()
+    error: str | None = None
+    steps: tuple[int, ...] = ()
+
+    @property
+    def accepted(self) -> list[Replay]:
+        return [r for r in self.replays if r.check.outcome is Outcome.AUTHENTICATED]
+
+    @property
+    def faulted(self) -> list[Replay]:
+        return [r for r in self.replays if r.check.outcome is Outcome.FAULT]
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """Authenticated if any replay was let in (that is proof); else a fault if any faulted; None if none ran."""
+        if not self.replays:
+            return None
+        if self.accepted:
+            return Outcome.AUTHENTICATED
+        return Outcome.FAULT if self.faulted else Outcome.REJECTED
+
+    def describe_faults(self) -> str:
+        return "; ".join(f"the {r.client} replay {r.check.fault}" for r in self.faulted)
+
+
+UrlSource = Literal["request", "Location", "Referer"]
+
+
+@dataclass(frozen=True)
+class SeenUrl:
+    """A raw URL the scan saw (in memory only: it may carry a token), and where."""
+
+    client: str
+    source: UrlSource
+    url: str
+
+
+@dataclass(frozen=True)
+class TokenSample:
+    """Fresh values of one session token, collected for the entropy analysis (in memory only)."""
+
+    values: tuple[str, ...] = ()
+    issued_at: tuple[float, ...] = ()
+    method: str = ""
+    stopped: str = ""  # why collection ended before the requested count, if it did
