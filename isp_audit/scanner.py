@@ -21,13 +21,14 @@ from .checks import REGISTRY
 from .deadlines import Deadline, Limits, OutOfTime, hard_limit
 from .errors import AuditError
 from .http import send
-from .lab import SessionLab, TokenIdentification
 from .model import CheckResult, ScanResult, ScanStats, Verdict
 from .oracle import Oracle
 from .policy import Policy, format_duration
 from .profile import Profile
 from .recorder import Recorder, utc_now
 from .redact import Redactor
+from .session.kit import SessionKit
+from .session.records import TokenIdentification
 
 TOOL = "isp-audit"
 INTERRUPTED = "interrupted (Ctrl-C)"
@@ -84,7 +85,7 @@ def run_scan(
         oracle = Oracle(profile.url(a.url), a.expect_text, a.expect_selector, a.expect_status, a.not_redirected_to)
     policy = request.policy or profile.policy.build()
     limits = request.limits
-    lab = SessionLab(browser, profile, recorder, redactor, oracle, policy, limits)
+    lab = SessionKit(browser, profile, recorder, redactor, oracle, policy, limits)
     if request.password is not None:
         lab.set_password(request.password)
     max_time = limits.scan_seconds(policy)
@@ -153,7 +154,7 @@ def run_scan(
     return result
 
 
-def _run_check(lab: SessionLab, meta: CheckMeta, scan_deadline: Deadline, redactor: Redactor) -> CheckResult:
+def _run_check(lab: SessionKit, meta: CheckMeta, scan_deadline: Deadline, redactor: Redactor) -> CheckResult:
     """One check, bounded by its own deadline and the scan's; whatever goes wrong costs this check only."""
     recorder = lab.recorder
     first_step = len(recorder.steps) + 1

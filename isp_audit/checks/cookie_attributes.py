@@ -63,7 +63,8 @@ def _kept_setter(lab: Lab, record: LoginRecord, token: StateItem) -> SetCookieRe
     own = [r for r in setters_of(lab, token) if r.client == record.client_name]
     kept = next((c for c in record.post_login.cookies if c.name == token.name and c.value == token.value), None)
     agreeing = [r for r in own if kept is None or _agrees(dict(r.attributes), kept)]
-    return (agreeing or own or [None])[-1]
+    candidates = agreeing or own
+    return candidates[-1] if candidates else None
 
 
 def _agrees(attributes: Mapping[str, AttributeValue], kept: Cookie) -> bool:

@@ -75,7 +75,7 @@ def run(lab: Lab) -> CheckOutcome:
         return CheckOutcome(
             Verdict.NOT_APPLICABLE,
             (
-                f"No session token existed before login: {', '.join(r['token'] for r in rows)} "
+                f"No session token existed before login: {', '.join(str(r['token']) for r in rows)} "
                 "first appeared at login, so there was nothing to rotate; the pre-login state is not "
                 "authenticated after login."
             ),

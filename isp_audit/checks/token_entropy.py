@@ -1,6 +1,6 @@
 """token-entropy (ISM-2065): session IDs carry at least 128 bits of entropy (256 preferred), with no structure.
 
-Fresh tokens are collected (see isp_audit.sampling) and analysed Burp-Sequencer style (isp_audit.entropy).
+Fresh tokens are collected (see isp_audit.session.sampling) and analysed Burp-Sequencer style (isp_audit.entropy).
 Signed client-held state is out of scope here (ISM-2065 is about opaque tokens that are not signed); for a
 signed opaque ID such as express-session's ``s:<id>.<signature>`` only the ID part is analysed, because an
 HMAC over a guessable ID would look random.

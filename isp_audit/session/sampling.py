@@ -15,15 +15,15 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .classify import status_fault
-from .cookies import parse_set_cookie
-from .http import send
-from .httplogin import FormLoginError, form_login
-from .session.records import TokenSample
-from .state import StateItem
+from ..classify import status_fault
+from ..cookies import parse_set_cookie
+from ..http import send
+from ..httplogin import FormLoginError, form_login
+from ..state import StateItem
+from .records import TokenSample
 
 if TYPE_CHECKING:
-    from .lab import SessionLab
+    from .kit import SessionKit
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Sample:
         return TokenSample(tuple(self.values), tuple(self.issued_at), self.method, self.stopped)
 
 
-def collect(lab: SessionLab, token: StateItem, want: int) -> TokenSample:
+def collect(lab: SessionKit, token: StateItem, want: int) -> TokenSample:
     """Fresh values of ``token`` (same kind and name), up to ``want``, within the policy's time budget."""
     deadline = time.monotonic() + lab.policy.entropy_time_budget
     record = lab.live_login()
@@ -53,7 +53,7 @@ def collect(lab: SessionLab, token: StateItem, want: int) -> TokenSample:
     return _by_browser(lab, token, min(want, lab.policy.entropy_browser_samples), deadline).frozen()
 
 
-def _anonymous_issuer(lab: SessionLab, pre_login: object, name: str) -> str | None:
+def _anonymous_issuer(lab: SessionKit, pre_login: object, name: str) -> str | None:
     """The URL whose response set cookie ``name`` during the anonymous visit, if it did."""
     if not any(i.kind == "cookie" and i.name == name for i in lab.session_items(pre_login)):  # type: ignore[arg-type]
         return None
@@ -70,11 +70,11 @@ def _set_cookie_values(resp: requests.Response, name: str) -> list[str]:
     return out
 
 
-def _headers(lab: SessionLab) -> dict[str, str]:
+def _headers(lab: SessionKit) -> dict[str, str]:
     return {"User-Agent": lab.http.user_agent, "Accept": "text/html,*/*"}
 
 
-def _by_get(lab: SessionLab, url: str, name: str, want: int, deadline: float) -> Sample:
+def _by_get(lab: SessionKit, url: str, name: str, want: int, deadline: float) -> Sample:
     sample = Sample(
         method=f"plain-HTTP GET {urlsplit(url).path or '/'} without cookies (the anonymous visit "
         "is issued the same session cookie)"
@@ -100,7 +100,7 @@ def _by_get(lab: SessionLab, url: str, name: str, want: int, deadline: float) ->
     return sample
 
 
-def _by_form_login(lab: SessionLab, name: str, want: int, deadline: float) -> Sample | None:
+def _by_form_login(lab: SessionKit, name: str, want: int, deadline: float) -> Sample | None:
     """Replay the login form over plain HTTP, once per sample (exchanges counted, not each recorded)."""
     login = lab.profile.login
     if login.mode == "steps" or login.totp_secret_env or not login.url:
@@ -132,7 +132,7 @@ def _by_form_login(lab: SessionLab, name: str, want: int, deadline: float) -> Sa
     return sample
 
 
-def _by_browser(lab: SessionLab, token: StateItem, want: int, deadline: float) -> Sample:
+def _by_browser(lab: SessionKit, token: StateItem, want: int, deadline: float) -> Sample:
     sample = Sample(method="real browser logins (the token is not issued to plain HTTP)")
     for n in range(want):
         if time.monotonic() > deadline:

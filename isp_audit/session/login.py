@@ -1,8 +1,8 @@
 """Logging a client in: automatic form filling, explicit selectors, scripted steps, and TOTP.
 
-A mixin of :class:`isp_audit.lab.SessionLab`, kept apart because it is the part that changes most from one
+A mixin of :class:`isp_audit.lab.SessionKit`, kept apart because it is the part that changes most from one
 target to the next (forms, multi-page and SSO flows, second factors) while the experiments stay the same.
-It uses the lab's navigation (``goto``, ``_settle``, ``capture``), recorder and redactor.
+It uses the kit's navigation (``goto``, ``settle``, ``capture``) through :class:`Browsing`, and the recorder.
 """
 
 from __future__ import annotations
@@ -10,19 +10,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import pyotp
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from .errors import AuditError, LoginFailed, ScopeViolation
-from .profile import env_value
-from .state import ClientState
-
-if TYPE_CHECKING:
-    from .lab import Client
+from ..errors import LoginFailed, ScopeViolation
+from ..oracle import Observation
+from ..profile import Profile
+from ..recorder import Recorder
+from ..state import ClientState
+from .clients import Client
+from .credentials import Credentials
 
 LOGIN_NAME = re.compile(r"log\s*-?\s*in|sign\s*-?\s*in", re.I)
 OTP_FIELD = (
@@ -99,65 +99,54 @@ class Submission:
         return f"{text} ({self.form})"
 
 
-class LoginMixin:
-    """Credentials and the login primitives of the session lab."""
+class Browsing(Protocol):
+    """What logging in needs from the kit: navigation, state capture, and the scope's record of blocks."""
 
-    # --- credentials -----------------------------------------------------------------------------------
-    def set_password(self, password: str) -> None:
-        """Used by the CLI's interactive prompt; otherwise the password comes from ``password_env``."""
-        self.redactor.register(password)
-        self._password = password
+    out_of_scope: list[str]
+    out_of_scope_navigations: list[str]
 
-    @property
-    def username(self) -> str:
-        if self._username is None:
-            login = self.profile.login
-            self._username = login.username or env_value(login.username_env or "", "login username")
-        return self._username
+    def goto(self, client: Client, url: str) -> Observation: ...
 
-    @property
-    def password(self) -> str:
-        if self._password is None:
-            env = self.profile.login.password_env
-            if not env:
-                raise AuditError("no password: set login.password_env in the profile or use --password-env")
-            self.set_password(env_value(env, "login password"))
-        assert self._password is not None
-        return self._password
+    def settle(self, client: Client, fetches_before: int) -> None: ...
 
-    def totp(self) -> str | None:
-        env = self.profile.login.totp_secret_env
-        if not env:
-            return None
-        secret = env_value(env, "TOTP secret")
-        self.redactor.register(secret)
-        code = pyotp.TOTP(secret).now()
-        self.redactor.register(code)
-        return code
+    def capture(self, client: Client, label: str) -> ClientState: ...
+
+    def note_login(self) -> None: ...
+
+
+class LoginFlow:
+    """Logs a client in with the profile's method: automatic form filling, selectors, steps, TOTP."""
+
+    def __init__(self, profile: Profile, recorder: Recorder, credentials: Credentials, browsing: Browsing) -> None:
+        self.profile = profile
+        self.recorder = recorder
+        self.credentials = credentials
+        self.browsing = browsing
+        self.last_submission: Submission | None = None  # the last login form submitted, and its answers
 
     # --- login -----------------------------------------------------------------------------------------
     def anonymous_visit(self, client: Client) -> ClientState:
         """Visit the login page (or base URL) as a new user would, and capture what it was given."""
         login = self.profile.login
         start = self.profile.url(login.url) if login.url else self.profile.base_url
-        obs = self.goto(client, start)
+        obs = self.browsing.goto(client, start)
         if obs.blocked_redirect:
             raise ScopeViolation(
                 f"{start} redirected out of scope to {obs.blocked_redirect} (not followed; "
                 "add that host to target.scope to allow it)"
             )
         self.recorder.step(client.name, "anonymous visit", f"{obs.summary()}", client.page)
-        return self.capture(client, f"{client.name} before login")
+        return self.browsing.capture(client, f"{client.name} before login")
 
     def login(self, client: Client) -> tuple[ClientState, str]:
         """Log ``client`` in with the profile's method; return its state and the page it landed on.
 
         Raises :class:`LoginFailed` (with a screenshot kept) when the oracle does not see a logged-in client.
         """
-        self.logins += 1
+        self.browsing.note_login()
         login = self.profile.login
         # Only a navigation of the page itself leaves scope; a blocked image or script is no redirect.
-        before_oos, before_blocked = len(self.out_of_scope_navigations), len(self.out_of_scope)
+        before_oos, before_blocked = len(self.browsing.out_of_scope_navigations), len(self.browsing.out_of_scope)
         self.last_submission = None
         page = client.page
         try:
@@ -165,33 +154,33 @@ class LoginMixin:
                 self._login_steps(client)
             else:
                 if (login.url and not self.profile.in_scope(page.url)) or not page.url.startswith("http"):
-                    self.goto(client, self.profile.url(login.url or "/"))
+                    self.browsing.goto(client, self.profile.url(login.url or "/"))
                 elif login.url and urlsplit(page.url).path != urlsplit(self.profile.url(login.url)).path:
-                    self.goto(client, self.profile.url(login.url))
+                    self.browsing.goto(client, self.profile.url(login.url))
                 self._login_form(client)
         except PlaywrightTimeout as exc:
             step = self.recorder.step(client.name, "login failed", first_line(exc), page)
             raise LoginFailed(f"login did not complete: {first_line(exc)} (screenshot: step {step})") from exc
         except PlaywrightError as exc:
-            if len(self.out_of_scope_navigations) > before_oos:
+            if len(self.browsing.out_of_scope_navigations) > before_oos:
                 raise ScopeViolation(
-                    f"login redirected out of scope to {self.out_of_scope_navigations[before_oos]} "
+                    f"login redirected out of scope to {self.browsing.out_of_scope_navigations[before_oos]} "
                     "(not followed; add that host to target.scope to allow it)"
                 ) from exc
             raise LoginFailed(f"login failed: {first_line(exc)}") from exc
-        if len(self.out_of_scope_navigations) > before_oos:
+        if len(self.browsing.out_of_scope_navigations) > before_oos:
             self.recorder.step(client.name, "login", "out-of-scope navigation blocked", page)
             raise ScopeViolation(
-                f"login redirected out of scope to {self.out_of_scope_navigations[before_oos]} "
+                f"login redirected out of scope to {self.browsing.out_of_scope_navigations[before_oos]} "
                 "(not followed; add that host to target.scope to allow it)"
             )
         landing = page.url
-        blocked = len(self.out_of_scope) - before_blocked
+        blocked = len(self.browsing.out_of_scope) - before_blocked
         note = f"; blocked {blocked} off-scope sub-resource request(s)" if blocked else ""
         self.recorder.step(
             client.name,
             "login",
-            f"submitted credentials for {self.username}; landed on {urlsplit(landing).path or '/'}{note}",
+            f"submitted credentials for {self.credentials.username}; landed on {urlsplit(landing).path or '/'}{note}",
             page,
         )
         shot = len(self.recorder.steps)
@@ -212,14 +201,14 @@ class LoginMixin:
                 f"login failed: {sub.outcome()}; set login.selectors (or authenticated: if this answer "
                 f"is how the application greets a login); screenshot: step {shot}"
             )
-        return self.capture(client, f"{client.name} after login"), landing
+        return self.browsing.capture(client, f"{client.name} after login"), landing
 
     def _login_form(self, client: Client) -> None:
         page = client.page
         sel = self.profile.login.selectors
         if sel is not None:
-            page.fill(sel.username, self.username)
-            page.fill(sel.password, self.password)
+            page.fill(sel.username, self.credentials.username)
+            page.fill(sel.password, self.credentials.password)
             form = self._owner_form(page.locator(sel.password).first)
             self._submit(client, page.locator(sel.submit) if sel.submit else None, page.locator(sel.password), form)
             self._maybe_otp(client, sel.otp)
@@ -243,8 +232,8 @@ class LoginMixin:
         users = page.locator(USERNAME_FIELD)
         user = self._same_form(users, password, nearest_before=True)
         if user is not None:
-            user.fill(self.username)
-        password.fill(self.password)
+            user.fill(self.credentials.username)
+        password.fill(self.credentials.password)
         button = self._same_form(page.locator(SUBMIT), password, nearest_before=False)
         self._submit(client, button, password, form)
         self._maybe_otp(client, None)
@@ -283,7 +272,7 @@ class LoginMixin:
             else:
                 password_field.press("Enter")
             page.wait_for_load_state("load")
-            self._settle(client, fetches_before)
+            self.browsing.settle(client, fetches_before)
         finally:
             page.remove_listener("response", on_response)
         if form:
@@ -296,7 +285,7 @@ class LoginMixin:
         field_ = page.locator(selector) if selector else page.locator(OTP_FIELD)
         if field_.count() == 0:
             return
-        code = self.totp()
+        code = self.credentials.totp()
         assert code is not None
         field_.first.fill(code)
         form = field_.first.locator("xpath=ancestor::form[1]")
@@ -306,11 +295,11 @@ class LoginMixin:
     def _login_steps(self, client: Client) -> None:
         page = client.page
         fetches_before = client.script_fetches
-        values = {"username": self.username, "password": self.password}
+        values = {"username": self.credentials.username, "password": self.credentials.password}
 
         def fill_in(text: str) -> str:
             if "{totp}" in text:
-                values["totp"] = self.totp() or ""
+                values["totp"] = self.credentials.totp() or ""
             for key, value in values.items():
                 text = text.replace("{" + key + "}", value)
             return text
@@ -318,7 +307,7 @@ class LoginMixin:
         for step in self.profile.login.steps or []:
             kind = step.kind
             if kind == "goto":
-                self.goto(client, self.profile.url(fill_in(step.goto or "")))
+                self.browsing.goto(client, self.profile.url(fill_in(step.goto or "")))
             elif kind == "fill" and step.fill:
                 page.fill(step.fill.selector, fill_in(step.fill.value))
             elif kind == "select" and step.select:
@@ -337,7 +326,7 @@ class LoginMixin:
                     page.wait_for_url(w.url)
                 if w.text:
                     page.get_by_text(w.text).first.wait_for()
-        self._settle(client, fetches_before)
+        self.browsing.settle(client, fetches_before)
 
 
 def _path(url: str) -> str:

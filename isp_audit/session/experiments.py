@@ -1,0 +1,230 @@
+"""The experiments several checks share: logging out and replaying the logged-out tokens, and extra
+logins (over plain HTTP once proven to work, else in a fresh browser).
+
+Each is a small part of the kit: it uses the kit's clients, navigation, oracle and recorder, and keeps no
+state of its own beyond what it returns.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import requests
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
+
+from ..classify import exception_fault, status_fault
+from ..errors import AuditError, LoginFailed
+from ..httplogin import FormLoginError, form_login
+from ..recorder import utc_now
+from ..state import ClientState
+from .clients import Client
+from .login import first_line
+from .oracle import LOGOUT_NAME
+from .records import Fingerprint, LoginRecord, LogoutReplay, LogoutResult, Replay
+
+if TYPE_CHECKING:
+    from .kit import SessionKit
+
+
+class LoginFault(Exception):
+    """A login attempt was answered with a fault (its text names it); extra_login retries, then errs."""
+
+
+def _raise_document_fault(client: Client) -> None:
+    fault = status_fault(client.document_status)
+    if fault is not None:
+        raise LoginFault(fault)
+
+
+class Logout:
+    """Log a client out (the profile's way or the page's own control), and replay what it held."""
+
+    def __init__(self, kit: SessionKit) -> None:
+        self.kit = kit
+
+    def logout(self, client: Client) -> LogoutResult:
+        """Log out through the profile's method or the page's own log-out control."""
+        spec = self.kit.profile.logout
+        page = client.page
+        fetches_before = client.script_fetches
+        self.kit.drain_traffic()  # so that only the logout's own responses count as "told to delete"
+        set_cookies_before = len(self.kit.recorder.set_cookies)
+        control = ""
+        try:
+            if spec is not None and spec.click:
+                page.click(spec.click)
+                control = f"clicked {spec.click}"
+            elif spec is not None and spec.url:
+                url = self.kit.profile.url(spec.url)
+                if spec.method == "GET":
+                    self.kit.goto(client, url)
+                    control = f"GET {urlsplit(url).path}"
+                else:
+                    control = self._post_logout(page, url)
+            else:
+                control = self._click_logout_control(client)
+            page.wait_for_load_state("load")
+            self.kit.settle(client, fetches_before)
+        except PlaywrightError as exc:
+            raise AuditError(f"logout failed: {first_line(exc)}") from exc
+        at = utc_now()
+        self.kit.drain_traffic()
+        state = self.kit.capture(client, f"{client.name} after logout")
+        told = {
+            rec.cookie: rec.header
+            for rec in self.kit.recorder.set_cookies[set_cookies_before:]
+            if rec.client == client.name and rec.deletes
+        }
+        own = self.kit.is_authenticated(state, "the browser's own state after logout")
+        self.kit.recorder.step(
+            client.name,
+            "logout",
+            f"{control}; the browser itself is {'still logged in' if own.authenticated else 'logged out'}",
+            page,
+        )
+        return LogoutResult(control, state, not own.authenticated, told, at)
+
+    def _post_logout(self, page: Page, url: str) -> str:
+        path = urlsplit(url).path
+        form = page.locator(f"form[action='{path}'], form[action='{url}']")
+        if form.count():
+            submit = form.first.locator("button, input[type=submit]")
+            if submit.count():
+                submit.first.click()
+                return f"submitted the page's POST form to {path}"
+        # No form on the page: post from the page's own origin so cookies and same-site rules apply.
+        page.evaluate("url => fetch(url, {method: 'POST', credentials: 'include'})", url)
+        return f"POST {path} (fetch from the page)"
+
+    def _click_logout_control(self, client: Client) -> str:
+        page = client.page
+        for attempt in range(2):
+            control = page.get_by_role("link", name=LOGOUT_NAME).or_(page.get_by_role("button", name=LOGOUT_NAME))
+            if control.count():
+                name = (control.first.inner_text() or "log out").strip()
+                control.first.click()
+                return f"clicked the page's {name!r} control"
+            if attempt == 0 and self.kit.oracle is not None:
+                self.kit.goto(client, self.kit.oracle.url)  # the control may live on the authenticated page
+        raise AuditError("no log-out link or button found; set logout: (url or click) in the profile")
+
+    def logout_and_replay(self, record: LoginRecord) -> LogoutReplay:
+        try:
+            result = self.logout(self.kit.client_of(record))
+        except AuditError as exc:
+            return LogoutReplay(record, None, (), str(exc))
+        self.kit.session_ended(record)
+        if not result.client_logged_out:
+            return LogoutReplay(
+                record,
+                result,
+                (),
+                f"after {result.control} the browser itself was still logged in, so logout did not happen",
+            )
+        replay_state = record.post_login.keep({t.key for t in record.tokens.tokens})
+        return LogoutReplay(record, result, self._replay_logged_out(replay_state))
+
+    def _replay_logged_out(self, state: ClientState) -> tuple[Replay, ...]:
+        """Replay logged-out tokens the three ways a server could tell apart: plain HTTP (when the tokens
+        can travel without a browser), a browser that looks exactly like the user's, and a stranger's."""
+        label = "captured session tokens replayed after logout"
+        replays = []
+        if self.kit.http_replay_ok and state.cookie_only:
+            check = self.kit.is_authenticated(state, f"{label} (plain HTTP)", "replay")
+            replays.append(Replay("plain HTTP", "over plain HTTP with the browser's user agent", check))
+        own = self.kit.is_authenticated(state, f"{label} (own browser fingerprint)", "replay-own-browser", browser=True)
+        replays.append(Replay("own browser", "in a fresh browser with the user's own fingerprint", own))
+        stranger = Fingerprint()
+        check = self.kit.is_authenticated(
+            state, f"{label} (another fingerprint)", "replay-stranger", fingerprint=stranger, browser=True
+        )
+        replays.append(
+            Replay(
+                "stranger's browser",
+                f"in a browser with another device fingerprint ({stranger.user_agent.split(')')[0]}), "
+                f"{stranger.locale})",
+                check,
+            )
+        )
+        return tuple(replays)
+
+
+class ExtraLogins:
+    """One more login as the same user, as cheaply as proven to work (plain HTTP, else a browser)."""
+
+    def __init__(self, kit: SessionKit) -> None:
+        self.kit = kit
+        self.http_login_ok: bool | None = None  # whether a plain-HTTP form login reaches the login (None: untried)
+
+    def once(self, name: str, start: ClientState | None) -> tuple[ClientState, ClientState]:
+        if self.http_login_ok is not False and (start is None or start.cookie_only):
+            result = self._http_extra_login(name, start)
+            if result is not None:
+                return result
+        client = self.kit.new_client(name, start)
+        try:
+            pre = (
+                self.kit.anonymous_visit(client) if start is None else self.kit.capture(client, f"{name} before login")
+            )
+            try:
+                post, _ = self.kit.login(client)
+            except LoginFailed:
+                _raise_document_fault(client)  # a 429 or 5xx page is a fault, not a refused login
+                raise
+            _raise_document_fault(client)
+        finally:
+            self.kit.close_client(client)
+        check = self.kit.is_authenticated(post, f"{name} right after login")
+        if not check.authenticated:
+            raise LoginFailed(f"the extra login {name!r} did not reach the authenticated state ({check.reason})")
+        return pre, post
+
+    def _http_extra_login(self, name: str, start: ClientState | None) -> tuple[ClientState, ClientState] | None:
+        login = self.kit.profile.login
+        if login.mode == "steps" or login.totp_secret_env or not login.url or not self.kit.http_replay_ok:
+            self.http_login_ok = False
+            return None
+        statuses: list[int] = []
+        session = self.kit.http_session(start, statuses=statuses)
+        try:
+            form_login(session, self.kit.profile.url(login.url), self.kit.username, self.kit.password)
+        except (FormLoginError, requests.RequestException) as exc:
+            fault = status_fault(statuses[-1]) if statuses else None
+            if fault is not None or (isinstance(exc, requests.RequestException) and self.http_login_ok):
+                raise LoginFault(fault or exception_fault(exc)) from exc
+            if self.http_login_ok is None:
+                self.http_login_ok = False
+                self.kit.recorder.step(
+                    "http-login", "calibrate", f"plain-HTTP form login not usable ({exc}); extra logins use the browser"
+                )
+                return None
+            raise LoginFailed(f"the plain-HTTP login {name!r} failed: {exc}") from exc
+        finally:
+            self.kit.http.requests_made += session.requests
+        fault = status_fault(statuses[-1]) if statuses else None
+        if fault is not None:
+            raise LoginFault(fault)
+        self.kit.logins += 1
+        post = session.state()
+        for item in post.items:
+            self.kit.redactor.register(item.value)
+        self.kit.recorder.snapshot(f"{name} after login (plain HTTP)", post)
+        self.kit.keep_state(post)
+        check = self.kit.is_authenticated(post, f"{name} right after a plain-HTTP login")
+        if self.http_login_ok is None:
+            self.http_login_ok = check.authenticated
+            self.kit.recorder.step(
+                "http-login",
+                "calibrate",
+                "plain-HTTP form login reaches the authenticated state; extra logins use it"
+                if check.authenticated
+                else "plain-HTTP form login does not log in; extra logins use the browser",
+            )
+            if not check.authenticated:
+                return None
+        elif not check.authenticated:
+            raise LoginFailed(f"the plain-HTTP login {name!r} did not reach the authenticated state")
+        pre = start or ClientState()
+        return pre, post

@@ -1,0 +1,494 @@
+"""The session experiment kit: the primitives every check is built from.
+
+A :class:`SessionKit` owns the run's one browser and hands out *clients* (a fresh browser context each, so
+each simulated user agent has its own cookies and storage). Its primitives — anonymous visit, login,
+"is this state authenticated?", logout, replay, token identification — each record timestamped steps.
+Two experiments several checks need (a live login, and log-out-then-replay) are memoised here so a scan
+performs no login a check does not need. The lab knows nothing about individual checks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from playwright.sync_api import Browser, Page, Request
+from playwright.sync_api import Error as PlaywrightError
+
+from ..classify import Outcome, ServerFault, classify, exception_fault, summarise, with_retries
+from ..cookies import SetCookieRecord
+from ..deadlines import Deadline, Limits, OutOfTime
+from ..errors import AuditError, LoginFailed
+from ..httplogin import HttpSession
+from ..oracle import HttpFetcher, Observation, Oracle
+from ..policy import Policy
+from ..profile import Profile
+from ..recorder import Exchange, Recorder, utc_now
+from ..redact import Redactor
+from ..state import ClientState, StateItem
+from .clients import (
+    Client,
+    browser_exchange,
+    is_page_navigation,
+    note_document_status,
+    session_storage_script,
+)
+from .credentials import Credentials
+from .experiments import ExtraLogins, LoginFault, Logout
+from .identify import identify_tokens
+from .login import LoginFlow
+from .navigate import NAV_TIMEOUT_MS, Navigator
+from .oracle import OracleProof
+from .records import (
+    AuthCheck,
+    Fingerprint,
+    LoginRecord,
+    LogoutReplay,
+    LogoutResult,
+    SeenUrl,
+    TokenIdentification,
+    TokenSample,
+)
+from .sampling import collect
+
+
+class SessionKit:
+    def __init__(
+        self,
+        browser: Browser,
+        profile: Profile,
+        recorder: Recorder,
+        redactor: Redactor,
+        oracle: Oracle | None = None,
+        policy: Policy | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.browser = browser
+        self.policy = policy or Policy()
+        self.limits = limits or Limits()
+        self.deadline: Deadline | None = None  # of the current check (or the scan); primitives stop past it
+        self.out_of_time: str | None = None  # set when a primitive stopped because the deadline had passed
+        self.profile = profile
+        self.recorder = recorder
+        self.redactor = redactor
+        self.oracle = oracle
+        self.http_replay_ok = False
+        self.logins = 0
+        self.browser_requests = 0
+        self.clients_opened = 0
+        self.out_of_scope: list[str] = []  # every request the scope blocked (images and scripts too)
+        self.out_of_scope_navigations: list[str] = []  # of those, the ones that were a page leaving scope
+        # Raw (unredacted) URLs the scan saw, kept in memory only, for checks that look for tokens in URLs.
+        self._urls_seen: list[SeenUrl] = []
+        # Every state captured, in memory only, so checks can find all values a session token ever had.
+        self._states_seen: list[ClientState] = []
+        self._clients: list[Client] = []
+        self._pending: list[tuple[str, Request, float]] = []
+        self._live: LoginRecord | None = None
+        self._live_client: Client | None = None  # the browser client of the live login
+        self._live_ended = False  # the server (or our logout) ended the live login's session
+        self._logout_replay: LogoutReplay | None = None
+        self.http = HttpFetcher(
+            profile.scope, self._record_http, user_agent=_user_agent(browser), deadline_s=self.limits.exchange_s
+        )
+        self._calibrated = False
+        self._ua_known = False
+        self.baseline_tokens: TokenIdentification | None = None
+        self._used_steps: set[int] = set()  # steps of shared experiments the current check relied on
+        self.credentials = Credentials(profile.login, redactor)
+        self._navigator = Navigator(self)
+        self._logout = Logout(self)
+        self._extra_logins = ExtraLogins(self)
+        self._login_flow = LoginFlow(profile, recorder, self.credentials, self)
+
+    # --- credentials and logging in (isp_audit.session.credentials, isp_audit.session.login) -----------------
+    def set_password(self, password: str) -> None:
+        self.credentials.set_password(password)
+
+    @property
+    def username(self) -> str:
+        return self.credentials.username
+
+    @property
+    def password(self) -> str:
+        return self.credentials.password
+
+    def anonymous_visit(self, client: Client) -> ClientState:
+        return self._login_flow.anonymous_visit(client)
+
+    def login(self, client: Client) -> tuple[ClientState, str]:
+        return self._login_flow.login(client)
+
+    # --- what checks read (isp_audit.checks.api.Lab) -------------------------------------------------------
+    @property
+    def target_is_https(self) -> bool:
+        return urlsplit(self.profile.base_url).scheme == "https"
+
+    def fp(self, value: str) -> str:
+        return self.redactor.fp(value)
+
+    def register_secret(self, value: str) -> None:
+        self.redactor.register(value)
+
+    def set_cookies(self) -> tuple[SetCookieRecord, ...]:
+        return tuple(self.recorder.set_cookies)
+
+    def urls_seen(self) -> tuple[SeenUrl, ...]:
+        self.drain_traffic()  # browser requests finished since the last step count too
+        return tuple(self._urls_seen)
+
+    def states_seen(self) -> tuple[ClientState, ...]:
+        return tuple(self._states_seen)
+
+    def keep_state(self, state: ClientState) -> None:
+        """Every captured state is kept (in memory only) for the checks that search all values seen."""
+        self._states_seen.append(state)
+
+    def client_of(self, record: LoginRecord) -> Client:
+        """The browser client of the live login ``record`` (logging out needs the very browser that logged in)."""
+        if record is not self._live or self._live_client is None:
+            raise AuditError("internal: only the live login's client can be logged out")
+        return self._live_client
+
+    def session_ended(self, record: LoginRecord) -> None:
+        if record is self._live:
+            self._live_ended = True
+
+    def anonymous_state(self, client_name: str) -> ClientState:
+        with self.client(client_name) as client:
+            return self.anonymous_visit(client)
+
+    def sample_tokens(self, token: StateItem, want: int) -> TokenSample:
+        return collect(self, token, want)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def wait_until(self, when: float) -> None:
+        time.sleep(max(0.0, when - time.monotonic()))
+
+    # --- bookkeeping (the scanner's, never a check's) ----------------------------------------------------
+    def begin_check(self, deadline: Deadline) -> None:
+        """A check starts: it has its own deadline and cites only the shared steps it uses from now on."""
+        self._used_steps = set()
+        self.deadline, self.out_of_time = deadline, None
+
+    def used_steps(self) -> set[int]:
+        return set(self._used_steps)
+
+    def note_login(self) -> None:
+        self.logins += 1
+
+    def note_http_requests(self, count: int) -> None:
+        self.http.requests_made += count
+
+    # --- clients ---------------------------------------------------------------------------------------
+    def new_client(self, name: str, state: ClientState | None = None, fingerprint: Fingerprint | None = None) -> Client:
+        """A fresh browser context, optionally seeded with a captured state (the replay primitive)."""
+        self.check_time()
+        hosts = sorted(self.profile.scope_hosts)
+        # Everything outside scope is sent to a dead proxy on loopback, so the browser can never reach it
+        # (redirects included); a leading `<-loopback>` stops Chromium bypassing it for other local hosts.
+        proxy = {"server": "http://127.0.0.1:9", "bypass": ",".join(["<-loopback>", *hosts])}
+        # Service workers are blocked: their fetches would bypass the per-context request events we record.
+        kwargs: dict[str, Any] = {
+            "proxy": proxy,
+            "viewport": {"width": 1100, "height": 720},
+            "service_workers": "block",
+        }
+        if fingerprint is not None:
+            kwargs.update(user_agent=fingerprint.user_agent, locale=fingerprint.locale)
+        if state is not None:
+            kwargs["storage_state"] = state.playwright_storage_state()
+            if state.headers:
+                kwargs["extra_http_headers"] = dict(state.headers)
+        context = self.browser.new_context(**kwargs)
+        if state is not None and state.session_storage:
+            context.add_init_script(session_storage_script(state))
+        context.set_default_timeout(NAV_TIMEOUT_MS)
+        client = Client(name=name, context=context, page=context.new_page())
+        if not self._ua_known and fingerprint is None:
+            # Plain-HTTP replays present the browser's own user agent, so apps that bind sessions to it
+            # (a legitimate hardening) see the same client, not a stranger.
+            self.http.user_agent = client.page.evaluate("navigator.userAgent")
+            self._ua_known = True
+        context.on("request", lambda req: self._on_request(client, req))
+        context.on("requestfinished", lambda req: self._on_request_done(client, req))
+        context.on("requestfailed", lambda req: self._on_request_done(client, req))
+        context.on("response", lambda resp: note_document_status(client, resp))
+        self._clients.append(client)
+        self.clients_opened += 1
+        return client
+
+    def _on_request_done(self, client: Client, request: Request) -> None:
+        client.in_flight = max(0, client.in_flight - 1)
+        self._pending.append((client.name, request, time.monotonic()))
+
+    def _on_request(self, client: Client, request: Request) -> None:
+        # Event handlers must not call back into Playwright (sync API); only read what the event carries.
+        self.browser_requests += 1
+        client.in_flight += 1
+        if request.resource_type in ("xhr", "fetch"):
+            client.script_fetches += 1
+        if not self.profile.in_scope(request.url):
+            # Only a top-level navigation off scope means the flow itself left; a sub-resource (image,
+            # fetch, socket) is just blocked by the dead proxy and noted.
+            self.out_of_scope.append(request.url)
+            if is_page_navigation(request):
+                self.out_of_scope_navigations.append(request.url)
+        auth = request.headers.get("authorization")
+        if auth and self.profile.in_scope(request.url):
+            self.redactor.register(auth)
+            self.redactor.register(auth.partition(" ")[2])
+            client.auth_headers["Authorization"] = auth
+
+    def drain_traffic(self) -> None:
+        """Move finished browser requests into the HAR (safe here: we are outside event handlers)."""
+        pending, self._pending = self._pending, []
+        for client, req, _ in pending:
+            try:
+                self._keep_exchange(browser_exchange(client, req))
+            except PlaywrightError:
+                continue  # the context is already gone; the request is still counted
+
+    def close_client(self, client: Client) -> None:
+        if client.closed:
+            return
+        self.drain_traffic()
+        with suppress(PlaywrightError):
+            client.context.close()
+        client.closed = True
+        self.drain_traffic()
+
+    def close_all(self) -> None:
+        for client in self._clients:
+            self.close_client(client)
+
+    def _record_http(self, exchange: dict[str, Any]) -> None:
+        self._keep_exchange(
+            Exchange.from_requests(
+                "http-replay", exchange["method"], exchange["url"], exchange["request_headers"], exchange["response"]
+            )
+        )
+
+    def _keep_exchange(self, ex: Exchange) -> None:
+        """Note the raw URLs (memory only), then hand the exchange to the recorder, which redacts it."""
+        self._urls_seen.append(SeenUrl(ex.client, "request", ex.url))
+        self._urls_seen += [SeenUrl(ex.client, "Referer", v) for n, v in ex.req_headers if n.lower() == "referer"]
+        self._urls_seen += [SeenUrl(ex.client, "Location", v) for n, v in ex.resp_headers if n.lower() == "location"]
+        self.recorder.exchange(ex)
+
+    # --- time ------------------------------------------------------------------------------------------
+    def check_time(self) -> None:
+        """Raise :class:`OutOfTime` once the current deadline has passed (every primitive starts here)."""
+        if self.deadline is not None and self.deadline.passed():
+            self.out_of_time = self.deadline.reason
+            raise OutOfTime(self.deadline.reason)
+
+    # --- navigation (isp_audit.session.navigate) ------------------------------------------------------------
+    def goto(self, client: Client, url: str) -> Observation:
+        return self._navigator.goto(client, url)
+
+    def settle(self, client: Client, fetches_before: int) -> None:
+        self._navigator.settle(client, fetches_before)
+
+    def capture(self, client: Client, label: str) -> ClientState:
+        return self._navigator.capture(client, label)
+
+    # --- the oracle ------------------------------------------------------------------------------------
+    def is_authenticated(
+        self,
+        state: ClientState,
+        label: str,
+        client_name: str = "replay",
+        fingerprint: Fingerprint | None = None,
+        browser: bool = False,
+    ) -> AuthCheck:
+        """Ask the oracle whether ``state``, replayed into a clean client, is logged in.
+
+        ``fingerprint`` makes the replaying client look like a different device (user agent, language),
+        as a thief replaying a stolen token would; ``browser`` forces a browser context even where plain
+        HTTP would do. A fault (5xx, 429, transport error) is retried within bounds; if it persists the
+        answer is a fault naming it, never "not authenticated".
+        """
+        oracle = self._require_oracle()
+        over_http = self.http_replay_ok and state.cookie_only and not browser
+        check, faults = with_retries(
+            lambda: self._replay_once(oracle, state, label, client_name, fingerprint, over_http),
+            lambda c: c.fault,
+        )
+        if check.outcome is Outcome.FAULT:
+            return replace(check, reason=summarise(faults), label=label)
+        return replace(check, label=label)
+
+    def _replay_once(
+        self,
+        oracle: Oracle,
+        state: ClientState,
+        label: str,
+        client_name: str,
+        fingerprint: Fingerprint | None,
+        over_http: bool,
+    ) -> AuthCheck:
+        self.check_time()
+        if over_http:
+            try:
+                obs = self.http.get(oracle.url, state, fingerprint.headers() if fingerprint else None)
+            except requests.RequestException as exc:
+                return self._transport_fault("http-replay", label, f"HTTP GET {_path(oracle.url)}", exc, None, "http")
+            return self._judged(oracle, obs, label, "http-replay", None, "http")
+        client = self.new_client(client_name, state, fingerprint)
+        try:
+            try:
+                obs = self.goto(client, oracle.url)
+            except AuditError as exc:  # goto's navigation error (reset, timeout, aborted load)
+                asked = f"BROWSER GET {_path(oracle.url)}"
+                return self._transport_fault(client_name, label, asked, exc, client.page, "browser")
+            return self._judged(oracle, obs, label, client_name, client.page, "browser")
+        finally:
+            self.close_client(client)
+
+    def _judged(
+        self, oracle: Oracle, obs: Observation, label: str, client_name: str, page: Page | None, via: str
+    ) -> AuthCheck:
+        outcome, reason = classify(oracle, obs)
+        seen = {Outcome.AUTHENTICATED: "authenticated", Outcome.REJECTED: "not authenticated"}.get(outcome, "fault")
+        step = self.recorder.step(client_name, "oracle", f"{label}: {obs.summary()} → {seen} ({reason})", page)
+        return AuthCheck(outcome, reason, obs.summary(), via, step)
+
+    def _transport_fault(
+        self, client_name: str, label: str, asked: str, exc: BaseException, page: Page | None, via: str
+    ) -> AuthCheck:
+        fault = exception_fault(exc)
+        step = self.recorder.step(client_name, "oracle", f"{label}: {asked} {fault} → fault", page)
+        return AuthCheck(Outcome.FAULT, fault, f"{asked} {fault}", via, step)
+
+    def _require_oracle(self) -> Oracle:
+        if self.oracle is None:
+            raise AuditError("internal: the oracle is used before the baseline login established it")
+        return self.oracle
+
+    # --- shared experiments ----------------------------------------------------------------------------
+    def live_login(self) -> LoginRecord:
+        """A logged-in client whose session has not been ended, logging in afresh only when needed."""
+        if self._live is not None and not self._live_ended:
+            self._used_steps.update(self._live.steps)
+            return self._live
+        first_step = len(self.recorder.steps) + 1
+        client = self.new_client(f"user-{self.logins + 1}")
+        pre = self.anonymous_visit(client)
+        post, landing = self.login(client)
+        if not self._calibrated:
+            OracleProof(self).establish(client, landing, post)
+        check = self.is_authenticated(post, "state right after login")
+        if not check.authenticated:
+            self.recorder.step(client.name, "login failed", check.reason, client.page)
+            raise LoginFailed(
+                f"login did not reach the authenticated state ({check.reason}); "
+                f"see the screenshot of step {len(self.recorder.steps)}"
+            )
+        tokens = identify_tokens(self.is_authenticated, post, "logged-in state")
+        if self.baseline_tokens is None:  # the first login's tokens are the ones reports name
+            self.baseline_tokens = tokens
+        if not tokens.tokens:
+            raise AuditError(
+                "could not identify any session token: no cookie, storage item or header carries the login"
+            )
+        steps = tuple(range(first_step, len(self.recorder.steps) + 1))
+        self._live = LoginRecord(client.name, pre, post, landing, tokens, utc_now(), steps)
+        self._live_client, self._live_ended = client, False
+        self._used_steps.update(steps)
+        return self._live
+
+    def extra_login(self, name: str, start: ClientState | None = None) -> tuple[ClientState, ClientState]:
+        """Another, independent login as the same user (optionally starting from ``start``, e.g. planted
+        cookies); returns the state just before and just after it.
+
+        Plain HTTP does it when the login is a classic form and a first HTTP login was proven to reach the
+        authenticated state; otherwise a new browser context logs in. Raises :class:`LoginFailed` when the
+        oracle does not see a login, and :class:`ServerFault` when the login itself kept being answered
+        with a fault (a 429 is a rate limit, not a refused session).
+        """
+        self.check_time()
+        if self.baseline_tokens is None:
+            self.live_login()  # the oracle and the token names come from the baseline login
+
+        def attempt() -> tuple[ClientState, ClientState] | LoginFault:
+            try:
+                return self._extra_logins.once(name, start)
+            except LoginFault as fault:
+                return fault
+
+        result, faults = with_retries(attempt, lambda r: str(r) if isinstance(r, LoginFault) else None)
+        if isinstance(result, LoginFault):
+            raise ServerFault(f"the extra login {name!r} {summarise(faults)}")
+        return result
+
+    def http_session(
+        self, start: ClientState | None = None, record: bool = True, statuses: list[int] | None = None
+    ) -> HttpSession:
+        """A plain-HTTP client inside scope whose exchanges go to the evidence (unless ``record`` is off);
+        ``statuses`` collects the status of every response, so a login's faults can be told from refusals."""
+
+        def keep(method: str, resp: Any, headers: dict[str, str]) -> None:
+            if statuses is not None:
+                statuses.append(resp.status_code)
+            if record:
+                self._keep_exchange(Exchange.from_requests("http-login", method, resp.url, headers, resp))
+
+        return HttpSession(start, self.http.user_agent, self.profile.scope, keep, self.limits.exchange_s)
+
+    def session_items(self, state: ClientState) -> tuple[StateItem, ...]:
+        """The items of ``state`` that play the role of the baseline's session tokens (same kind and name)."""
+        record = self.live_login() if self._live is None else self._live
+        wanted = {(t.kind, t.name) for t in record.tokens.tokens}
+        return tuple(i for i in state.items if (i.kind, i.name) in wanted)
+
+    def replace_token(self, state: ClientState, item: StateItem, value: str) -> ClientState:
+        """``state`` with ``item`` set to ``value``; an Authorization header carrying the old value follows."""
+        self.redactor.register(value)
+        changed = state.with_value(item.key, value)
+        for header in state.items:
+            if header.kind == "header" and item.value in header.value and header.key != item.key:
+                changed = changed.with_value(header.key, header.value.replace(item.value, value))
+        return changed
+
+    def logout_replay(self) -> LogoutReplay:
+        """Memoised: log out the live session and replay its tokens from a clean client."""
+        if self._logout_replay is None:
+            record = self.live_login()
+            first_step = len(self.recorder.steps) + 1
+            result = self._logout.logout_and_replay(record)
+            self._logout_replay = replace(
+                result, steps=record.steps + tuple(range(first_step, len(self.recorder.steps) + 1))
+            )
+        self._used_steps.update(self._logout_replay.steps)
+        return self._logout_replay
+
+    def logout(self, client: Client) -> LogoutResult:
+        return self._logout.logout(client)
+
+    @contextmanager
+    def client(self, name: str, state: ClientState | None = None) -> Iterator[Client]:
+        c = self.new_client(name, state)
+        try:
+            yield c
+        finally:
+            self.close_client(c)
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path or "/"
+
+
+def _user_agent(browser: Browser) -> str:
+    # A browser-like UA so plain-HTTP replays are served the same pages the browser got.
+    return (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{browser.version} Safari/537.36 isp-audit"
+    )

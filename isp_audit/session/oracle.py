@@ -1,0 +1,155 @@
+"""Establishing the oracle: how a logged-in client is told from an anonymous one, derived when the
+profile names none, and the words that explain why none could be found."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import requests
+
+from ..classify import Outcome, ServerFault, classify, status_fault
+from ..errors import AuditError, LoginFailed
+from ..http import soup
+from ..oracle import Observation, Oracle
+from ..state import ClientState
+from .clients import Client
+from .login import Submission
+
+if TYPE_CHECKING:
+    from .kit import SessionKit
+
+LOGOUT_NAME = re.compile(r"log\s*-?\s*out|sign\s*-?\s*out|log\s*off|sign\s*off", re.I)
+
+
+def derive_oracle(url: str, logged_in: Observation, anonymous: Observation, username: str) -> Oracle | None:
+    """Pick the simplest observable difference between the logged-in and the anonymous view of ``url``."""
+    in_path = urlsplit(logged_in.final_url).path or "/"
+    anon_path = urlsplit(anonymous.final_url).path or "/"
+    if anonymous.blocked_redirect:
+        return Oracle(
+            url,
+            expect_status=logged_in.status or 200,
+            derived=True,
+            reason=f"anonymous clients are redirected out of scope ({anonymous.blocked_redirect})",
+        )
+    if anon_path != in_path:
+        return Oracle(
+            url,
+            not_redirected_to=anon_path,
+            derived=True,
+            reason=f"anonymous clients are redirected to {anon_path}",
+        )
+    if logged_in.status != anonymous.status:
+        return Oracle(
+            url,
+            expect_status=logged_in.status,
+            derived=True,
+            reason=f"anonymous clients get status {anonymous.status}",
+        )
+    text_in = soup(logged_in.html).get_text(" ")
+    text_anon = soup(anonymous.html).get_text(" ")
+    if username and username in text_in and username not in text_anon:
+        return Oracle(url, expect_text=username, derived=True, reason="only logged-in clients see the username")
+    match = LOGOUT_NAME.search(text_in)
+    if match and not LOGOUT_NAME.search(text_anon):
+        return Oracle(
+            url,
+            expect_text=match.group(0),
+            derived=True,
+            reason=f"only logged-in clients see {match.group(0)!r}",
+        )
+    return None
+
+
+def no_oracle_error(target: str, logged_in: Observation, submission: Submission | None) -> AuditError:
+    """Why no oracle could be derived, in the words that help: a server fault is named as one (it is no
+    answer about the login), and what the login form submission got is said, not left to guess."""
+    if logged_in.status >= 500:
+        return LoginFailed(
+            f"after login, {urlsplit(target).path or '/'} answered {_status_words(logged_in.status)}: a server "
+            "fault, so the login cannot be judged; try again, or set authenticated: to a page that works"
+        )
+    told = ""
+    if submission is not None and submission.answers:
+        told = f" (the login submitted {submission.form}; it answered {submission.answers[-1].describe()})"
+    return AuditError(
+        f"could not tell a logged-in client from an anonymous one at {target}"
+        + told
+        + "; set authenticated: (url and expect_text) in the profile"
+    )
+
+
+def _status_words(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+class OracleProof:
+    """Establish the oracle at the first login (derive it if the profile names none) and prove it works."""
+
+    def __init__(self, kit: SessionKit) -> None:
+        self.kit = kit
+
+    def establish(self, client: Client, landing: str, post: ClientState) -> None:
+        """Derive the oracle if the profile has none, then prove it tells logged-in from anonymous.
+
+        Without this proof a check could pass for the wrong reason: an oracle that never sees a login
+        would make every replay look rejected.
+        """
+        target = self.kit.oracle.url if self.kit.oracle else landing
+        logged_in = self.kit.goto(client, target)
+        with self.kit.client("anonymous") as anon:
+            anonymous = self.kit.goto(anon, target)
+            self.kit.recorder.step(anon.name, "anonymous view", anonymous.summary(), anon.page)
+        for view, obs in (("logged-in", logged_in), ("anonymous", anonymous)):
+            fault = status_fault(obs.status)
+            if fault is not None:  # a fault shows neither a login nor a rejection: nothing to derive or prove
+                raise ServerFault(f"the {view} view of {target} {fault}, so no oracle can be established")
+        if self.kit.oracle is None:
+            self.kit.oracle = derive_oracle(target, logged_in, anonymous, self.kit.username)
+            if self.kit.oracle is None:
+                raise no_oracle_error(target, logged_in, self.kit._login_flow.last_submission)
+        in_ok, in_why = self.kit.oracle.judge(logged_in)
+        anon_ok, anon_why = self.kit.oracle.judge(anonymous)
+        self.kit.recorder.step(
+            client.name,
+            "oracle",
+            f"oracle {self.kit.oracle.describe()}: logged-in browser → {in_why}; anonymous browser → {anon_why}",
+            client.page,
+        )
+        if not in_ok:
+            raise LoginFailed(
+                f"login did not reach the authenticated state: {in_why} at {target} "
+                f"(screenshot: step {len(self.kit.recorder.steps)})"
+            )
+        if anon_ok:
+            raise AuditError(
+                f"the authenticated oracle also matches an anonymous client ({anon_why}); "
+                "make authenticated: in the profile more specific"
+            )
+        if post.cookie_only:
+            self.calibrate_http_replay(post)
+        self.kit._calibrated = True
+
+    def calibrate_http_replay(self, post: ClientState) -> None:
+        """Replay over plain HTTP only where it sees what the browser sees; any fault means the browser."""
+        assert self.kit.oracle is not None
+        try:
+            http_in = classify(self.kit.oracle, self.kit.http.get(self.kit.oracle.url, post))[0]
+            http_anon = classify(self.kit.oracle, self.kit.http.get(self.kit.oracle.url, ClientState()))[0]
+        except requests.RequestException as exc:
+            self.kit.http_replay_ok = False
+            detail = f"plain-HTTP replay failed during calibration ({exc}); every replay uses the browser"
+        else:
+            self.kit.http_replay_ok = http_in is Outcome.AUTHENTICATED and http_anon is Outcome.REJECTED
+            detail = (
+                "plain-HTTP replay agrees with the browser; cookie-only states are replayed over HTTP"
+                if self.kit.http_replay_ok
+                else "plain-HTTP replay disagrees with the browser; every replay uses the browser"
+            )
+        self.kit.recorder.step("http-replay", "calibrate", detail)
