@@ -661,7 +661,56 @@ def analyse_tokens(
     ``issued_at`` (epoch seconds, one per token) anchors timestamp detection; without it the
     current time is used, so analyse samples within a day of collecting them. ``username`` is the
     account the tokens were issued to; finding it inside them fails the token.
+
+    The steps, in order (each adds its findings): prepare the sample, find constant parts, bound the
+    possible bits, find structure (timestamps, counters, the username), test each position, test the
+    decoded bits, then decide.
     """
+    findings: list[str] = []
+    sample = _prepare_sample(_validated(tokens, issued_at), findings)
+    _constant_parts(sample, findings)
+    max_bits, proven_constant = _max_bits(sample, policy)
+    structured = _structure(sample, issued_at, findings)
+    _username_finding(sample, username, findings)
+    stats, used_alphabets = _position_tests(sample, policy, structured, findings)
+    bits = _bit_level(sample, used_alphabets, policy, findings)
+    if max_bits < policy.fail_below_bits:
+        findings.append(
+            f"too short: at most {max_bits:.0f} bits possible from "
+            f"{len(sample.variable) if proven_constant else sample.modal} {sample.alphabet} characters"
+        )
+    return _report(sample, policy, stats, bits, max_bits, findings)
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """The tokens as analysed: percent-decoded, the ones of the modal length, split into positions."""
+
+    given: list[str]  # every token (percent-decoded)
+    keep: list[int]  # indexes of the tokens of the modal length
+    tokens: list[str]  # those tokens
+    lengths: Counter[int]
+    modal: int
+    columns: list[str]  # one string per position, the characters of every analysed token there
+    counts: list[Counter[str]]
+    variable: list[int]  # positions that take more than one value
+    union: set[str]  # the characters seen at the variable positions
+    alphabet: str
+    alphabet_size: int
+
+    @property
+    def n(self) -> int:
+        return len(self.tokens)
+
+
+@dataclass(frozen=True)
+class _BitLevel:
+    fips: dict[str, dict[str, object]]
+    correlation: dict[str, object]
+    compression_ratio: float
+
+
+def _validated(tokens: Sequence[str], issued_at: Sequence[float] | None) -> list[str]:
     if isinstance(tokens, str):
         raise TypeError("tokens must be a sequence of strings, not one string")
     given = list(tokens)
@@ -669,13 +718,14 @@ def analyse_tokens(
         raise ValueError("no tokens to analyse")
     if issued_at is not None and len(issued_at) != len(given):
         raise ValueError("issued_at must give one time per token")
-    findings: list[str] = []
+    return given
 
+
+def _prepare_sample(given: list[str], findings: list[str]) -> _Sample:
     # Cookies often arrive percent-encoded ("s%3A..."): analyse what the server generated.
     if any(_PERCENT_RE.search(t) for t in given):
         given = [unquote(t) for t in given]
         findings.append("URL-encoded: tokens were percent-decoded before analysis")
-
     total = len(given)
     distinct = len(set(given))
     lengths = Counter(map(len, given))
@@ -694,18 +744,21 @@ def analyse_tokens(
         )
     if distinct < total:
         findings.append(f"repeated tokens: {total - distinct} duplicates among {total}")
-
     joined = "".join(sample)
     columns = [joined[i::modal] for i in range(modal)]
     counts = [Counter(c) for c in columns]
     variable = [i for i in range(modal) if len(counts[i]) > 1]
     union: set[str] = set().union(*(counts[i] for i in (variable or range(modal))))
     alphabet, alphabet_size = _detect_alphabet(union)
+    return _Sample(given, keep, sample, lengths, modal, columns, counts, variable, union, alphabet, alphabet_size)
 
+
+def _constant_parts(s: _Sample, findings: list[str]) -> None:
+    total = len(s.given)
     # One token has no "constant" part to speak of.
-    prefix = _common_prefix(given) if total > 1 else ""
-    suffix = _common_prefix([t[::-1] for t in given])[::-1] if total > 1 else ""
-    if len(prefix) == min(lengths):
+    prefix = _common_prefix(s.given) if total > 1 else ""
+    suffix = _common_prefix([t[::-1] for t in s.given])[::-1] if total > 1 else ""
+    if len(prefix) == min(s.lengths):
         suffix = ""  # every token is (a prefix of) the same string: reported as repeats or constant
     # Only lengths are reported, never the characters: they are part of every token, and evidence files
     # must not hold any part of a session token in clear.
@@ -713,21 +766,28 @@ def analyse_tokens(
         findings.append(f"constant prefix ({len(prefix)} chars)")
     if suffix:
         findings.append(f"constant suffix ({len(suffix)} chars)")
-    inner_constant = [i for i in range(len(prefix), modal - len(suffix)) if len(counts[i]) == 1]
-    if inner_constant and variable:
+    inner_constant = [i for i in range(len(prefix), s.modal - len(suffix)) if len(s.counts[i]) == 1]
+    if inner_constant and s.variable:
         findings.append(f"constant characters at positions {_positions_text(inner_constant)}")
 
-    # max_bits: a position seen constant in n tokens is provably constant once that could not
-    # happen by chance (alphabet_size**-(n-1), Bonferroni over positions); only then is its
-    # theoretical log2(alphabet) dropped. That is what lets a tiny sample already fail a token that
-    # is long but mostly constant.
-    per_position_max = math.log2(alphabet_size) if alphabet_size > 1 else 0.0
-    proven_constant = n >= 2 and modal * alphabet_size ** -(n - 1) < policy.significance
-    max_bits = per_position_max * (len(variable) if proven_constant else modal)
 
-    # Structure first: fields found here are credited no bits, whatever their digits look like.
-    references = [float(issued_at[i]) for i in keep] if issued_at is not None else [time.time()] * n
-    time_fields, counter_fields = _numeric_fields(sample, references)
+def _max_bits(s: _Sample, policy: EntropyPolicy) -> tuple[float, bool]:
+    """The most bits the tokens could hold, and whether the constant positions are proven constant.
+
+    A position seen constant in n tokens is provably constant once that could not happen by chance
+    (alphabet_size**-(n-1), Bonferroni over positions); only then is its theoretical log2(alphabet)
+    dropped. That is what lets a tiny sample already fail a token that is long but mostly constant.
+    """
+    per_position_max = math.log2(s.alphabet_size) if s.alphabet_size > 1 else 0.0
+    proven_constant = s.n >= 2 and s.modal * s.alphabet_size ** -(s.n - 1) < policy.significance
+    return per_position_max * (len(s.variable) if proven_constant else s.modal), proven_constant
+
+
+def _structure(s: _Sample, issued_at: Sequence[float] | None, findings: list[str]) -> set[int]:
+    """Timestamps and counters; the positions they cover are credited no bits, whatever their digits."""
+    n = s.n
+    references = [float(issued_at[i]) for i in s.keep] if issued_at is not None else [time.time()] * n
+    time_fields, counter_fields = _numeric_fields(s.tokens, references)
     structured: set[int] = set()
     for field in time_fields:
         label = "hex" if field.base == 16 else "decimal"
@@ -739,7 +799,7 @@ def analyse_tokens(
     for field in counter_fields:
         label = "hex" if field.base == 16 else "decimal"
         start = field.start
-        while start > 0 and columns[start - 1] == "0" * n:  # include the zero padding in the report
+        while start > 0 and s.columns[start - 1] == "0" * n:  # include the zero padding in the report
             start -= 1
         lo, hi = field.steps
         steps = f"changes by {lo}" if lo == hi else f"changes by {lo}-{hi}"
@@ -748,78 +808,103 @@ def analyse_tokens(
             f"tokens, {field.increasing:.0%} of changes upwards)"
         )
         structured.update(range(start, field.end))
+    return structured
 
-    if username:
-        needle = username.strip().lower()
-        if len(needle) >= 3:  # shorter names occur by chance in random text
-            forms = Counter(f for f in (_username_forms(t, needle) for t in given) if f)
-            hits = sum(forms.values())
-            # The name would be in every token issued to that account; two hits and 10% of the sample
-            # cannot happen by chance (one hit of a 3-letter name in a few tokens can).
-            if hits >= max(2, math.ceil(total / 10)):
-                how = ", ".join(f for f, _ in forms.most_common())
-                findings.append(f"contains the username ({how}) in {hits} of {total} tokens")
 
-    # Per-position tests, both χ² tests of H0 "independent and uniform over the k credited
-    # characters": the character counts, and the differences of successive ranks modulo k (for
-    # i.i.d. uniform ranks those differences are themselves i.i.d. uniform, so a counter digit, a
-    # constant shift or any successor rule that favours some differences is rejected; a full k x k
-    # transition table would need ~5k² tokens per position to be valid).
-    alpha_position = policy.significance / (2 * max(1, len(variable)))
-    union_sorted = "".join(sorted(union))
+def _username_finding(s: _Sample, username: str | None, findings: list[str]) -> None:
+    if not username:
+        return
+    needle = username.strip().lower()
+    if len(needle) < 3:  # shorter names occur by chance in random text
+        return
+    total = len(s.given)
+    forms = Counter(f for f in (_username_forms(t, needle) for t in s.given) if f)
+    hits = sum(forms.values())
+    # The name would be in every token issued to that account; two hits and 10% of the sample
+    # cannot happen by chance (one hit of a 3-letter name in a few tokens can).
+    if hits >= max(2, math.ceil(total / 10)):
+        how = ", ".join(f for f, _ in forms.most_common())
+        findings.append(f"contains the username ({how}) in {hits} of {total} tokens")
+
+
+def _position_tests(
+    s: _Sample, policy: EntropyPolicy, structured: set[int], findings: list[str]
+) -> tuple[list[PositionStat], list[str]]:
+    """Per-position tests, both χ² tests of H0 "independent and uniform over the k credited characters":
+    the character counts, and the differences of successive ranks modulo k (for i.i.d. uniform ranks
+    those differences are themselves i.i.d. uniform, so a counter digit, a constant shift or any
+    successor rule that favours some differences is rejected; a full k x k transition table would need
+    ~5k² tokens per position to be valid)."""
+    alpha_position = policy.significance / (2 * max(1, len(s.variable)))
+    union_sorted = "".join(sorted(s.union))
     stats: list[PositionStat] = []
     used_alphabets: list[str] = []
     non_uniform: list[int] = []
     dependent: list[int] = []
-    for i in range(modal):
-        count = counts[i]
-        k = len(count)
-        min_entropy = _mcv_min_entropy(max(count.values()), n)
-        if k == 1:
-            stats.append(PositionStat(i, 1, None, None, 0.0, min_entropy))
-            continue
-        # Credit the characters seen here (Burp), except that a position that merely has not yet
-        # shown every character of the token's alphabet - 1,000 urlsafe tokens miss one of 64 at
-        # some position about once in 2,500 samples - is credited the whole alphabet when uniformity
-        # over it is not rejected. Truly restricted positions (urlsafe's 16-value last character)
-        # reject it at once and fall back to the characters seen.
-        use = "".join(sorted(count))
-        p_count: float | None = _chi2_uniform(list(count.values()))
-        if k < len(union_sorted):
-            p_full = _chi2_uniform([count.get(c, 0) for c in union_sorted])
-            if p_full >= alpha_position:
-                use, p_count = union_sorted, p_full
-        used_alphabets.append(use)
-        p_transition: float | None = _chi2_uniform(_successive_differences(columns[i], use))
-        # With fewer observations than cells the χ² approximation is anti-conservative (30 urlsafe
-        # tokens "fail" the transition test 5% of the time): report no p-value rather than a wrong
-        # one. Such a sample is inconclusive anyway, so the credit is only provisional.
-        if n < len(use):
-            p_count = None
-        if n - 1 < len(use):
-            p_transition = None
-        rejected_count = p_count is not None and p_count < alpha_position
-        rejected_transition = p_transition is not None and p_transition < alpha_position
+    for i in range(s.modal):
+        stat, use, rejected_count, rejected_transition = _position_test(s, i, union_sorted, alpha_position)
+        if use:
+            used_alphabets.append(use)
         if rejected_count:
             non_uniform.append(i)
         if rejected_transition:
             dependent.append(i)
         ok = not rejected_count and not rejected_transition and i not in structured
-        stats.append(PositionStat(i, k, p_count, p_transition, math.log2(len(use)) if ok else 0.0, min_entropy))
+        stats.append(stat if ok or stat.bits == 0 else replace(stat, bits=0.0))
     if non_uniform:
         findings.append(f"non-uniform characters at positions {_positions_text(non_uniform)} (χ², no bits credited)")
     if dependent:
         findings.append(
             f"successive tokens dependent at positions {_positions_text(dependent)} (transition test, no bits credited)"
         )
+    return stats, used_alphabets
 
-    # Bit level: the variable positions decoded to bits, one row per token.
+
+def _position_test(
+    s: _Sample, i: int, union_sorted: str, alpha_position: float
+) -> tuple[PositionStat, str, bool, bool]:
+    """One position: its statistics (bits credited as if nothing were rejected), the alphabet credited
+    ("" for a constant position), and whether the count and the transition tests rejected uniformity."""
+    count = s.counts[i]
+    k = len(count)
+    n = s.n
+    min_entropy = _mcv_min_entropy(max(count.values()), n)
+    if k == 1:
+        return PositionStat(i, 1, None, None, 0.0, min_entropy), "", False, False
+    # Credit the characters seen here (Burp), except that a position that merely has not yet
+    # shown every character of the token's alphabet - 1,000 urlsafe tokens miss one of 64 at
+    # some position about once in 2,500 samples - is credited the whole alphabet when uniformity
+    # over it is not rejected. Truly restricted positions (urlsafe's 16-value last character)
+    # reject it at once and fall back to the characters seen.
+    use = "".join(sorted(count))
+    p_count: float | None = _chi2_uniform(list(count.values()))
+    if k < len(union_sorted):
+        p_full = _chi2_uniform([count.get(c, 0) for c in union_sorted])
+        if p_full >= alpha_position:
+            use, p_count = union_sorted, p_full
+    p_transition: float | None = _chi2_uniform(_successive_differences(s.columns[i], use))
+    # With fewer observations than cells the χ² approximation is anti-conservative (30 urlsafe
+    # tokens "fail" the transition test 5% of the time): report no p-value rather than a wrong
+    # one. Such a sample is inconclusive anyway, so the credit is only provisional.
+    if n < len(use):
+        p_count = None
+    if n - 1 < len(use):
+        p_transition = None
+    rejected_count = p_count is not None and p_count < alpha_position
+    rejected_transition = p_transition is not None and p_transition < alpha_position
+    stat = PositionStat(i, k, p_count, p_transition, math.log2(len(use)), min_entropy)
+    return stat, use, rejected_count, rejected_transition
+
+
+def _bit_level(s: _Sample, used_alphabets: list[str], policy: EntropyPolicy, findings: list[str]) -> _BitLevel:
+    """The variable positions decoded to bits, one row per token: FIPS 140-2, correlation, compression."""
+    variable = s.variable
     if variable and variable == list(range(variable[0], variable[-1] + 1)):
-        texts = [t[variable[0] : variable[-1] + 1] for t in sample]
+        texts = [t[variable[0] : variable[-1] + 1] for t in s.tokens]
     else:
         pick = operator.itemgetter(*variable) if variable else None
-        texts = ["".join(pick(t)) for t in sample] if pick else []
-    rows = _token_bits([columns[i] for i in variable], used_alphabets, texts)
+        texts = ["".join(pick(t)) for t in s.tokens] if pick else []
+    rows = _token_bits([s.columns[i] for i in variable], used_alphabets, texts)
     bit_width = len(rows[0]) if rows else 0
     stream = "".join(rows)
     fips = dict(fips_140_2(stream))
@@ -839,32 +924,37 @@ def analyse_tokens(
             f"{_REDUNDANT}: the decoded variable characters compress to {compression_ratio:.0%} of their size "
             f"(random data does not compress)"
         )
-    if max_bits < policy.fail_below_bits:
-        findings.append(
-            f"too short: at most {max_bits:.0f} bits possible from {len(variable) if proven_constant else modal} "
-            f"{alphabet} characters"
-        )
+    return _BitLevel(fips, correlation, compression_ratio)
 
-    needed = required_sample_size(alphabet_size)
+
+def _report(
+    s: _Sample,
+    policy: EntropyPolicy,
+    stats: list[PositionStat],
+    bits: _BitLevel,
+    max_bits: float,
+    findings: list[str],
+) -> EntropyReport:
+    needed = required_sample_size(s.alphabet_size)
     decided = max_bits < policy.fail_below_bits or any(f.startswith(_DECISIVE) for f in findings)
     report = EntropyReport(
-        sample_size=total,
-        distinct=distinct,
-        length_min=min(lengths),
-        length_max=max(lengths),
-        alphabet=alphabet,
+        sample_size=len(s.given),
+        distinct=len(set(s.given)),
+        length_min=min(s.lengths),
+        length_max=max(s.lengths),
+        alphabet=s.alphabet,
         positions=tuple(stats),
-        effective_bits=round(sum(s.bits for s in stats), 6),
-        min_entropy_bits=round(sum(s.min_entropy_bits for s in stats), 6),
+        effective_bits=round(sum(p.bits for p in stats), 6),
+        min_entropy_bits=round(sum(p.min_entropy_bits for p in stats), 6),
         max_bits=round(max_bits, 6),
-        fips=fips,
-        bit_correlation=correlation,
-        compression_ratio=round(compression_ratio, 4),
+        fips=bits.fips,
+        bit_correlation=bits.correlation,
+        compression_ratio=round(bits.compression_ratio, 4),
         structure=tuple(findings),
-        conclusive=decided or n >= needed,
+        conclusive=decided or s.n >= needed,
         reason="",
     )
-    return replace(report, reason=_decide(report, policy, analysed=n, needed=needed)[1])
+    return replace(report, reason=_decide(report, policy, analysed=s.n, needed=needed)[1])
 
 
 def _common_prefix(strings: list[str]) -> str:

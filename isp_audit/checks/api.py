@@ -20,6 +20,7 @@ from ..encodings import SecretIndex, contains, decodes_to
 from ..entropy import EntropyPolicy, analyse_tokens, required_sample_size, verdict
 from ..errors import LoginFailed
 from ..jwt_attacks import (
+    DecodedJwt,
     crack_hmac_secret,
     decode,
     expired_variant,
@@ -51,6 +52,7 @@ __all__ = [
     "CheckOutcome",
     "ClientState",
     "Cookie",
+    "DecodedJwt",
     "EntropyPolicy",
     "Fingerprint",
     "Lab",

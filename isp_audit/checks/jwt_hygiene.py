@@ -6,10 +6,16 @@ token has been shown to work there (the control), so a rejection means the forge
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from ._shared import analyse_session_tokens, describe
 from .api import (
     CheckOutcome,
+    ClientState,
+    DecodedJwt,
     Lab,
+    StateItem,
     Verdict,
     crack_hmac_secret,
     decode,
@@ -28,7 +34,6 @@ def run(lab: Lab) -> CheckOutcome:
     if not jwts:
         formats = describe([f"{t.label} is {a.label.lower()}" for t, a in analyses])
         return CheckOutcome(Verdict.NOT_APPLICABLE, f"No session token is a JWT: {formats}.", {})
-    fp = lab.fp
     base = record.post_login.keep({t.key for t in record.tokens.tokens})
     control = lab.is_authenticated(base, "captured session with its original JWT (control)")
     if not control.authenticated:
@@ -38,76 +43,105 @@ def run(lab: Lab) -> CheckOutcome:
             f"({control.observation}), so forged variants could not be judged.",
             {},
         )
-    fails: list[str] = []
-    warns: list[str] = []
-    rows = []
-    for token in jwts:
-        decoded = decode(token.value)
-        row: dict = {
-            "token": token.label,
-            "fingerprint": fp(token.value),
-            "alg": decoded.alg,
-            "claims": sorted(decoded.payload),
-        }
-        accepted = []
-        for variant in unsigned_variants(token.value):
-            check = lab.is_authenticated(lab.replace_token(base, token, variant.token), f"JWT {variant.name}")
-            row.setdefault("variants", []).append(
-                {
-                    "variant": variant.name,
-                    "what": variant.description,
-                    "accepted": check.authenticated,
-                    "observation": check.observation,
-                }
-            )
-            if check.authenticated:
-                accepted.append(variant.name)
-        if accepted:
-            fails.append(f"{token.label} forgeries accepted: {describe(accepted)}")
-        crack = crack_hmac_secret(token.value)
-        row["hmac_secret"] = {
-            "found": crack.found,
-            "tried": crack.tried,
-            "line_number": crack.line_number,
-            "reason": crack.reason,
-        }
-        secret = crack.secret() if crack.found else None
-        if secret is not None:
-            where = f"line {crack.line_number} of the bundled wordlist" if crack.line_number else "an empty key"
-            fails.append(f"{token.label}'s {decoded.alg} secret is {where} (tried {crack.tried})")
-            expired = expired_variant(token.value, secret)
-            check = lab.is_authenticated(lab.replace_token(base, token, expired.token), "JWT re-signed as expired")
-            row["expired_token"] = {"accepted": check.authenticated, "observation": check.observation}
-            if check.authenticated:
-                fails.append(f"{token.label} re-signed with an exp in the past was accepted")
-        else:
-            row["expired_token"] = "not testable: the signing key is not known (not in the wordlist)"
-        lifetime = lifetime_seconds(decoded)
-        row["lifetime"] = format_duration(round(lifetime)) if lifetime is not None else None
-        if "exp" not in decoded.payload:
-            fails.append(f"{token.label} has no exp claim, so it never expires on its own")
-        elif lifetime is not None and lifetime > lab.policy.absolute_timeout:
-            warns.append(
-                f"{token.label} lives {format_duration(round(lifetime))}, longer than the "
-                f"{format_duration(lab.policy.absolute_timeout)} policy"
-            )
-        sensitive = sensitive_claims(decoded)
-        row["sensitive_claims"] = sensitive
-        if sensitive:
-            warns.append(f"{token.label} carries sensitive claims {', '.join(sensitive)}")
-        rows.append(row)
+    findings = Findings()
+    rows = [_judge_token(lab, base, token, findings) for token in jwts]
     evidence = {"control": control.observation, "tokens": rows}
     tried = (
         f"Replayed alg-none (4 casings), stripped and corrupted signatures of {describe([t.label for t in jwts])}"
         f" at the oracle URL and tried {rows[0]['hmac_secret']['tried']} common HMAC secrets offline"
     )
-    if fails:
-        return CheckOutcome(Verdict.FAIL, f"{tried}: {describe(fails + warns)}.", evidence)
-    if warns:
-        return CheckOutcome(Verdict.WARN, f"{tried}: every forgery was rejected, but {describe(warns)}.", evidence)
+    if findings.fails:
+        return CheckOutcome(Verdict.FAIL, f"{tried}: {describe(findings.fails + findings.warns)}.", evidence)
+    if findings.warns:
+        return CheckOutcome(
+            Verdict.WARN, f"{tried}: every forgery was rejected, but {describe(findings.warns)}.", evidence
+        )
     return CheckOutcome(
         Verdict.PASS,
         f"{tried}: every forgery was rejected, the secret is not a common one, and "
         "exp bounds the token within the policy.",
         evidence,
     )
+
+
+@dataclass
+class Findings:
+    """What made the verdict, in the order found: failures, then warnings."""
+
+    fails: list[str] = field(default_factory=list)
+    warns: list[str] = field(default_factory=list)
+
+
+def _judge_token(lab: Lab, base: ClientState, token: StateItem, findings: Findings) -> dict[str, Any]:
+    """The three experiments on one JWT (forgeries, the secret, its lifetime and claims); its evidence row."""
+    decoded = decode(token.value)
+    row: dict[str, Any] = {
+        "token": token.label,
+        "fingerprint": lab.fp(token.value),
+        "alg": decoded.alg,
+        "claims": sorted(decoded.payload),
+    }
+    _replay_forgeries(lab, base, token, row, findings)
+    _try_common_secrets(lab, base, token, decoded.alg, row, findings)
+    _judge_lifetime_and_claims(lab, token, decoded, row, findings)
+    return row
+
+
+def _replay_forgeries(lab: Lab, base: ClientState, token: StateItem, row: dict[str, Any], findings: Findings) -> None:
+    accepted = []
+    for variant in unsigned_variants(token.value):
+        check = lab.is_authenticated(lab.replace_token(base, token, variant.token), f"JWT {variant.name}")
+        row.setdefault("variants", []).append(
+            {
+                "variant": variant.name,
+                "what": variant.description,
+                "accepted": check.authenticated,
+                "observation": check.observation,
+            }
+        )
+        if check.authenticated:
+            accepted.append(variant.name)
+    if accepted:
+        findings.fails.append(f"{token.label} forgeries accepted: {describe(accepted)}")
+
+
+def _try_common_secrets(
+    lab: Lab, base: ClientState, token: StateItem, alg: str, row: dict[str, Any], findings: Findings
+) -> None:
+    """Crack the HMAC secret offline; if found, prove whether exp is enforced with an expired re-signed token."""
+    crack = crack_hmac_secret(token.value)
+    row["hmac_secret"] = {
+        "found": crack.found,
+        "tried": crack.tried,
+        "line_number": crack.line_number,
+        "reason": crack.reason,
+    }
+    secret = crack.secret() if crack.found else None
+    if secret is None:
+        row["expired_token"] = "not testable: the signing key is not known (not in the wordlist)"
+        return
+    where = f"line {crack.line_number} of the bundled wordlist" if crack.line_number else "an empty key"
+    findings.fails.append(f"{token.label}'s {alg} secret is {where} (tried {crack.tried})")
+    expired = expired_variant(token.value, secret)
+    check = lab.is_authenticated(lab.replace_token(base, token, expired.token), "JWT re-signed as expired")
+    row["expired_token"] = {"accepted": check.authenticated, "observation": check.observation}
+    if check.authenticated:
+        findings.fails.append(f"{token.label} re-signed with an exp in the past was accepted")
+
+
+def _judge_lifetime_and_claims(
+    lab: Lab, token: StateItem, decoded: DecodedJwt, row: dict[str, Any], findings: Findings
+) -> None:
+    lifetime = lifetime_seconds(decoded)
+    row["lifetime"] = format_duration(round(lifetime)) if lifetime is not None else None
+    limit = lab.policy.absolute_timeout
+    if "exp" not in decoded.payload:
+        findings.fails.append(f"{token.label} has no exp claim, so it never expires on its own")
+    elif lifetime is not None and lifetime > limit:
+        findings.warns.append(
+            f"{token.label} lives {format_duration(round(lifetime))}, longer than the {format_duration(limit)} policy"
+        )
+    sensitive = sensitive_claims(decoded)
+    row["sensitive_claims"] = sensitive
+    if sensitive:
+        findings.warns.append(f"{token.label} carries sensitive claims {', '.join(sensitive)}")

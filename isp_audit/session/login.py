@@ -144,36 +144,22 @@ class LoginFlow:
         Raises :class:`LoginFailed` (with a screenshot kept) when the oracle does not see a logged-in client.
         """
         self.browsing.note_login()
-        login = self.profile.login
         # Only a navigation of the page itself leaves scope; a blocked image or script is no redirect.
         before_oos, before_blocked = len(self.browsing.out_of_scope_navigations), len(self.browsing.out_of_scope)
         self.last_submission = None
         page = client.page
         try:
-            if login.mode == "steps":
-                self._login_steps(client)
-            else:
-                if (login.url and not self.profile.in_scope(page.url)) or not page.url.startswith("http"):
-                    self.browsing.goto(client, self.profile.url(login.url or "/"))
-                elif login.url and urlsplit(page.url).path != urlsplit(self.profile.url(login.url)).path:
-                    self.browsing.goto(client, self.profile.url(login.url))
-                self._login_form(client)
+            self._submit_credentials(client)
         except PlaywrightTimeout as exc:
             step = self.recorder.step(client.name, "login failed", first_line(exc), page)
             raise LoginFailed(f"login did not complete: {first_line(exc)} (screenshot: step {step})") from exc
         except PlaywrightError as exc:
             if len(self.browsing.out_of_scope_navigations) > before_oos:
-                raise ScopeViolation(
-                    f"login redirected out of scope to {self.browsing.out_of_scope_navigations[before_oos]} "
-                    "(not followed; add that host to target.scope to allow it)"
-                ) from exc
+                raise self._left_scope(before_oos) from exc
             raise LoginFailed(f"login failed: {first_line(exc)}") from exc
         if len(self.browsing.out_of_scope_navigations) > before_oos:
             self.recorder.step(client.name, "login", "out-of-scope navigation blocked", page)
-            raise ScopeViolation(
-                f"login redirected out of scope to {self.browsing.out_of_scope_navigations[before_oos]} "
-                "(not followed; add that host to target.scope to allow it)"
-            )
+            raise self._left_scope(before_oos)
         landing = page.url
         blocked = len(self.browsing.out_of_scope) - before_blocked
         note = f"; blocked {blocked} off-scope sub-resource request(s)" if blocked else ""
@@ -183,6 +169,31 @@ class LoginFlow:
             f"submitted credentials for {self.credentials.username}; landed on {urlsplit(landing).path or '/'}{note}",
             page,
         )
+        self._refuse_failed_login(client, landing)
+        return self.browsing.capture(client, f"{client.name} after login"), landing
+
+    def _submit_credentials(self, client: Client) -> None:
+        """Run the profile's login steps, or fill and submit the login form (from the login page)."""
+        login = self.profile.login
+        page = client.page
+        if login.mode == "steps":
+            self._login_steps(client)
+            return
+        if (login.url and not self.profile.in_scope(page.url)) or not page.url.startswith("http"):
+            self.browsing.goto(client, self.profile.url(login.url or "/"))
+        elif login.url and urlsplit(page.url).path != urlsplit(self.profile.url(login.url)).path:
+            self.browsing.goto(client, self.profile.url(login.url))
+        self._login_form(client)
+
+    def _left_scope(self, before_oos: int) -> ScopeViolation:
+        return ScopeViolation(
+            f"login redirected out of scope to {self.browsing.out_of_scope_navigations[before_oos]} "
+            "(not followed; add that host to target.scope to allow it)"
+        )
+
+    def _refuse_failed_login(self, client: Client, landing: str) -> None:
+        """Raise :class:`LoginFailed` when what the login got shows it failed (a fault, the form again, an error)."""
+        page = client.page
         shot = len(self.recorder.steps)
         sub = self.last_submission
         still_form = page.locator("input[type=password]:visible").count() > 0
@@ -201,7 +212,6 @@ class LoginFlow:
                 f"login failed: {sub.outcome()}; set login.selectors (or authenticated: if this answer "
                 f"is how the application greets a login); screenshot: step {shot}"
             )
-        return self.browsing.capture(client, f"{client.name} after login"), landing
 
     def _login_form(self, client: Client) -> None:
         page = client.page
