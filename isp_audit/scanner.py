@@ -21,7 +21,7 @@ from .checks import REGISTRY
 from .deadlines import Deadline, Limits, OutOfTime, hard_limit
 from .errors import AuditError
 from .http import send
-from .model import CheckResult, ScanResult, ScanStats, Verdict
+from .model import CheckResult, ScanResult, Verdict
 from .oracle import Oracle
 from .policy import Policy, format_duration
 from .profile import Profile
@@ -94,7 +94,7 @@ def run_scan(
     aborted: str | None = None
     # Every way out of this block keeps what was found: the evidence is written below whatever happened.
     try:
-        lab.deadline = scan_deadline
+        lab.set_deadline(scan_deadline)
         with hard_limit(scan_deadline, limits.hard_grace_s):
             _ = lab.username, lab.password  # missing credentials end the scan before the browser does anything
             progress(f"logging in to {profile.base_url}")
@@ -147,7 +147,7 @@ def run_scan(
         else (),
         checks=tuple(results),
         steps=tuple(recorder.steps),
-        stats=ScanStats(lab.logins, lab.browser_requests, lab.http.requests_made, lab.clients_opened),
+        stats=lab.stats(),
         files=files,
         aborted=redactor.scrub(aborted) if aborted else None,
     )
@@ -175,7 +175,7 @@ def _run_check(lab: SessionKit, meta: CheckMeta, scan_deadline: Deadline, redact
     except Exception as exc:  # a bug or an unexpected page must cost one check, not the scan
         verdict, summary, evidence = Verdict.ERROR, f"Internal error: {type(exc).__name__}: {exc}", {}
     finally:
-        lab.deadline = scan_deadline
+        lab.set_deadline(scan_deadline)
     if lab.out_of_time:  # whatever the check made of it, a cut-short experiment proves nothing
         verdict, summary, evidence = Verdict.ERROR, f"The experiment could not finish: {lab.out_of_time}", {}
     lab.drain_traffic()

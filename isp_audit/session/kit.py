@@ -16,15 +16,15 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-from playwright.sync_api import Browser, Page, Request
+from playwright.sync_api import Browser, Request
 from playwright.sync_api import Error as PlaywrightError
 
-from ..classify import Outcome, ServerFault, classify, exception_fault, summarise, with_retries
+from ..classify import ServerFault, summarise, with_retries
 from ..cookies import SetCookieRecord
 from ..deadlines import Deadline, Limits, OutOfTime
 from ..errors import AuditError, LoginFailed
 from ..httplogin import HttpSession
+from ..model import ScanStats
 from ..oracle import HttpFetcher, Observation, Oracle
 from ..policy import Policy
 from ..profile import Profile
@@ -43,7 +43,7 @@ from .experiments import ExtraLogins, LoginFault, Logout
 from .identify import identify_tokens
 from .login import LoginFlow
 from .navigate import NAV_TIMEOUT_MS, Navigator
-from .oracle import OracleProof
+from .oracle import OracleProof, Replayer
 from .records import (
     AuthCheck,
     Fingerprint,
@@ -102,6 +102,7 @@ class SessionKit:
         self._used_steps: set[int] = set()  # steps of shared experiments the current check relied on
         self.credentials = Credentials(profile.login, redactor)
         self._navigator = Navigator(self)
+        self._replayer = Replayer(self)
         self._logout = Logout(self)
         self._extra_logins = ExtraLogins(self)
         self._login_flow = LoginFlow(profile, recorder, self.credentials, self)
@@ -177,6 +178,14 @@ class SessionKit:
         """A check starts: it has its own deadline and cites only the shared steps it uses from now on."""
         self._used_steps = set()
         self.deadline, self.out_of_time = deadline, None
+
+    def set_deadline(self, deadline: Deadline) -> None:
+        """The deadline every primitive checks (the current check's, or the scan's between checks)."""
+        self.deadline = deadline
+
+    def stats(self) -> ScanStats:
+        """What the scan cost the target, counted by the kit alone."""
+        return ScanStats(self.logins, self.browser_requests, self.http.requests_made, self.clients_opened)
 
     def used_steps(self) -> set[int]:
         return set(self._used_steps)
@@ -300,7 +309,7 @@ class SessionKit:
     def capture(self, client: Client, label: str) -> ClientState:
         return self._navigator.capture(client, label)
 
-    # --- the oracle ------------------------------------------------------------------------------------
+    # --- the oracle (isp_audit.session.oracle) ----------------------------------------------------------
     def is_authenticated(
         self,
         state: ClientState,
@@ -309,69 +318,8 @@ class SessionKit:
         fingerprint: Fingerprint | None = None,
         browser: bool = False,
     ) -> AuthCheck:
-        """Ask the oracle whether ``state``, replayed into a clean client, is logged in.
-
-        ``fingerprint`` makes the replaying client look like a different device (user agent, language),
-        as a thief replaying a stolen token would; ``browser`` forces a browser context even where plain
-        HTTP would do. A fault (5xx, 429, transport error) is retried within bounds; if it persists the
-        answer is a fault naming it, never "not authenticated".
-        """
-        oracle = self._require_oracle()
-        over_http = self.http_replay_ok and state.cookie_only and not browser
-        check, faults = with_retries(
-            lambda: self._replay_once(oracle, state, label, client_name, fingerprint, over_http),
-            lambda c: c.fault,
-        )
-        if check.outcome is Outcome.FAULT:
-            return replace(check, reason=summarise(faults), label=label)
-        return replace(check, label=label)
-
-    def _replay_once(
-        self,
-        oracle: Oracle,
-        state: ClientState,
-        label: str,
-        client_name: str,
-        fingerprint: Fingerprint | None,
-        over_http: bool,
-    ) -> AuthCheck:
-        self.check_time()
-        if over_http:
-            try:
-                obs = self.http.get(oracle.url, state, fingerprint.headers() if fingerprint else None)
-            except requests.RequestException as exc:
-                return self._transport_fault("http-replay", label, f"HTTP GET {_path(oracle.url)}", exc, None, "http")
-            return self._judged(oracle, obs, label, "http-replay", None, "http")
-        client = self.new_client(client_name, state, fingerprint)
-        try:
-            try:
-                obs = self.goto(client, oracle.url)
-            except AuditError as exc:  # goto's navigation error (reset, timeout, aborted load)
-                asked = f"BROWSER GET {_path(oracle.url)}"
-                return self._transport_fault(client_name, label, asked, exc, client.page, "browser")
-            return self._judged(oracle, obs, label, client_name, client.page, "browser")
-        finally:
-            self.close_client(client)
-
-    def _judged(
-        self, oracle: Oracle, obs: Observation, label: str, client_name: str, page: Page | None, via: str
-    ) -> AuthCheck:
-        outcome, reason = classify(oracle, obs)
-        seen = {Outcome.AUTHENTICATED: "authenticated", Outcome.REJECTED: "not authenticated"}.get(outcome, "fault")
-        step = self.recorder.step(client_name, "oracle", f"{label}: {obs.summary()} → {seen} ({reason})", page)
-        return AuthCheck(outcome, reason, obs.summary(), via, step)
-
-    def _transport_fault(
-        self, client_name: str, label: str, asked: str, exc: BaseException, page: Page | None, via: str
-    ) -> AuthCheck:
-        fault = exception_fault(exc)
-        step = self.recorder.step(client_name, "oracle", f"{label}: {asked} {fault} → fault", page)
-        return AuthCheck(Outcome.FAULT, fault, f"{asked} {fault}", via, step)
-
-    def _require_oracle(self) -> Oracle:
-        if self.oracle is None:
-            raise AuditError("internal: the oracle is used before the baseline login established it")
-        return self.oracle
+        """Ask the oracle whether ``state``, replayed into a clean client, is logged in (see :class:`Replayer`)."""
+        return self._replayer.is_authenticated(state, label, client_name, fingerprint, browser)
 
     # --- shared experiments ----------------------------------------------------------------------------
     def live_login(self) -> LoginRecord:
@@ -480,10 +428,6 @@ class SessionKit:
             yield c
         finally:
             self.close_client(c)
-
-
-def _path(url: str) -> str:
-    return urlsplit(url).path or "/"
 
 
 def _user_agent(browser: Browser) -> str:

@@ -4,19 +4,22 @@ profile names none, and the words that explain why none could be found."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
+from playwright.sync_api import Page
 
-from ..classify import Outcome, ServerFault, classify, status_fault
+from ..classify import Outcome, ServerFault, classify, exception_fault, status_fault, summarise, with_retries
 from ..errors import AuditError, LoginFailed
 from ..http import soup
 from ..oracle import Observation, Oracle
 from ..state import ClientState
 from .clients import Client
 from .login import Submission
+from .records import AuthCheck, Fingerprint
 
 if TYPE_CHECKING:
     from .kit import SessionKit
@@ -153,3 +156,88 @@ class OracleProof:
                 else "plain-HTTP replay disagrees with the browser; every replay uses the browser"
             )
         self.kit.recorder.step("http-replay", "calibrate", detail)
+
+
+class Replayer:
+    """Replay a captured state in a clean client and ask the oracle; a fault is retried, then named."""
+
+    def __init__(self, kit: SessionKit) -> None:
+        self.kit = kit
+
+    def is_authenticated(
+        self,
+        state: ClientState,
+        label: str,
+        client_name: str = "replay",
+        fingerprint: Fingerprint | None = None,
+        browser: bool = False,
+    ) -> AuthCheck:
+        """Ask the oracle whether ``state``, replayed into a clean client, is logged in.
+
+        ``fingerprint`` makes the replaying client look like a different device (user agent, language),
+        as a thief replaying a stolen token would; ``browser`` forces a browser context even where plain
+        HTTP would do. A fault (5xx, 429, transport error) is retried within bounds; if it persists the
+        answer is a fault naming it, never "not authenticated".
+        """
+        oracle = self._require_oracle()
+        over_http = self.kit.http_replay_ok and state.cookie_only and not browser
+        check, faults = with_retries(
+            lambda: self._replay_once(oracle, state, label, client_name, fingerprint, over_http),
+            lambda c: c.fault,
+        )
+        if check.outcome is Outcome.FAULT:
+            return replace(check, reason=summarise(faults), label=label)
+        return replace(check, label=label)
+
+    def _replay_once(
+        self,
+        oracle: Oracle,
+        state: ClientState,
+        label: str,
+        client_name: str,
+        fingerprint: Fingerprint | None,
+        over_http: bool,
+    ) -> AuthCheck:
+        self.kit.check_time()
+        if over_http:
+            try:
+                obs = self.kit.http.get(oracle.url, state, fingerprint.headers() if fingerprint else None)
+            except requests.RequestException as exc:
+                return self._transport_fault(
+                    "http-replay", label, f"HTTP GET {_url_path(oracle.url)}", exc, None, "http"
+                )
+            return self._judged(oracle, obs, label, "http-replay", None, "http")
+        client = self.kit.new_client(client_name, state, fingerprint)
+        try:
+            try:
+                obs = self.kit.goto(client, oracle.url)
+            except AuditError as exc:  # goto's navigation error (reset, timeout, aborted load)
+                asked = f"BROWSER GET {_url_path(oracle.url)}"
+                return self._transport_fault(client_name, label, asked, exc, client.page, "browser")
+            return self._judged(oracle, obs, label, client_name, client.page, "browser")
+        finally:
+            self.kit.close_client(client)
+
+    def _judged(
+        self, oracle: Oracle, obs: Observation, label: str, client_name: str, page: Page | None, via: str
+    ) -> AuthCheck:
+        outcome, reason = classify(oracle, obs)
+        seen = {Outcome.AUTHENTICATED: "authenticated", Outcome.REJECTED: "not authenticated"}.get(outcome, "fault")
+        step = self.kit.recorder.step(client_name, "oracle", f"{label}: {obs.summary()} → {seen} ({reason})", page)
+        return AuthCheck(outcome, reason, obs.summary(), via, step)
+
+    def _transport_fault(
+        self, client_name: str, label: str, asked: str, exc: BaseException, page: Page | None, via: str
+    ) -> AuthCheck:
+        fault = exception_fault(exc)
+        step = self.kit.recorder.step(client_name, "oracle", f"{label}: {asked} {fault} → fault", page)
+        return AuthCheck(Outcome.FAULT, fault, f"{asked} {fault}", via, step)
+
+    def _require_oracle(self) -> Oracle:
+        if self.kit.oracle is None:
+            raise AuditError("internal: the oracle is used before the baseline login established it")
+        return self.kit.oracle
+
+
+def _url_path(url: str) -> str:
+    return urlsplit(url).path or "/"
