@@ -7,16 +7,23 @@ back into Playwright.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from playwright.sync_api import Browser, Page, Request, Response
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, Request, Response
 
+from ..profile import Profile
 from ..recorder import Exchange, utc_now
+from ..redact import Redactor
 from ..state import ClientState
+from .records import Fingerprint
+
+NAV_TIMEOUT_MS = 20_000
 
 
 @dataclass
@@ -83,3 +90,106 @@ def iso_from_epoch_ms(ms: float | None) -> str:
     if not ms or ms < 0:
         return utc_now()
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ClientPool:
+    """Browser contexts behind the scope proxy, and their traffic: counted, and kept (via ``keep_exchange``)."""
+
+    def __init__(
+        self,
+        browser: Browser,
+        profile: Profile,
+        redactor: Redactor,
+        keep_exchange: Callable[[Exchange], None],
+        on_user_agent: Callable[[str], None],
+    ) -> None:
+        self.browser = browser
+        self.profile = profile
+        self.redactor = redactor
+        self._keep_exchange = keep_exchange
+        self._on_user_agent = on_user_agent  # told the browser's own user agent once it is known
+        self._ua_known = False
+        self._clients: list[Client] = []
+        self._pending: list[tuple[str, Request, float]] = []
+        self.browser_requests = 0
+        self.clients_opened = 0
+        self.out_of_scope: list[str] = []  # every request the scope blocked (images and scripts too)
+        self.out_of_scope_navigations: list[str] = []  # of those, the ones that were a page leaving scope
+
+    def open(self, name: str, state: ClientState | None = None, fingerprint: Fingerprint | None = None) -> Client:
+        """A fresh browser context, optionally seeded with a captured state (the replay primitive)."""
+        hosts = sorted(self.profile.scope_hosts)
+        # Everything outside scope is sent to a dead proxy on loopback, so the browser can never reach it
+        # (redirects included); a leading `<-loopback>` stops Chromium bypassing it for other local hosts.
+        proxy = {"server": "http://127.0.0.1:9", "bypass": ",".join(["<-loopback>", *hosts])}
+        # Service workers are blocked: their fetches would bypass the per-context request events we record.
+        kwargs: dict[str, Any] = {
+            "proxy": proxy,
+            "viewport": {"width": 1100, "height": 720},
+            "service_workers": "block",
+        }
+        if fingerprint is not None:
+            kwargs.update(user_agent=fingerprint.user_agent, locale=fingerprint.locale)
+        if state is not None:
+            kwargs["storage_state"] = state.playwright_storage_state()
+            if state.headers:
+                kwargs["extra_http_headers"] = dict(state.headers)
+        context = self.browser.new_context(**kwargs)
+        if state is not None and state.session_storage:
+            context.add_init_script(session_storage_script(state))
+        context.set_default_timeout(NAV_TIMEOUT_MS)
+        client = Client(name=name, context=context, page=context.new_page())
+        if not self._ua_known and fingerprint is None:
+            self._on_user_agent(client.page.evaluate("navigator.userAgent"))
+            self._ua_known = True
+        context.on("request", lambda req: self._on_request(client, req))
+        context.on("requestfinished", lambda req: self._on_request_done(client, req))
+        context.on("requestfailed", lambda req: self._on_request_done(client, req))
+        context.on("response", lambda resp: note_document_status(client, resp))
+        self._clients.append(client)
+        self.clients_opened += 1
+        return client
+
+    def _on_request_done(self, client: Client, request: Request) -> None:
+        client.in_flight = max(0, client.in_flight - 1)
+        self._pending.append((client.name, request, time.monotonic()))
+
+    def _on_request(self, client: Client, request: Request) -> None:
+        # Event handlers must not call back into Playwright (sync API); only read what the event carries.
+        self.browser_requests += 1
+        client.in_flight += 1
+        if request.resource_type in ("xhr", "fetch"):
+            client.script_fetches += 1
+        if not self.profile.in_scope(request.url):
+            # Only a top-level navigation off scope means the flow itself left; a sub-resource (image,
+            # fetch, socket) is just blocked by the dead proxy and noted.
+            self.out_of_scope.append(request.url)
+            if is_page_navigation(request):
+                self.out_of_scope_navigations.append(request.url)
+        auth = request.headers.get("authorization")
+        if auth and self.profile.in_scope(request.url):
+            self.redactor.register(auth)
+            self.redactor.register(auth.partition(" ")[2])
+            client.auth_headers["Authorization"] = auth
+
+    def drain(self) -> None:
+        """Move finished browser requests into the HAR (safe here: we are outside event handlers)."""
+        pending, self._pending = self._pending, []
+        for client, req, _ in pending:
+            try:
+                self._keep_exchange(browser_exchange(client, req))
+            except PlaywrightError:
+                continue  # the context is already gone; the request is still counted
+
+    def close(self, client: Client) -> None:
+        if client.closed:
+            return
+        self.drain()
+        with suppress(PlaywrightError):
+            client.context.close()
+        client.closed = True
+        self.drain()
+
+    def close_all(self) -> None:
+        for client in self._clients:
+            self.close(client)

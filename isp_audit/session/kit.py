@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, Request
-from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Browser
 
 from ..classify import ServerFault, summarise, with_retries
 from ..cookies import SetCookieRecord
@@ -31,18 +30,12 @@ from ..profile import Profile
 from ..recorder import Exchange, Recorder, utc_now
 from ..redact import Redactor
 from ..state import ClientState, StateItem
-from .clients import (
-    Client,
-    browser_exchange,
-    is_page_navigation,
-    note_document_status,
-    session_storage_script,
-)
+from .clients import Client, ClientPool
 from .credentials import Credentials
 from .experiments import ExtraLogins, LoginFault, Logout
 from .identify import identify_tokens
 from .login import LoginFlow
-from .navigate import NAV_TIMEOUT_MS, Navigator
+from .navigate import Navigator
 from .oracle import OracleProof, Replayer
 from .records import (
     AuthCheck,
@@ -79,16 +72,10 @@ class SessionKit:
         self.oracle = oracle
         self.http_replay_ok = False
         self.logins = 0
-        self.browser_requests = 0
-        self.clients_opened = 0
-        self.out_of_scope: list[str] = []  # every request the scope blocked (images and scripts too)
-        self.out_of_scope_navigations: list[str] = []  # of those, the ones that were a page leaving scope
         # Raw (unredacted) URLs the scan saw, kept in memory only, for checks that look for tokens in URLs.
         self._urls_seen: list[SeenUrl] = []
         # Every state captured, in memory only, so checks can find all values a session token ever had.
         self._states_seen: list[ClientState] = []
-        self._clients: list[Client] = []
-        self._pending: list[tuple[str, Request, float]] = []
         self._live: LoginRecord | None = None
         self._live_client: Client | None = None  # the browser client of the live login
         self._live_ended = False  # the server (or our logout) ended the live login's session
@@ -97,9 +84,9 @@ class SessionKit:
             profile.scope, self._record_http, user_agent=_user_agent(browser), deadline_s=self.limits.exchange_s
         )
         self._calibrated = False
-        self._ua_known = False
         self.baseline_tokens: TokenIdentification | None = None
         self._used_steps: set[int] = set()  # steps of shared experiments the current check relied on
+        self._clients = ClientPool(browser, profile, redactor, self._keep_exchange, self._browser_user_agent)
         self.credentials = Credentials(profile.login, redactor)
         self._navigator = Navigator(self)
         self._replayer = Replayer(self)
@@ -185,7 +172,8 @@ class SessionKit:
 
     def stats(self) -> ScanStats:
         """What the scan cost the target, counted by the kit alone."""
-        return ScanStats(self.logins, self.browser_requests, self.http.requests_made, self.clients_opened)
+        pool = self._clients
+        return ScanStats(self.logins, pool.browser_requests, self.http.requests_made, pool.clients_opened)
 
     def used_steps(self) -> set[int]:
         return set(self._used_steps)
@@ -196,87 +184,33 @@ class SessionKit:
     def note_http_requests(self, count: int) -> None:
         self.http.requests_made += count
 
-    # --- clients ---------------------------------------------------------------------------------------
+    # --- clients (isp_audit.session.clients) -----------------------------------------------------------------
     def new_client(self, name: str, state: ClientState | None = None, fingerprint: Fingerprint | None = None) -> Client:
         """A fresh browser context, optionally seeded with a captured state (the replay primitive)."""
         self.check_time()
-        hosts = sorted(self.profile.scope_hosts)
-        # Everything outside scope is sent to a dead proxy on loopback, so the browser can never reach it
-        # (redirects included); a leading `<-loopback>` stops Chromium bypassing it for other local hosts.
-        proxy = {"server": "http://127.0.0.1:9", "bypass": ",".join(["<-loopback>", *hosts])}
-        # Service workers are blocked: their fetches would bypass the per-context request events we record.
-        kwargs: dict[str, Any] = {
-            "proxy": proxy,
-            "viewport": {"width": 1100, "height": 720},
-            "service_workers": "block",
-        }
-        if fingerprint is not None:
-            kwargs.update(user_agent=fingerprint.user_agent, locale=fingerprint.locale)
-        if state is not None:
-            kwargs["storage_state"] = state.playwright_storage_state()
-            if state.headers:
-                kwargs["extra_http_headers"] = dict(state.headers)
-        context = self.browser.new_context(**kwargs)
-        if state is not None and state.session_storage:
-            context.add_init_script(session_storage_script(state))
-        context.set_default_timeout(NAV_TIMEOUT_MS)
-        client = Client(name=name, context=context, page=context.new_page())
-        if not self._ua_known and fingerprint is None:
-            # Plain-HTTP replays present the browser's own user agent, so apps that bind sessions to it
-            # (a legitimate hardening) see the same client, not a stranger.
-            self.http.user_agent = client.page.evaluate("navigator.userAgent")
-            self._ua_known = True
-        context.on("request", lambda req: self._on_request(client, req))
-        context.on("requestfinished", lambda req: self._on_request_done(client, req))
-        context.on("requestfailed", lambda req: self._on_request_done(client, req))
-        context.on("response", lambda resp: note_document_status(client, resp))
-        self._clients.append(client)
-        self.clients_opened += 1
-        return client
-
-    def _on_request_done(self, client: Client, request: Request) -> None:
-        client.in_flight = max(0, client.in_flight - 1)
-        self._pending.append((client.name, request, time.monotonic()))
-
-    def _on_request(self, client: Client, request: Request) -> None:
-        # Event handlers must not call back into Playwright (sync API); only read what the event carries.
-        self.browser_requests += 1
-        client.in_flight += 1
-        if request.resource_type in ("xhr", "fetch"):
-            client.script_fetches += 1
-        if not self.profile.in_scope(request.url):
-            # Only a top-level navigation off scope means the flow itself left; a sub-resource (image,
-            # fetch, socket) is just blocked by the dead proxy and noted.
-            self.out_of_scope.append(request.url)
-            if is_page_navigation(request):
-                self.out_of_scope_navigations.append(request.url)
-        auth = request.headers.get("authorization")
-        if auth and self.profile.in_scope(request.url):
-            self.redactor.register(auth)
-            self.redactor.register(auth.partition(" ")[2])
-            client.auth_headers["Authorization"] = auth
+        return self._clients.open(name, state, fingerprint)
 
     def drain_traffic(self) -> None:
-        """Move finished browser requests into the HAR (safe here: we are outside event handlers)."""
-        pending, self._pending = self._pending, []
-        for client, req, _ in pending:
-            try:
-                self._keep_exchange(browser_exchange(client, req))
-            except PlaywrightError:
-                continue  # the context is already gone; the request is still counted
+        self._clients.drain()
 
     def close_client(self, client: Client) -> None:
-        if client.closed:
-            return
-        self.drain_traffic()
-        with suppress(PlaywrightError):
-            client.context.close()
-        client.closed = True
-        self.drain_traffic()
+        self._clients.close(client)
 
     def close_all(self) -> None:
-        for client in self._clients:
-            self.close_client(client)
+        self._clients.close_all()
+
+    @property
+    def out_of_scope(self) -> list[str]:
+        return self._clients.out_of_scope
+
+    @property
+    def out_of_scope_navigations(self) -> list[str]:
+        return self._clients.out_of_scope_navigations
+
+    def _browser_user_agent(self, user_agent: str) -> None:
+        # Plain-HTTP replays present the browser's own user agent, so apps that bind sessions to it
+        # (a legitimate hardening) see the same client, not a stranger.
+        self.http.user_agent = user_agent
 
     def _record_http(self, exchange: dict[str, Any]) -> None:
         self._keep_exchange(

@@ -102,8 +102,11 @@ class Submission:
 class Browsing(Protocol):
     """What logging in needs from the kit: navigation, state capture, and the scope's record of blocks."""
 
-    out_of_scope: list[str]
-    out_of_scope_navigations: list[str]
+    @property
+    def out_of_scope(self) -> list[str]: ...
+
+    @property
+    def out_of_scope_navigations(self) -> list[str]: ...
 
     def goto(self, client: Client, url: str) -> Observation: ...
 

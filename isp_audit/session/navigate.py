@@ -16,13 +16,12 @@ from ..errors import AuditError
 from ..http import check_size
 from ..oracle import Observation
 from ..state import ClientState, Cookie
-from .clients import Client
+from .clients import NAV_TIMEOUT_MS, Client
 from .login import first_line
 
 if TYPE_CHECKING:
     from .kit import SessionKit
 
-NAV_TIMEOUT_MS = 20_000
 SETTLE_LIMIT_S = 3.0  # longest wait for a page's own scripts to finish their requests
 SETTLE_QUIET_S = 0.12  # no request in flight for this long: the page is done
 
