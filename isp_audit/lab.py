@@ -567,9 +567,10 @@ class SessionLab(LoginMixin):
         pre = self.anonymous_visit(client)
         try:
             post, landing = self.login(client)
-        except LoginFailed:
-            _raise_document_fault(client, "the login")
-            raise
+        except LoginFailed as exc:
+            if self.last_submission is None or not status_fault(self.last_submission.final_status):
+                _raise_document_fault(client, "the login")  # (the submission's own words name it better)
+            raise exc
         if not self._calibrated:
             self._establish_oracle(client, landing, post)
         check = self.is_authenticated(post, "state right after login")
