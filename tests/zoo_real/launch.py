@@ -1,0 +1,182 @@
+"""Install and run the real third-party apps of the zoo, bound to 127.0.0.1.
+
+    from tests.zoo_real.launch import install, running
+    install("wagtail")                  # idempotent; cached under $ISP_ZOO_CACHE or /work/zoo-cache
+    with running("wagtail") as base:    # starts on a free port, waits until ready, stops it after
+        ...
+
+Every app's admin user is ADMIN_USER / ADMIN_PASSWORD (password-only apps use the password alone).
+Each run works on a fresh copy of the app's data, so runs never see each other's sessions.
+Also a CLI: python tests/zoo_real/launch.py install APP | run APP (prints the URL, Ctrl-C stops).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ADMIN_USER = "admin"
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "zoo-Pa55-word"
+HERE = Path(__file__).resolve().parent
+
+
+def cache() -> Path:
+    p = Path(os.environ.get("ISP_ZOO_CACHE", "/work/zoo-cache"))
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def sh(cmd: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 900) -> None:
+    print(f"[zoo] $ {cmd}", file=sys.stderr)
+    subprocess.run(["bash", "-ec", cmd], cwd=cwd, env={**os.environ, **(env or {})}, check=True, timeout=timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class App:
+    name = ""
+    ready_path = "/"
+    ready_timeout = 90.0
+
+    def installed(self) -> bool:
+        return (cache() / f"{self.name}.installed").exists()
+
+    def do_install(self) -> None:
+        raise NotImplementedError
+
+    def prepare(self, work: Path) -> None:
+        """Per-run data under `work` (a fresh temporary directory)."""
+
+    def command(self, work: Path, port: int) -> tuple[list[str], dict, Path]:
+        raise NotImplementedError
+
+    def is_ready(self, base: str) -> bool:
+        try:
+            with urllib.request.urlopen(base + self.ready_path, timeout=5) as r:
+                return r.status < 500
+        except urllib.error.HTTPError as e:
+            return e.code < 500
+        except Exception:
+            return False
+
+
+APPS: dict[str, App] = {}
+
+
+def register(cls):
+    APPS[cls.name] = cls()
+    return cls
+
+
+def venv(name: str) -> Path:
+    return cache() / f"venv-{name}"
+
+
+def pip_install(name: str, *reqs: str) -> None:
+    v = venv(name)
+    if not (v / "bin" / "python").exists():
+        sh(f"python3 -m venv {v}")
+    sh(f"{v}/bin/pip install -q --disable-pip-version-check " + " ".join(f"'{r}'" for r in reqs))
+
+
+# ---------------------------------------------------------------- apps
+
+
+@register
+class Wagtail(App):
+    """Wagtail 8.0.1 (Django CMS): classic form login, server-side DB sessions, logout in the account menu."""
+
+    name = "wagtail"
+    ready_path = "/admin/login/"
+
+    def do_install(self) -> None:
+        pip_install("wagtail", "wagtail==8.0.1")
+        proj = cache() / "wagtail"
+        if proj.exists():
+            shutil.rmtree(proj)
+        proj.mkdir()
+        py = venv("wagtail") / "bin"
+        sh(f"{py}/wagtail start zoosite . >/dev/null", cwd=proj)
+        sh(f"{py}/python manage.py migrate -v0", cwd=proj)
+        sh(f"{py}/python manage.py createsuperuser --noinput --username {ADMIN_USER} --email {ADMIN_EMAIL}",
+           cwd=proj, env={"DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD})
+
+    def prepare(self, work: Path) -> None:
+        shutil.copytree(cache() / "wagtail", work / "site")
+
+    def command(self, work, port):
+        py = venv("wagtail") / "bin" / "python"
+        return [str(py), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], {}, work / "site"
+
+
+# ---------------------------------------------------------------- API
+
+
+def install(app: str) -> None:
+    a = APPS[app]
+    if a.installed():
+        return
+    t = time.monotonic()
+    a.do_install()
+    (cache() / f"{app}.installed").write_text(f"{time.monotonic() - t:.0f} s\n")
+
+
+@contextlib.contextmanager
+def running(app: str, port: int | None = None):
+    """Start `app` on 127.0.0.1 (a free port), yield its base URL, stop it (whole process group)."""
+    install(app)
+    a = APPS[app]
+    port = port or free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix=f"zoo-{app}-") as w:
+        work = Path(w)
+        a.prepare(work)
+        argv, env, cwd = a.command(work, port)
+        log = open(work / "app.log", "wb")
+        proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            deadline = time.monotonic() + a.ready_timeout
+            while not a.is_ready(base):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    tail = (work / "app.log").read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{app} did not become ready at {base}:\n{tail}")
+                time.sleep(0.5)
+            yield base
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+            log.close()
+
+
+if __name__ == "__main__":
+    cmd, name = sys.argv[1], sys.argv[2]
+    if cmd == "install":
+        install(name)
+    elif cmd == "run":
+        with running(name) as url:
+            print(url, flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                signal.pause()
