@@ -124,6 +124,35 @@ class Wagtail(App):
         return [str(py), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], {}, work / "site"
 
 
+JUPYTER_HASH = ("argon2:$argon2id$v=19$m=10240,t=10,p=8$Jm8ibYN66BuNLGyOKXcQeA$"
+                "cWAOUfTo9yeEdcyOK0LPq5RvsYoJCmSM/9T15eaeips")  # jupyter_server.auth.passwd(ADMIN_PASSWORD)
+
+
+@register
+class JupyterLab(App):
+    """JupyterLab 4.6.6 on jupyter_server 2.21.1: password-only login, UI drawn by script, tornado signed cookie."""
+
+    name = "jupyterlab"
+    ready_path = "/login"
+
+    def do_install(self) -> None:
+        pip_install("jupyterlab", "jupyterlab==4.6.6")
+
+    def prepare(self, work: Path) -> None:
+        for d in ("root", "config", "data", "runtime"):
+            (work / d).mkdir()
+
+    def command(self, work, port):
+        py = venv("jupyterlab") / "bin" / "python"
+        env = {"JUPYTER_CONFIG_DIR": str(work / "config"), "JUPYTER_DATA_DIR": str(work / "data"),
+               "JUPYTER_RUNTIME_DIR": str(work / "runtime"), "JUPYTER_PLATFORM_DIRS": "1"}
+        return [str(py), "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                "--port-retries=0", f"--ServerApp.root_dir={work / 'root'}", "--IdentityProvider.token=",
+                f"--PasswordIdentityProvider.hashed_password={JUPYTER_HASH}",
+                "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                "--ServerApp.open_browser=False", "--allow-root", "--LabApp.extension_manager=readonly"], env, work
+
+
 # ---------------------------------------------------------------- API
 
 
