@@ -153,6 +153,33 @@ class JupyterLab(App):
                 "--ServerApp.open_browser=False", "--allow-root", "--LabApp.extension_manager=readonly"], env, work
 
 
+@register
+class Adminer(App):
+    """Adminer 4.8.1 from Debian (PHP 8.2 built-in server), SQLite database opened with the zoo password."""
+
+    name = "adminer"
+    ready_path = "/"
+
+    def installed(self) -> bool:
+        return Path("/usr/share/adminer/adminer.php").exists() and shutil.which("php") is not None
+
+    def do_install(self) -> None:
+        sh("(apt-cache policy adminer | grep -q Candidate: && apt-cache policy adminer | grep -vq 'Candidate: (none)')"
+           " || apt-get update -qq")
+        sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends adminer php-cli php-sqlite3")
+
+    def prepare(self, work: Path) -> None:
+        (work / "www").mkdir()
+        (work / "sessions").mkdir()
+        shutil.copy(HERE / "adminer" / "index.php", work / "www" / "index.php")
+        sh("php -r '$d = new SQLite3(\"zoo.db\"); $d->exec(\"create table notes(id integer primary key, body text)\");'",
+           cwd=work)
+
+    def command(self, work, port):
+        return ["php", "-d", f"session.save_path={work / 'sessions'}", "-S", f"127.0.0.1:{port}", "-t",
+                str(work / "www")], {"ZOO_PASSWORD": ADMIN_PASSWORD}, work
+
+
 # ---------------------------------------------------------------- API
 
 
