@@ -180,6 +180,36 @@ class Adminer(App):
                 str(work / "www")], {"ZOO_PASSWORD": ADMIN_PASSWORD}, work
 
 
+@register
+class PgAdmin4(App):
+    """pgAdmin 4 9.18 in server mode: React SPA, Flask with a server-side file session store, Flask-Paranoid."""
+
+    name = "pgadmin4"
+    ready_path = "/login"
+    ready_timeout = 150.0
+
+    def _pkg(self) -> Path:
+        return next((venv("pgadmin4") / "lib").glob("python3*/site-packages/pgadmin4"))
+
+    def do_install(self) -> None:
+        pip_install("pgadmin4", "pgadmin4==9.18")
+        tpl = cache() / "pgadmin4-template"
+        if tpl.exists():
+            shutil.rmtree(tpl)
+        tpl.mkdir()
+        sh(f"{venv('pgadmin4')}/bin/python setup.py setup-db", cwd=self._pkg(), env={
+            "ZOO_PGADMIN_DIR": str(tpl), "CONFIG_DISTRO_FILE_PATH": str(HERE / "pgadmin4" / "config_distro.py"),
+            "PGADMIN_SETUP_EMAIL": ADMIN_EMAIL, "PGADMIN_SETUP_PASSWORD": ADMIN_PASSWORD})
+
+    def prepare(self, work: Path) -> None:
+        shutil.copytree(cache() / "pgadmin4-template", work / "data")
+
+    def command(self, work, port):
+        env = {"ZOO_PGADMIN_DIR": str(work / "data"), "ZOO_PORT": str(port),
+               "CONFIG_DISTRO_FILE_PATH": str(HERE / "pgadmin4" / "config_distro.py")}
+        return [str(venv("pgadmin4") / "bin" / "python"), "pgAdmin4.py"], env, self._pkg()
+
+
 # ---------------------------------------------------------------- API
 
 

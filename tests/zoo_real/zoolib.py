@@ -189,6 +189,15 @@ def fixation(ad: Adapter) -> dict:
     out["exp1_victim_after_login"] = {n: fp(v) for n, v in names(state_of(victim)).items()}
     out["exp1_attacker_replay"] = ad.oracle(planted, UA_THIEF)
     out["exp1_victim"] = ad.oracle(state_of(victim, h))
+    # the same with an attacker that presents the victim's user agent (as a scanner's two clients do)
+    attacker = client(UA_OWNER)
+    for p in ad.anon_paths:
+        attacker.get(ad.url(p), timeout=20)
+    planted = state_of(attacker)
+    victim = load(planted)
+    h = ad.login(victim)
+    out["exp1_same_ua_victim_kept_planted"] = {n: names(state_of(victim)).get(n) == v for n, v in names(planted).items()}
+    out["exp1_same_ua_attacker_replay"] = ad.oracle(planted, UA_OWNER)
     # experiment 2: never-issued values for the session cookies
     exp2 = {}
     for name in ad.session_cookies:
