@@ -65,6 +65,9 @@ class App:
     def command(self, work: Path, port: int) -> tuple[list[str], dict, Path]:
         raise NotImplementedError
 
+    def after_start(self, base: str) -> None:
+        """Runs once the app answers (e.g. to create the admin through the app's own API)."""
+
     def is_ready(self, base: str) -> bool:
         try:
             with urllib.request.urlopen(base + self.ready_path, timeout=5) as r:
@@ -210,6 +213,43 @@ class PgAdmin4(App):
         return [str(venv("pgadmin4") / "bin" / "python"), "pgAdmin4.py"], env, self._pkg()
 
 
+@register
+class Actual(App):
+    """Actual Budget sync server 25.6.0 (npm) with its bundled web client: password-only, token in a header."""
+
+    name = "actual"
+    ready_path = "/account/needs-bootstrap"
+
+    def _dir(self) -> Path:
+        return cache() / "npm-actual"
+
+    def installed(self) -> bool:
+        return (self._dir() / "node_modules/better-sqlite3/build/Release/better_sqlite3.node").exists()
+
+    def do_install(self) -> None:
+        d = self._dir()
+        d.mkdir(exist_ok=True)
+        (d / "package.json").write_text('{"private": true}\n')
+        # better-sqlite3 has no prebuilt binary reachable here: node-gyp builds it against Debian's node headers
+        sh("npm install --no-audit --no-fund --loglevel=error @actual-app/sync-server@25.6.0", cwd=d,
+           env={"npm_config_nodedir": "/usr"})
+
+    def prepare(self, work: Path) -> None:
+        (work / "data").mkdir()
+
+    def command(self, work, port):
+        env = {"ACTUAL_DATA_DIR": str(work / "data"), "ACTUAL_PORT": str(port), "ACTUAL_HOSTNAME": "127.0.0.1"}
+        return ["node", "build/app.js"], env, self._dir() / "node_modules/@actual-app/sync-server"
+
+    def after_start(self, base: str) -> None:
+        import json as _json
+
+        req = urllib.request.Request(base + "/account/bootstrap", data=_json.dumps({"password": ADMIN_PASSWORD}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=20) as r:
+            assert _json.load(r)["status"] == "ok"
+
+
 # ---------------------------------------------------------------- API
 
 
@@ -244,6 +284,7 @@ def running(app: str, port: int | None = None):
                     tail = (work / "app.log").read_text(errors="replace")[-3000:]
                     raise RuntimeError(f"{app} did not become ready at {base}:\n{tail}")
                 time.sleep(0.5)
+            a.after_start(base)
             yield base
         finally:
             with contextlib.suppress(ProcessLookupError):
