@@ -174,12 +174,13 @@ class Adminer(App):
     def prepare(self, work: Path) -> None:
         (work / "www").mkdir()
         (work / "sessions").mkdir()
+        (work / "tmp").mkdir()  # Adminer's brute-force counter (adminer.invalid) lives in upload_tmp_dir
         shutil.copy(HERE / "adminer" / "index.php", work / "www" / "index.php")
         sh("php -r '$d = new SQLite3(\"zoo.db\"); $d->exec(\"create table notes(id integer primary key, body text)\");'",
            cwd=work)
 
     def command(self, work, port):
-        return ["php", "-d", f"session.save_path={work / 'sessions'}", "-S", f"127.0.0.1:{port}", "-t",
+        return ["php", "-d", f"session.save_path={work / 'sessions'}", "-d", f"upload_tmp_dir={work / 'tmp'}", "-S", f"127.0.0.1:{port}", "-t",
                 str(work / "www")], {"ZOO_PASSWORD": ADMIN_PASSWORD}, work
 
 

@@ -94,6 +94,22 @@ def main() -> None:
         b["url_hits"] = [u for u in b["urls"] if sid in u]
         b["urls"] = len(b["urls"])
         z.show("browser (login form, Logout button)", b)
+        inv = sess_dir.parent / "tmp" / "adminer.invalid"
+        z.show("white box: Adminer brute-force counter (tmp/adminer.invalid) after the anonymous oracle calls",
+               inv.read_text(errors="replace") if inv.exists() else None)
+        # every anonymous hit on the ?username= page counts as an invalid login; past 29 in 30 min
+        # the IP is locked out, even for the right password
+        for _ in range(32):
+            z.client().get(base + DB_PAGE, timeout=20)
+        c = z.client()
+        try:
+            ad.login(c)
+            locked = not ad.oracle(z.state_of(c))[0]
+        except Exception:
+            locked = True
+        body = c.get(base + DB_PAGE).text
+        z.show("after 32 more anonymous hits: correct-password login refused?",
+               {"refused": locked, "message": "Too many unsuccessful logins" in body})
 
 
 if __name__ == "__main__":
