@@ -284,6 +284,22 @@ class Verdaccio(App):
                 "--listen", f"127.0.0.1:{port}"], {}, work
 
 
+@register
+class Gradio(App):
+    """Gradio 6.31.0 with its built-in password login (auth=(user, password)): SPA, in-memory tokens."""
+
+    name = "gradio"
+    ready_path = "/config"  # 401 until logged in, but only once the server is up
+
+    def do_install(self) -> None:
+        pip_install("gradio", "gradio==6.31.0")
+
+    def command(self, work, port):
+        env = {"PORT": str(port), "ZOO_USER": ADMIN_USER, "ZOO_PASSWORD": ADMIN_PASSWORD,
+               "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(work)}
+        return [str(venv("gradio") / "bin" / "python"), str(HERE / "gradio" / "app.py")], env, work
+
+
 # ---------------------------------------------------------------- API
 
 
