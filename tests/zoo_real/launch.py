@@ -116,8 +116,11 @@ class Wagtail(App):
         py = venv("wagtail") / "bin"
         sh(f"{py}/wagtail start zoosite . >/dev/null", cwd=proj)
         sh(f"{py}/python manage.py migrate -v0", cwd=proj)
-        sh(f"{py}/python manage.py createsuperuser --noinput --username {ADMIN_USER} --email {ADMIN_EMAIL}",
-           cwd=proj, env={"DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD})
+        sh(
+            f"{py}/python manage.py createsuperuser --noinput --username {ADMIN_USER} --email {ADMIN_EMAIL}",
+            cwd=proj,
+            env={"DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
+        )
 
     def prepare(self, work: Path) -> None:
         shutil.copytree(cache() / "wagtail", work / "site")
@@ -127,8 +130,10 @@ class Wagtail(App):
         return [str(py), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], {}, work / "site"
 
 
-JUPYTER_HASH = ("argon2:$argon2id$v=19$m=10240,t=10,p=8$Jm8ibYN66BuNLGyOKXcQeA$"
-                "cWAOUfTo9yeEdcyOK0LPq5RvsYoJCmSM/9T15eaeips")  # jupyter_server.auth.passwd(ADMIN_PASSWORD)
+JUPYTER_HASH = (
+    "argon2:$argon2id$v=19$m=10240,t=10,p=8$Jm8ibYN66BuNLGyOKXcQeA$"
+    "cWAOUfTo9yeEdcyOK0LPq5RvsYoJCmSM/9T15eaeips"
+)  # jupyter_server.auth.passwd(ADMIN_PASSWORD)
 
 
 @register
@@ -147,13 +152,33 @@ class JupyterLab(App):
 
     def command(self, work, port):
         py = venv("jupyterlab") / "bin" / "python"
-        env = {"JUPYTER_CONFIG_DIR": str(work / "config"), "JUPYTER_DATA_DIR": str(work / "data"),
-               "JUPYTER_RUNTIME_DIR": str(work / "runtime"), "JUPYTER_PLATFORM_DIRS": "1"}
-        return [str(py), "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-                "--port-retries=0", f"--ServerApp.root_dir={work / 'root'}", "--IdentityProvider.token=",
+        env = {
+            "JUPYTER_CONFIG_DIR": str(work / "config"),
+            "JUPYTER_DATA_DIR": str(work / "data"),
+            "JUPYTER_RUNTIME_DIR": str(work / "runtime"),
+            "JUPYTER_PLATFORM_DIRS": "1",
+        }
+        return (
+            [
+                str(py),
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--ip=127.0.0.1",
+                f"--port={port}",
+                "--port-retries=0",
+                f"--ServerApp.root_dir={work / 'root'}",
+                "--IdentityProvider.token=",
                 f"--PasswordIdentityProvider.hashed_password={JUPYTER_HASH}",
-                "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                "--ServerApp.open_browser=False", "--allow-root", "--LabApp.extension_manager=readonly"], env, work
+                "--LabApp.news_url=None",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                "--ServerApp.open_browser=False",
+                "--allow-root",
+                "--LabApp.extension_manager=readonly",
+            ],
+            env,
+            work,
+        )
 
 
 @register
@@ -167,21 +192,37 @@ class Adminer(App):
         return Path("/usr/share/adminer/adminer.php").exists() and shutil.which("php") is not None
 
     def do_install(self) -> None:
-        sh("(apt-cache policy adminer | grep -q Candidate: && apt-cache policy adminer | grep -vq 'Candidate: (none)')"
-           " || apt-get update -qq")
-        sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends adminer php-cli php-sqlite3")
+        cmd = (
+            "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends adminer php-cli php-sqlite3"
+        )
+        sh(f"{cmd} || (apt-get update -qq && {cmd})")  # needs root, as on the project's machines
 
     def prepare(self, work: Path) -> None:
         (work / "www").mkdir()
         (work / "sessions").mkdir()
         (work / "tmp").mkdir()  # Adminer's brute-force counter (adminer.invalid) lives in upload_tmp_dir
         shutil.copy(HERE / "adminer" / "index.php", work / "www" / "index.php")
-        sh("php -r '$d = new SQLite3(\"zoo.db\"); $d->exec(\"create table notes(id integer primary key, body text)\");'",
-           cwd=work)
+        sh(
+            'php -r \'$d = new SQLite3("zoo.db"); $d->exec("create table notes(id integer primary key, body text)");\'',
+            cwd=work,
+        )
 
     def command(self, work, port):
-        return ["php", "-d", f"session.save_path={work / 'sessions'}", "-d", f"upload_tmp_dir={work / 'tmp'}", "-S", f"127.0.0.1:{port}", "-t",
-                str(work / "www")], {"ZOO_PASSWORD": ADMIN_PASSWORD}, work
+        return (
+            [
+                "php",
+                "-d",
+                f"session.save_path={work / 'sessions'}",
+                "-d",
+                f"upload_tmp_dir={work / 'tmp'}",
+                "-S",
+                f"127.0.0.1:{port}",
+                "-t",
+                str(work / "www"),
+            ],
+            {"ZOO_PASSWORD": ADMIN_PASSWORD},
+            work,
+        )
 
 
 @register
@@ -201,16 +242,26 @@ class PgAdmin4(App):
         if tpl.exists():
             shutil.rmtree(tpl)
         tpl.mkdir()
-        sh(f"{venv('pgadmin4')}/bin/python setup.py setup-db", cwd=self._pkg(), env={
-            "ZOO_PGADMIN_DIR": str(tpl), "CONFIG_DISTRO_FILE_PATH": str(HERE / "pgadmin4" / "config_distro.py"),
-            "PGADMIN_SETUP_EMAIL": ADMIN_EMAIL, "PGADMIN_SETUP_PASSWORD": ADMIN_PASSWORD})
+        sh(
+            f"{venv('pgadmin4')}/bin/python setup.py setup-db",
+            cwd=self._pkg(),
+            env={
+                "ZOO_PGADMIN_DIR": str(tpl),
+                "CONFIG_DISTRO_FILE_PATH": str(HERE / "pgadmin4" / "config_distro.py"),
+                "PGADMIN_SETUP_EMAIL": ADMIN_EMAIL,
+                "PGADMIN_SETUP_PASSWORD": ADMIN_PASSWORD,
+            },
+        )
 
     def prepare(self, work: Path) -> None:
         shutil.copytree(cache() / "pgadmin4-template", work / "data")
 
     def command(self, work, port):
-        env = {"ZOO_PGADMIN_DIR": str(work / "data"), "ZOO_PORT": str(port),
-               "CONFIG_DISTRO_FILE_PATH": str(HERE / "pgadmin4" / "config_distro.py")}
+        env = {
+            "ZOO_PGADMIN_DIR": str(work / "data"),
+            "ZOO_PORT": str(port),
+            "CONFIG_DISTRO_FILE_PATH": str(HERE / "pgadmin4" / "config_distro.py"),
+        }
         return [str(venv("pgadmin4") / "bin" / "python"), "pgAdmin4.py"], env, self._pkg()
 
 
@@ -232,8 +283,11 @@ class Actual(App):
         d.mkdir(exist_ok=True)
         (d / "package.json").write_text('{"private": true}\n')
         # better-sqlite3 has no prebuilt binary reachable here: node-gyp builds it against Debian's node headers
-        sh("npm install --no-audit --no-fund --loglevel=error @actual-app/sync-server@25.6.0", cwd=d,
-           env={"npm_config_nodedir": "/usr"})
+        sh(
+            "npm install --no-audit --no-fund --loglevel=error @actual-app/sync-server@25.6.0",
+            cwd=d,
+            env={"npm_config_nodedir": "/usr"},
+        )
 
     def prepare(self, work: Path) -> None:
         (work / "data").mkdir()
@@ -245,8 +299,11 @@ class Actual(App):
     def after_start(self, base: str) -> None:
         import json as _json
 
-        req = urllib.request.Request(base + "/account/bootstrap", data=_json.dumps({"password": ADMIN_PASSWORD}).encode(),
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            base + "/account/bootstrap",
+            data=_json.dumps({"password": ADMIN_PASSWORD}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=20) as r:
             assert _json.load(r)["status"] == "ok"
 
@@ -275,13 +332,27 @@ class Verdaccio(App):
         shutil.copy(HERE / "verdaccio" / "config.yaml", work / "config.yaml")
         (work / "storage" / "zoo-secret").mkdir(parents=True)
         shutil.copy(HERE / "verdaccio" / "zoo-secret.package.json", work / "storage" / "zoo-secret" / "package.json")
-        out = subprocess.run(["node", "-e", "process.stdout.write(require('bcryptjs').hashSync(process.argv[1], 10))",
-                              ADMIN_PASSWORD], cwd=self._dir(), capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["node", "-e", "process.stdout.write(require('bcryptjs').hashSync(process.argv[1], 10))", ADMIN_PASSWORD],
+            cwd=self._dir(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         (work / "htpasswd").write_text(f"{ADMIN_USER}:{out}\n")
 
     def command(self, work, port):
-        return [str(self._dir() / "node_modules/.bin/verdaccio"), "--config", str(work / "config.yaml"),
-                "--listen", f"127.0.0.1:{port}"], {}, work
+        return (
+            [
+                str(self._dir() / "node_modules/.bin/verdaccio"),
+                "--config",
+                str(work / "config.yaml"),
+                "--listen",
+                f"127.0.0.1:{port}",
+            ],
+            {},
+            work,
+        )
 
 
 @register
@@ -295,8 +366,14 @@ class Gradio(App):
         pip_install("gradio", "gradio==6.31.0")
 
     def command(self, work, port):
-        env = {"PORT": str(port), "ZOO_USER": ADMIN_USER, "ZOO_PASSWORD": ADMIN_PASSWORD,
-               "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(work)}
+        env = {
+            "PORT": str(port),
+            "ZOO_USER": ADMIN_USER,
+            "ZOO_PASSWORD": ADMIN_PASSWORD,
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "HF_HUB_OFFLINE": "1",
+            "GRADIO_TEMP_DIR": str(work),
+        }
         return [str(venv("gradio") / "bin" / "python"), str(HERE / "gradio" / "app.py")], env, work
 
 
@@ -323,9 +400,16 @@ def running(app: str, port: int | None = None):
         work = Path(w)
         a.prepare(work)
         argv, env, cwd = a.command(work, port)
-        log = open(work / "app.log", "wb")
-        proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        log = open(work / "app.log", "wb")  # noqa: SIM115 (closed in the finally below)
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + a.ready_timeout
             while not a.is_ready(base):

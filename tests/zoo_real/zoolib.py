@@ -8,6 +8,7 @@ A "state" is {"cookies": [(name, value, domain, path)], "headers": {name: value}
 client presents. `oracle(state)` asks the app's authenticated endpoint from a clean client.
 """
 
+# ruff: noqa: RUF012  (adapters declare their paths and cookie names as plain class lists)
 from __future__ import annotations
 
 import base64
@@ -45,7 +46,7 @@ def client(ua: str = UA_OWNER, lang: str = "en-AU") -> requests.Session:
 def set_cookies(r: requests.Response) -> list[str]:
     """Raw Set-Cookie headers of a response and of its redirects."""
     out = []
-    for x in list(r.history) + [r]:
+    for x in [*list(r.history), r]:
         out += x.raw.headers.getlist("Set-Cookie") if x.raw is not None else []
     return out
 
@@ -85,7 +86,7 @@ def corrupt_value(v: str) -> str:
     alt = "A" if c != "A" else "B"
     if c.isdigit():
         alt = "1" if c != "1" else "2"
-    return v[:i] + alt + v[i + 1:]
+    return v[:i] + alt + v[i + 1 :]
 
 
 def corrupted(state: dict, name: str) -> dict:
@@ -140,8 +141,11 @@ def pre_login(ad: Adapter) -> dict:
     out = {}
     for p in ad.anon_paths:
         r = s.get(ad.url(p), timeout=20)
-        out[p] = {"status": r.history[0].status_code if r.history else r.status_code,
-                  "final": r.url, "set_cookie": [h.split(";")[0].split("=")[0] + "=…;" + ";".join(h.split(";")[1:]) for h in set_cookies(r)]}
+        out[p] = {
+            "status": r.history[0].status_code if r.history else r.status_code,
+            "final": r.url,
+            "set_cookie": [h.split(";")[0].split("=")[0] + "=…;" + ";".join(h.split(";")[1:]) for h in set_cookies(r)],
+        }
     out["jar_after_visits"] = {n: fp(v) for n, v in names(state_of(s)).items()}
     return out
 
@@ -153,8 +157,10 @@ def needed_items(ad: Adapter, st: dict) -> dict:
         res[f"remove {n}"] = ad.oracle(without(st, n))
         res[f"corrupt {n}"] = ad.oracle(corrupted(st, n))
     for n in items:  # each item alone
-        only = {"cookies": [c for c in st["cookies"] if c[0] == n],
-                "headers": {k: v for k, v in st["headers"].items() if k == n}}
+        only = {
+            "cookies": [c for c in st["cookies"] if c[0] == n],
+            "headers": {k: v for k, v in st["headers"].items() if k == n},
+        }
         res[f"only {n}"] = ad.oracle(only)
     return res
 
@@ -196,7 +202,9 @@ def fixation(ad: Adapter) -> dict:
     planted = state_of(attacker)
     victim = load(planted)
     h = ad.login(victim)
-    out["exp1_same_ua_victim_kept_planted"] = {n: names(state_of(victim)).get(n) == v for n, v in names(planted).items()}
+    out["exp1_same_ua_victim_kept_planted"] = {
+        n: names(state_of(victim)).get(n) == v for n, v in names(planted).items()
+    }
     out["exp1_same_ua_attacker_replay"] = ad.oracle(planted, UA_OWNER)
     # experiment 2: never-issued values for the session cookies
     exp2 = {}
@@ -208,7 +216,7 @@ def fixation(ad: Adapter) -> dict:
             continue
         forged = random_like(real[1])
         base_cookies = [c for c in planted["cookies"] if c[0] != name]
-        fstate = {"cookies": base_cookies + [(name, forged, real[2], real[3])], "headers": {}}
+        fstate = {"cookies": [*base_cookies, (name, forged, real[2], real[3])], "headers": {}}
         victim = load(fstate)
         h = ad.login(victim)
         after = names(state_of(victim))
@@ -229,7 +237,9 @@ def random_like(v: str) -> str:
         if ch.isdigit():
             classes.append(string.digits)
         elif ch in "abcdef":
-            classes.append("0123456789abcdef" if all(c in string.hexdigits.lower() for c in v) else string.ascii_lowercase)
+            classes.append(
+                "0123456789abcdef" if all(c in string.hexdigits.lower() for c in v) else string.ascii_lowercase
+            )
         elif ch.islower():
             classes.append(string.ascii_lowercase)
         elif ch.isupper():
@@ -246,7 +256,14 @@ def logout_replay(ad: Adapter) -> dict:
     after = state_of(s, st["headers"])
     return {
         "logout_status": r.status_code if r is not None else None,
-        "logout_set_cookie": [h.split("=")[0] + "=" + ("<empty>" if h.split("=", 1)[1].split(";")[0] in ("", '""') else "…") + ";" + ";".join(h.split(";")[1:]) for h in (set_cookies(r) if r is not None else [])],
+        "logout_set_cookie": [
+            h.split("=")[0]
+            + "="
+            + ("<empty>" if h.split("=", 1)[1].split(";")[0] in ("", '""') else "…")
+            + ";"
+            + ";".join(h.split(";")[1:])
+            for h in (set_cookies(r) if r is not None else [])
+        ],
         "browser_state_after_logout": ad.oracle(after),
         "captured_replayed_after_logout": ad.oracle(st),
     }
@@ -295,7 +312,7 @@ def entropy(tokens: list[str]) -> dict:
 
 def b64json(v: str):
     """Try to read a value as (url-safe) base64 JSON; returns the keys or None."""
-    for part in [v] + v.split("."):
+    for part in [v, *v.split(".")]:
         try:
             pad = part + "=" * (-len(part) % 4)
             d = json.loads(base64.urlsafe_b64decode(pad))
@@ -319,8 +336,13 @@ def url_leaks(values: dict[str, str]) -> list:
     return hits
 
 
-BROWSER_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"]
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def browser_session(base: str, do_login, do_logout=None, timeout_s: float = 60) -> dict:
@@ -335,7 +357,14 @@ def browser_session(base: str, do_login, do_logout=None, timeout_s: float = 60) 
             ctx.set_default_timeout(timeout_s * 1000)
             page = ctx.new_page()
             page.on("request", lambda r: out["urls"].append(r.url))
-            page.on("response", lambda r: out["urls"].append("location:" + r.headers.get("location", "")) if r.headers.get("location") else None)
+            page.on(
+                "response",
+                lambda r: (
+                    out["urls"].append("location:" + r.headers.get("location", ""))
+                    if r.headers.get("location")
+                    else None
+                ),
+            )
             page.goto(base)
             out["pre_login_storage"] = _storage(page)
             out["pre_login_cookies"] = [c["name"] for c in ctx.cookies()]
@@ -394,8 +423,9 @@ def jwt_sign(header: dict, payload: dict, secret: bytes | None, alg: str = "HS25
     return f"{h}.{p}." + _b64u(_hmac.new(secret, f"{h}.{p}".encode(), dig).digest())
 
 
-def jwt_attacks(ad: Adapter, state: dict, where: tuple[str, str], token: str, secret: bytes | None,
-                wrap=lambda t: t) -> dict:
+def jwt_attacks(
+    ad: Adapter, state: dict, where: tuple[str, str], token: str, secret: bytes | None, wrap=lambda t: t
+) -> dict:
     """where = ("header", name) or ("cookie", name); wrap() turns a token into the presented value."""
     h, p, sig = token.split(".")
     header, payload = json.loads(_b64d(h)), json.loads(_b64d(p))
@@ -409,8 +439,12 @@ def jwt_attacks(ad: Adapter, state: dict, where: tuple[str, str], token: str, se
             st["cookies"].append((c[0], wrap(tok), c[2], c[3]))
         return ad.oracle(st)
 
-    out = {"header": header, "claims": sorted(payload), "lifetime_s": payload.get("exp", 0) - payload.get("iat", 0)
-           if "exp" in payload else None, "control": present(token)}
+    out = {
+        "header": header,
+        "claims": sorted(payload),
+        "lifetime_s": payload.get("exp", 0) - payload.get("iat", 0) if "exp" in payload else None,
+        "control": present(token),
+    }
     for alg in ("none", "None", "NONE", "nOnE"):
         out[f"alg {alg}"] = present(jwt_sign({**header, "alg": alg}, payload, None))
     out["stripped signature"] = present(f"{h}.{p}.")
@@ -423,12 +457,15 @@ def jwt_attacks(ad: Adapter, state: dict, where: tuple[str, str], token: str, se
     alg = header.get("alg", "HS256")
     if alg in ("HS256", "HS384", "HS512"):
         dig = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
-        out["weak secret among a few common guesses"] = [g.decode() or "<empty>" for g in guesses
-                                                          if _b64u(_hmac.new(g, f"{h}.{p}".encode(), dig).digest()) == sig]
+        out["weak secret among a few common guesses"] = [
+            g.decode() or "<empty>" for g in guesses if _b64u(_hmac.new(g, f"{h}.{p}".encode(), dig).digest()) == sig
+        ]
     if secret is not None:
         out["white-box secret verifies the signature"] = jwt_sign(header, payload, secret, alg) == token
         now = int(time.time())
         expired = {**payload, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600}
         out["expired token re-signed with the real secret"] = present(jwt_sign(header, expired, secret, alg))
-        out["forged fresh token re-signed with the real secret"] = present(jwt_sign(header, {**payload, "iat": now, "exp": now + 600}, secret, alg))
+        out["forged fresh token re-signed with the real secret"] = present(
+            jwt_sign(header, {**payload, "iat": now, "exp": now + 600}, secret, alg)
+        )
     return out

@@ -4,6 +4,7 @@ Run: /work/main/.venv/bin/python tests/zoo_real/actual/measure.py   (from the re
 The server rate-limits to 500 requests a minute per client; this script stays far below that.
 """
 
+# ruff: noqa: RUF012  (adapters declare their paths and cookie names as plain class lists)
 from __future__ import annotations
 
 import glob
@@ -13,8 +14,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import zoolib as z  # noqa: E402
-from launch import ADMIN_PASSWORD, running  # noqa: E402
+import zoolib as z
+from launch import ADMIN_PASSWORD, running
 
 H = "X-ACTUAL-TOKEN"
 
@@ -45,19 +46,36 @@ def main() -> None:
         ad.base = base
         data = Path(glob.glob("/tmp/zoo-actual-*/data")[0])
         z.show("pre-login visits", z.pre_login(ad))
-        s, st = ad.fresh_login()
+        _s, st = ad.fresh_login()
         tok = st["headers"][H]
-        z.show("login response", {"status": ad.last_login.status_code, "set_cookie": z.set_cookies(ad.last_login),
-                                  "body_keys": list(ad.last_login.json()["data"]), "token": z.fp(tok)})
+        z.show(
+            "login response",
+            {
+                "status": ad.last_login.status_code,
+                "set_cookie": z.set_cookies(ad.last_login),
+                "body_keys": list(ad.last_login.json()["data"]),
+                "token": z.fp(tok),
+            },
+        )
         z.show("needed items", z.needed_items(ad, st))
-        z.show("token also accepted in the JSON body (validate-user.js)", ad.url("/account/validate") and
-               z.client().get(base + "/account/validate", json={"token": tok}).status_code)
+        z.show(
+            "token also accepted in the JSON body (validate-user.js)",
+            ad.url("/account/validate") and z.client().get(base + "/account/validate", json={"token": tok}).status_code,
+        )
         logins = [ad.fresh_login()[1]["headers"][H] for _ in range(5)]
-        z.show("5 more logins: distinct tokens", {"unique": len(set(logins)), "same_as_first": all(t == tok for t in logins)})
-        z.show("logout-invalidates (no server logout exists; the client forgets the token)",
-               {"captured_replayed_after_client_logout": ad.oracle(st)})
+        z.show(
+            "5 more logins: distinct tokens",
+            {"unique": len(set(logins)), "same_as_first": all(t == tok for t in logins)},
+        )
+        z.show(
+            "logout-invalidates (no server logout exists; the client forgets the token)",
+            {"captured_replayed_after_client_logout": ad.oracle(st)},
+        )
         z.show("concurrent sessions", z.concurrent(ad))
-        z.show("anomalous reuse: foreign UA/lang", {"foreign": ad.oracle(st, z.UA_THIEF, "ru-RU"), "owner_after": ad.oracle(st)})
+        z.show(
+            "anomalous reuse: foreign UA/lang",
+            {"foreign": ad.oracle(st, z.UA_THIEF, "ru-RU"), "owner_after": ad.oracle(st)},
+        )
         con = sqlite3.connect(data / "server-files" / "account.sqlite")
         rows = con.execute("select token, expires_at, auth_method from sessions").fetchall()
         z.show("white box: sessions table", [(z.fp(t), e, m) for t, e, m in rows])

@@ -5,6 +5,7 @@ The database is SQLite file zoo.db in the server's working directory, opened wit
 the login-password-less plugin (tests/zoo_real/adminer/index.php).
 """
 
+# ruff: noqa: RUF012  (adapters declare their paths and cookie names as plain class lists)
 from __future__ import annotations
 
 import glob
@@ -13,8 +14,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import zoolib as z  # noqa: E402
-from launch import ADMIN_PASSWORD, running  # noqa: E402
+import zoolib as z
+from launch import ADMIN_PASSWORD, running
 
 DB_PAGE = "/?sqlite=&username=&db=zoo.db"
 
@@ -26,9 +27,17 @@ class Adminer(z.Adapter):
 
     def login(self, s):
         s.get(self.url("/"), timeout=20)
-        self.last_login = s.post(self.url("/"), data={
-            "auth[driver]": "sqlite", "auth[server]": "", "auth[username]": "", "auth[password]": ADMIN_PASSWORD,
-            "auth[db]": "zoo.db"}, timeout=20)
+        self.last_login = s.post(
+            self.url("/"),
+            data={
+                "auth[driver]": "sqlite",
+                "auth[server]": "",
+                "auth[username]": "",
+                "auth[password]": ADMIN_PASSWORD,
+                "auth[db]": "zoo.db",
+            },
+            timeout=20,
+        )
         return {}
 
     def logout(self, s, headers):
@@ -40,7 +49,10 @@ class Adminer(z.Adapter):
         r = z.load(state, ua, lang).get(self.url(DB_PAGE), allow_redirects=False, timeout=20)
         ok = "<h2>Database: zoo.db</h2>" in r.text and 'name="logout"' in r.text
         login = "auth[password]" in r.text
-        return (ok and not login, f"GET {DB_PAGE} -> {r.status_code} {'database page' if ok else 'login form' if login else r.text[:60]}")
+        return (
+            ok and not login,
+            f"GET {DB_PAGE} -> {r.status_code} {'database page' if ok else 'login form' if login else r.text[:60]}",
+        )
 
 
 def main() -> None:
@@ -49,7 +61,7 @@ def main() -> None:
         ad.base = base
         sess_dir = Path(glob.glob("/tmp/zoo-adminer-*/sessions")[0])
         z.show("pre-login visits", z.pre_login(ad))
-        s, st = ad.fresh_login()
+        _s, st = ad.fresh_login()
         z.show("login Set-Cookie", z.set_cookies(ad.last_login))
         z.show("login redirect", [r.headers.get("Location") for r in ad.last_login.history])
         z.show("logged-in state", {n: z.fp(v) for n, v in z.names(st).items()})
@@ -57,7 +69,10 @@ def main() -> None:
         sid = z.names(st)["adminer_sid"]
         data = (sess_dir / f"sess_{sid}").read_bytes()
         keys = re.findall(rb"(?:^|;|})([a-z_]+)\|", data)
-        z.show("white box: PHP session file of the live adminer_sid", {"exists": True, "top-level keys": sorted({k.decode() for k in keys})})
+        z.show(
+            "white box: PHP session file of the live adminer_sid",
+            {"exists": True, "top-level keys": sorted({k.decode() for k in keys})},
+        )
         z.show("rotate-on-login", z.rotate(ad))
         z.show("fixation", z.fixation(ad))
         lo = z.logout_replay(ad)
@@ -89,14 +104,18 @@ def main() -> None:
             page.wait_for_selector("input[name='auth[password]']")
 
         b = z.browser_session(base + "/", do_login, do_logout)
-        b["post_login_cookies"] = [{k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "expires", "path")}
-                                   for c in b["post_login_cookies"]]
+        b["post_login_cookies"] = [
+            {k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "expires", "path")}
+            for c in b["post_login_cookies"]
+        ]
         b["url_hits"] = [u for u in b["urls"] if sid in u]
         b["urls"] = len(b["urls"])
         z.show("browser (login form, Logout button)", b)
         inv = sess_dir.parent / "tmp" / "adminer.invalid"
-        z.show("white box: Adminer brute-force counter (tmp/adminer.invalid) after the anonymous oracle calls",
-               inv.read_text(errors="replace") if inv.exists() else None)
+        z.show(
+            "white box: Adminer brute-force counter (tmp/adminer.invalid) after the anonymous oracle calls",
+            inv.read_text(errors="replace") if inv.exists() else None,
+        )
         # every anonymous hit on the ?username= page counts as an invalid login; past 29 in 30 min
         # the IP is locked out, even for the right password
         for _ in range(32):
@@ -108,8 +127,10 @@ def main() -> None:
         except Exception:
             locked = True
         body = c.get(base + DB_PAGE).text
-        z.show("after 32 more anonymous hits: correct-password login refused?",
-               {"refused": locked, "message": "Too many unsuccessful logins" in body})
+        z.show(
+            "after 32 more anonymous hits: correct-password login refused?",
+            {"refused": locked, "message": "Too many unsuccessful logins" in body},
+        )
 
 
 if __name__ == "__main__":

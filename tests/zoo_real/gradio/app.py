@@ -8,5 +8,9 @@ import os
 import gradio as gr
 
 demo = gr.Interface(fn=lambda text: text[::-1], inputs="text", outputs="text", title="zoo")
-demo.launch(server_name="127.0.0.1", server_port=int(os.environ["PORT"]), share=False,
-            auth=(os.environ["ZOO_USER"], os.environ["ZOO_PASSWORD"]))
+demo.launch(
+    server_name="127.0.0.1",
+    server_port=int(os.environ["PORT"]),
+    share=False,
+    auth=(os.environ["ZOO_USER"], os.environ["ZOO_PASSWORD"]),
+)

@@ -3,14 +3,15 @@
 Run: /work/main/.venv/bin/python tests/zoo_real/gradio/measure.py   (from the repo root)
 """
 
+# ruff: noqa: RUF012  (adapters declare their paths and cookie names as plain class lists)
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import zoolib as z  # noqa: E402
-from launch import ADMIN_PASSWORD, ADMIN_USER, running  # noqa: E402
+import zoolib as z
+from launch import ADMIN_PASSWORD, ADMIN_USER, running
 
 
 class Gradio(z.Adapter):
@@ -18,7 +19,9 @@ class Gradio(z.Adapter):
     anon_paths = ["/", "/config", "/login"]
 
     def login(self, s):
-        self.last_login = s.post(self.url("/login"), data={"username": ADMIN_USER, "password": ADMIN_PASSWORD}, timeout=20)
+        self.last_login = s.post(
+            self.url("/login"), data={"username": ADMIN_USER, "password": ADMIN_PASSWORD}, timeout=20
+        )
         return {}
 
     def logout(self, s, headers):
@@ -34,7 +37,7 @@ def main() -> None:
         ad = Gradio()
         ad.base = base
         z.show("pre-login visits", z.pre_login(ad))
-        s, st = ad.fresh_login()
+        _s, st = ad.fresh_login()
         z.show("login Set-Cookie", z.set_cookies(ad.last_login))
         names = sorted(z.names(st))
         ad.session_cookies = names
@@ -46,8 +49,10 @@ def main() -> None:
         z.show("concurrent sessions", z.concurrent(ad))
         a, b_, c = (ad.fresh_login() for _ in range(3))
         ad.logout(c[0], {})
-        z.show("logout of one session (default all_session=True) ends the others?",
-               {"first": ad.oracle(a[1]), "second": ad.oracle(b_[1]), "logged_out": ad.oracle(c[1])})
+        z.show(
+            "logout of one session (default all_session=True) ends the others?",
+            {"first": ad.oracle(a[1]), "second": ad.oracle(b_[1]), "logged_out": ad.oracle(c[1])},
+        )
         z.show("anomalous reuse", z.anomalous(ad))
         toks = [z.names(ad.fresh_login()[1])[names[0]] for _ in range(200)]
         z.show("entropy of the token (200 logins)", z.entropy(toks))
@@ -66,8 +71,10 @@ def main() -> None:
             page.wait_for_timeout(2000)
 
         b = z.browser_session(base + "/", do_login, do_logout)
-        b["post_login_cookies"] = [{k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "expires", "path")}
-                                   for c in b["post_login_cookies"]]
+        b["post_login_cookies"] = [
+            {k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "expires", "path")}
+            for c in b["post_login_cookies"]
+        ]
         tok = z.names(st)[names[0]]
         b["url_hits"] = [u for u in b["urls"] if tok in u]
         b["urls"] = len(b["urls"])

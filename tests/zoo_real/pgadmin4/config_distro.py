@@ -1,5 +1,6 @@
 # pgAdmin 4 settings for the zoo (loaded through CONFIG_DISTRO_FILE_PATH); everything else is the default.
 import os
+
 _W = os.environ["ZOO_PGADMIN_DIR"]
 SERVER_MODE = True
 DATA_DIR = _W

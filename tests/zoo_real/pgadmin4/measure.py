@@ -3,6 +3,7 @@
 Run: /work/main/.venv/bin/python tests/zoo_real/pgadmin4/measure.py   (from the repo root)
 """
 
+# ruff: noqa: RUF012  (adapters declare their paths and cookie names as plain class lists)
 from __future__ import annotations
 
 import glob
@@ -11,8 +12,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import zoolib as z  # noqa: E402
-from launch import ADMIN_EMAIL, ADMIN_PASSWORD, running  # noqa: E402
+import zoolib as z
+from launch import ADMIN_EMAIL, ADMIN_PASSWORD, running
 
 
 class PgAdmin(z.Adapter):
@@ -23,9 +24,17 @@ class PgAdmin(z.Adapter):
     def login(self, s):
         r = s.get(self.url("/login"), timeout=30)
         tok = re.search(r'"csrfToken": "([^"]+)"', r.text).group(1)
-        self.last_login = s.post(self.url("/authenticate/login"), data={
-            "csrf_token": tok, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "language": "en",
-            "internal_button": "Login"}, timeout=30)
+        self.last_login = s.post(
+            self.url("/authenticate/login"),
+            data={
+                "csrf_token": tok,
+                "email": ADMIN_EMAIL,
+                "password": ADMIN_PASSWORD,
+                "language": "en",
+                "internal_button": "Login",
+            },
+            timeout=30,
+        )
         return {}
 
     def logout(self, s, headers):
@@ -42,15 +51,17 @@ def main() -> None:
         ad.base = base
         data = Path(glob.glob("/tmp/zoo-pgadmin4-*/data")[0])
         z.show("pre-login visits", z.pre_login(ad))
-        s, st = ad.fresh_login()
+        _s, st = ad.fresh_login()
         z.show("login Set-Cookie", z.set_cookies(ad.last_login))
         z.show("logged-in state", {n: z.fp(v) for n, v in z.names(st).items()})
         z.show("needed items", z.needed_items(ad, st))
         val = z.names(st)["pga4_session"]
         sid, digest = val.split("!", 1)
         z.show("cookie structure", {"sid": f"uuid4 {sid[:8]}…", "digest_len": len(digest)})
-        z.show("white box: session file for sid exists (written after the disk-write delay or at shutdown)",
-               (data / "sessions" / sid).exists())
+        z.show(
+            "white box: session file for sid exists (written after the disk-write delay or at shutdown)",
+            (data / "sessions" / sid).exists(),
+        )
         z.show("rotate-on-login", z.rotate(ad))
         z.show("fixation", z.fixation(ad))
         z.show("logout-invalidates", z.logout_replay(ad))
@@ -83,8 +94,10 @@ def main() -> None:
             page.wait_for_url("**/login**", timeout=30000)
 
         b = z.browser_session(base + "/login", do_login, do_logout)
-        b["post_login_cookies"] = [{k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "expires", "path")}
-                                   for c in b["post_login_cookies"]]
+        b["post_login_cookies"] = [
+            {k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "expires", "path")}
+            for c in b["post_login_cookies"]
+        ]
         b["url_hits"] = [u for u in b["urls"] if sid in u]
         b["urls"] = len(b["urls"])
         z.show("browser (login, user menu > Logout)", b)

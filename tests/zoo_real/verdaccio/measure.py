@@ -3,6 +3,7 @@
 Run: /work/main/.venv/bin/python tests/zoo_real/verdaccio/measure.py   (from the repo root)
 """
 
+# ruff: noqa: RUF012  (adapters declare their paths and cookie names as plain class lists)
 from __future__ import annotations
 
 import glob
@@ -11,8 +12,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import zoolib as z  # noqa: E402
-from launch import ADMIN_PASSWORD, ADMIN_USER, running  # noqa: E402
+import zoolib as z
+from launch import ADMIN_PASSWORD, ADMIN_USER, running
 
 ORACLE = "/-/verdaccio/data/sidebar/zoo-secret"  # a package only logged-in users may read
 
@@ -22,7 +23,9 @@ class Verdaccio(z.Adapter):
     anon_paths = ["/", "/-/web/detail/zoo-secret", "/-/verdaccio/data/packages"]
 
     def login(self, s):
-        r = s.post(self.url("/-/verdaccio/sec/login"), json={"username": ADMIN_USER, "password": ADMIN_PASSWORD}, timeout=20)
+        r = s.post(
+            self.url("/-/verdaccio/sec/login"), json={"username": ADMIN_USER, "password": ADMIN_PASSWORD}, timeout=20
+        )
         self.last_login = r
         return {"Authorization": "Bearer " + r.json()["token"]}
 
@@ -40,14 +43,22 @@ def main() -> None:
         ad.base = base
         work = Path(glob.glob("/tmp/zoo-verdaccio-*/storage")[0])
         z.show("pre-login visits", z.pre_login(ad))
-        s, st = ad.fresh_login()
+        _s, st = ad.fresh_login()
         tok = st["headers"]["Authorization"].split(" ", 1)[1]
-        z.show("login response", {"status": ad.last_login.status_code, "set_cookie": z.set_cookies(ad.last_login),
-                                  "body_keys": sorted(ad.last_login.json())})
+        z.show(
+            "login response",
+            {
+                "status": ad.last_login.status_code,
+                "set_cookie": z.set_cookies(ad.last_login),
+                "body_keys": sorted(ad.last_login.json()),
+            },
+        )
         z.show("needed items", z.needed_items(ad, st))
         secret = json.loads((work / ".verdaccio-db.json").read_text())["secret"].encode()
-        z.show("jwt hygiene (white-box secret from storage/.verdaccio-db.json)",
-               z.jwt_attacks(ad, st, ("header", "Authorization"), tok, secret, wrap=lambda t: "Bearer " + t))
+        z.show(
+            "jwt hygiene (white-box secret from storage/.verdaccio-db.json)",
+            z.jwt_attacks(ad, st, ("header", "Authorization"), tok, secret, wrap=lambda t: "Bearer " + t),
+        )
         toks = [ad.fresh_login()[1]["headers"]["Authorization"] for _ in range(3)]
         z.show("3 more logins: distinct tokens", len(set(toks)))
         z.show("logout-invalidates (UI logout is client-side only)", {"captured_replayed_after_logout": ad.oracle(st)})
@@ -68,7 +79,10 @@ def main() -> None:
 
         def do_logout(page):
             try:
-                page.click("[data-testid='logInDialogIcon'], button[aria-label*='account' i], #header--button-account", timeout=8000)
+                page.click(
+                    "[data-testid='logInDialogIcon'], button[aria-label*='account' i], #header--button-account",
+                    timeout=8000,
+                )
                 page.get_by_text("Logout", exact=True).click(timeout=8000)
                 page.wait_for_timeout(2000)
                 store["logout"] = "account menu > Logout"
@@ -82,7 +96,11 @@ def main() -> None:
         b["urls"] = len(b["urls"])
         b.update(store)
         full = z.STORAGE_FULL
-        b["jwt_in_localStorage_after_login"] = [k for k, v in full[1]["local"].items() if v.count(".") == 2 and v.startswith("eyJ")] if len(full) > 1 else None
+        b["jwt_in_localStorage_after_login"] = (
+            [k for k, v in full[1]["local"].items() if v.count(".") == 2 and v.startswith("eyJ")]
+            if len(full) > 1
+            else None
+        )
         z.show("browser (login dialog, account menu)", b)
 
 

@@ -4,6 +4,7 @@ Run: /work/main/.venv/bin/python tests/zoo_real/wagtail/measure.py   (from the r
 Starts Wagtail on a free 127.0.0.1 port through launch.running, runs bounded experiments, stops it.
 """
 
+# ruff: noqa: RUF012  (adapters declare their paths and cookie names as plain class lists)
 from __future__ import annotations
 
 import re
@@ -12,8 +13,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import zoolib as z  # noqa: E402
-from launch import ADMIN_PASSWORD, ADMIN_USER, running  # noqa: E402
+import zoolib as z
+from launch import ADMIN_PASSWORD, ADMIN_USER, running
 
 
 class Wagtail(z.Adapter):
@@ -26,17 +27,29 @@ class Wagtail(z.Adapter):
 
     def login(self, s):
         r = s.get(self.url("/admin/login/"), timeout=20)
-        r = s.post(self.url("/admin/login/"), data={
-            "csrfmiddlewaretoken": self._csrf(r.text), "username": ADMIN_USER, "password": ADMIN_PASSWORD,
-            "next": "/admin/"}, headers={"Referer": self.url("/admin/login/")}, timeout=20)
+        r = s.post(
+            self.url("/admin/login/"),
+            data={
+                "csrfmiddlewaretoken": self._csrf(r.text),
+                "username": ADMIN_USER,
+                "password": ADMIN_PASSWORD,
+                "next": "/admin/",
+            },
+            headers={"Referer": self.url("/admin/login/")},
+            timeout=20,
+        )
         self.last_login = r
         return {}
 
     def logout(self, s, headers):
-        r = s.get(self.url("/admin/"), timeout=20)
+        s.get(self.url("/admin/"), timeout=20)
         tok = s.cookies.get("csrftoken")
-        return s.post(self.url("/admin/logout/"), data={"csrfmiddlewaretoken": tok},
-                      headers={"Referer": self.url("/admin/")}, timeout=20)
+        return s.post(
+            self.url("/admin/logout/"),
+            data={"csrfmiddlewaretoken": tok},
+            headers={"Referer": self.url("/admin/")},
+            timeout=20,
+        )
 
     def oracle(self, state, ua=z.UA_OWNER, lang="en-AU"):
         r = z.load(state, ua, lang).get(self.url("/admin/"), allow_redirects=False, timeout=20)
@@ -52,8 +65,10 @@ def main() -> None:
         z.show("login Set-Cookie", z.set_cookies(ad.last_login))
         z.show("logged-in state", {n: z.fp(v) for n, v in z.names(st).items()})
         z.show("needed items", z.needed_items(ad, st))
-        z.show("logout via GET (Django 5 requires POST)", {"status": s.get(base + "/admin/logout/").status_code,
-                                                            "still_logged_in": ad.oracle(z.state_of(s))})
+        z.show(
+            "logout via GET (Django 5 requires POST)",
+            {"status": s.get(base + "/admin/logout/").status_code, "still_logged_in": ad.oracle(z.state_of(s))},
+        )
         z.show("rotate-on-login", z.rotate(ad))
         z.show("fixation", z.fixation(ad))
         z.show("logout-invalidates", z.logout_replay(ad))
@@ -71,7 +86,9 @@ def main() -> None:
         con = sqlite3.connect(db)
         key = z.names(st)["sessionid"]
         row = con.execute("select session_key, expire_date from django_session where session_key=?", (key,)).fetchone()
-        z.show("white box: django_session row for the live sessionid", {"found": bool(row), "expire_date": row and row[1]})
+        z.show(
+            "white box: django_session row for the live sessionid", {"found": bool(row), "expire_date": row and row[1]}
+        )
         n = con.execute("select count(*) from django_session").fetchone()[0]
         z.show("white box: rows in django_session", n)
         con.close()
@@ -89,8 +106,10 @@ def main() -> None:
             page.wait_for_url("**/admin/login/**")
 
         b = z.browser_session(base + "/admin/login/", do_login, do_logout)
-        b["post_login_cookies"] = [{k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "expires", "path")}
-                                   for c in b["post_login_cookies"]]
+        b["post_login_cookies"] = [
+            {k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "expires", "path")}
+            for c in b["post_login_cookies"]
+        ]
         b["url_hits"] = [u for u in b["urls"] if key[:10] in u]
         b["urls"] = len(b["urls"])
         z.show("browser (login, logout through the account menu)", b)
