@@ -14,7 +14,7 @@ import requests
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
-from ..classify import exception_fault, status_fault
+from ..classify import ServerFault, exception_fault, status_fault
 from ..errors import AuditError, LoginFailed
 from ..httplogin import FormLoginError, form_login
 from ..recorder import utc_now
@@ -32,10 +32,12 @@ class LoginFault(Exception):
     """A login attempt was answered with a fault (its text names it); extra_login retries, then errs."""
 
 
-def _raise_document_fault(client: Client) -> None:
+def raise_document_fault(client: Client, what: str = "", retry: bool = False) -> None:
+    """A login that ends on a 429 or 5xx page was not refused, it was not answered: raise the fault, as
+    :class:`LoginFault` for a caller that retries, else as :class:`ServerFault` naming ``what``."""
     fault = status_fault(client.document_status)
     if fault is not None:
-        raise LoginFault(fault)
+        raise LoginFault(fault) if retry else ServerFault(f"{what} {fault}")
 
 
 class Logout:
@@ -171,13 +173,13 @@ class ExtraLogins:
             try:
                 post, _ = self.kit.login(client)
             except LoginFailed:
-                _raise_document_fault(client)  # a 429 or 5xx page is a fault, not a refused login
+                raise_document_fault(client, retry=True)
                 raise
-            _raise_document_fault(client)
         finally:
             self.kit.close_client(client)
         check = self.kit.is_authenticated(post, f"{name} right after login")
         if not check.authenticated:
+            raise_document_fault(client, retry=True)
             raise LoginFailed(f"the extra login {name!r} did not reach the authenticated state ({check.reason})")
         return pre, post
 
@@ -202,17 +204,17 @@ class ExtraLogins:
                 return None
             raise LoginFailed(f"the plain-HTTP login {name!r} failed: {exc}") from exc
         finally:
-            self.kit.http.requests_made += session.requests
-        fault = status_fault(statuses[-1]) if statuses else None
-        if fault is not None:
-            raise LoginFault(fault)
-        self.kit.logins += 1
+            self.kit.note_http_requests(session.requests)
+        self.kit.note_login()
         post = session.state()
         for item in post.items:
             self.kit.redactor.register(item.value)
         self.kit.recorder.snapshot(f"{name} after login (plain HTTP)", post)
         self.kit.keep_state(post)
         check = self.kit.is_authenticated(post, f"{name} right after a plain-HTTP login")
+        fault = status_fault(statuses[-1]) if statuses else None
+        if fault is not None and not check.authenticated:  # not refused: the login was answered with a fault
+            raise LoginFault(fault)
         if self.http_login_ok is None:
             self.http_login_ok = check.authenticated
             self.kit.recorder.step(

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser
 
-from ..classify import ServerFault, summarise, with_retries
+from ..classify import ServerFault, status_fault, summarise, with_retries
 from ..cookies import SetCookieRecord
 from ..deadlines import Deadline, Limits, OutOfTime
 from ..errors import AuditError, LoginFailed
@@ -32,7 +32,7 @@ from ..redact import Redactor
 from ..state import ClientState, StateItem
 from .clients import Client, ClientPool
 from .credentials import Credentials
-from .experiments import ExtraLogins, LoginFault, Logout
+from .experiments import ExtraLogins, LoginFault, Logout, raise_document_fault
 from .identify import identify_tokens
 from .login import LoginFlow
 from .navigate import Navigator
@@ -264,11 +264,18 @@ class SessionKit:
         first_step = len(self.recorder.steps) + 1
         client = self.new_client(f"user-{self.logins + 1}")
         pre = self.anonymous_visit(client)
-        post, landing = self.login(client)
+        try:
+            post, landing = self.login(client)
+        except LoginFailed as exc:
+            submission = self._login_flow.last_submission
+            if submission is None or not status_fault(submission.final_status):
+                raise_document_fault(client, "the login")  # (the submission's own words name it better)
+            raise exc
         if not self._calibrated:
             OracleProof(self).establish(client, landing, post)
         check = self.is_authenticated(post, "state right after login")
         if not check.authenticated:
+            raise_document_fault(client, "the login")
             self.recorder.step(client.name, "login failed", check.reason, client.page)
             raise LoginFailed(
                 f"login did not reach the authenticated state ({check.reason}); "

@@ -1,8 +1,9 @@
 """Logging a client in: automatic form filling, explicit selectors, scripted steps, and TOTP.
 
-A mixin of :class:`isp_audit.lab.SessionKit`, kept apart because it is the part that changes most from one
-target to the next (forms, multi-page and SSO flows, second factors) while the experiments stay the same.
-It uses the kit's navigation (``goto``, ``settle``, ``capture``) through :class:`Browsing`, and the recorder.
+Its own part of the session kit (:mod:`isp_audit.session.kit`), kept apart because it is the part that
+changes most from one target to the next (forms, multi-page and SSO flows, second factors) while the
+experiments stay the same. It reaches the kit only through :class:`Browsing` (navigate, settle, capture,
+the scope's record of blocked requests) and uses the recorder and the credentials it is given.
 """
 
 from __future__ import annotations
