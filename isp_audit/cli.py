@@ -32,13 +32,14 @@ from .deadlines import Limits
 from .diff import diff_documents, print_diff, render_diff_html, render_diff_json, render_diff_markdown
 from .document import build_document, load_document
 from .errors import AuditError
-from .gate import check_fail_on, exit_code, gate_summary
+from .gate import check_fail_on, evaluate, summary_line
 from .outputs import ReportSpec, check_report_specs, write_reports
 from .pack import make_pack, verify_pack
 from .policy import parse_duration
 from .profile import check_credentials, load_profile, quick_profile, starter_profile
 from .redact import Redactor
 from .resources import package_path as resource_path
+from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ism_2066_label
 from .sanitize import SafeConsole, visible
 from .scanner import INTERRUPTED, ScanRequest, preflight, run_scan
 from .validate import check_output_file, check_report_paths, checks_to_run, prepare_out_dir, split_ids
@@ -49,7 +50,6 @@ try:  # typer >= 0.2x raises its own vendored copy of click's exceptions; older 
 except ImportError:  # pragma: no cover - depends on the installed typer
     from click import exceptions as click_errors
 
-EXIT_OK, EXIT_FAILED, EXIT_CANNOT_SCAN, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_HELP = """Exit codes: 0 no failure at or above --fail-on (default: any failure counts); 1 at least one
 unwaived failure at or above it, or an expired waiver; 2 the scan could not be done (usage, profile,
 unreachable target, login failed, no browser, --max-time reached); 130 interrupted (what was found is written).
@@ -255,18 +255,21 @@ def scan(
     if attestations is not None:
         apply_attestations(doc, load_attestations(attestations, doc), out)
     write_reports(doc, out, specs)
+    # The one exit status of this run: the terminal line, run.json and the process exit all read it.
+    run_exit = evaluate(doc, fail_on, advisory, bool(outcome.expired), result.aborted == INTERRUPTED)
     if pack or zip_path:
-        make_pack(out, doc, zip_to=zip_path)
+        make_pack(out, doc, zip_to=zip_path, status=run_exit)
         err.print(f"evidence pack: {out}/" + (f" and {zip_path}" if zip_path else ""), highlight=False)
     if result.aborted == INTERRUPTED:
         err.print(f"isp-audit: {INTERRUPTED}; evidence so far in {out}/")
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(run_exit.code)
     if result.aborted:
         # Everything recorded up to the failure is on disk; say so on the same single line.
         raise AuditError(f"{result.aborted} (evidence so far in {out}/)")
     print_summary(err, result, str(out))
-    err.print(gate_summary(doc, fail_on, advisory, bool(outcome.expired)), highlight=False, soft_wrap=True)
-    raise typer.Exit(exit_code(doc, fail_on, advisory, bool(outcome.expired)))
+    err.print(f"ISM-2066: {ism_2066_label(doc)}", highlight=False, soft_wrap=True)
+    err.print(summary_line(run_exit), highlight=False, soft_wrap=True)
+    raise typer.Exit(run_exit.code)
 
 
 @app.command()
@@ -445,7 +448,7 @@ def main() -> None:
         _fail(f"{exc}" + (f" — {exc.hint}" if exc.hint else ""))
     except (KeyboardInterrupt, click_errors.Abort):
         err.print("isp-audit: interrupted")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # unexpected: still one line; ISP_AUDIT_DEBUG=1 shows the traceback
         if os.environ.get("ISP_AUDIT_DEBUG"):
             raise

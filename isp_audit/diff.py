@@ -22,27 +22,28 @@ new / removed  the check ran in only the after / the before run
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .console import STYLE
+from .formats.html import ticks
+from .results.model import Severity, Waiver
 from .sanitize import terminal_text, visible
 
 # Report order: what needs attention first.
 CHANGES = ("regressed", "still failing", "new", "fixed", "improved", "removed", "changed", "unchanged")
 _BAD, _OK = {"fail", "error"}, {"pass", "not_applicable"}
 _RANK = {"pass": 0, "not_applicable": 0, "warn": 1, "fail": 2, "error": 2}
-_SEVERITY_RANK = {"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
 # Control statuses from best to worst; "not_assessed" / "incomplete" have no place on this scale.
-_STATUS_RANK = {"satisfied": 0, "review": 1, "inconclusive": 2, "not_satisfied": 3}
+_STATUS_RANK = {"satisfied": 0, "partially_assessed": 1, "review": 2, "inconclusive": 3, "not_satisfied": 4}
 
 CHANGE_STYLE = {
     "fixed": "bold green",
@@ -53,13 +54,6 @@ CHANGE_STYLE = {
     "removed": "cyan",
     "changed": "yellow",
     "unchanged": "dim",
-}
-VERDICT_STYLE = {
-    "pass": "bold green",
-    "fail": "bold red",
-    "warn": "bold yellow",
-    "not_applicable": "dim",
-    "error": "bold magenta",
 }
 
 
@@ -199,7 +193,7 @@ def diff_documents(old: dict[str, Any], new: dict[str, Any]) -> DocDiff:
             old_waiver=o.get("waiver") if o else None,
             new_waiver=n.get("waiver") if n else None,
         )
-        rows.append((CHANGES.index(change), -_SEVERITY_RANK.get(row.severity, 0), position, row))
+        rows.append((CHANGES.index(change), -_severity_rank(row.severity), position, row))
     rows.sort(key=lambda r: r[:3])
     old_info, new_info = RunInfo.from_doc(old), RunInfo.from_doc(new)
     return DocDiff(
@@ -393,11 +387,16 @@ def render_diff_markdown(d: DocDiff) -> str:
 
 
 def _active(waiver: dict[str, Any] | None) -> bool:
-    return bool(waiver) and (waiver or {}).get("status", "active") == "active"
+    return bool(waiver) and Waiver.model_validate(waiver).is_active()
 
 
 def _expired(waiver: dict[str, Any] | None) -> bool:
-    return bool(waiver) and (waiver or {}).get("status") == "expired"
+    return bool(waiver) and not Waiver.model_validate(waiver).is_active()
+
+
+def _severity_rank(severity: str) -> int:
+    known = Severity.parse(severity)
+    return known.rank if known else 0
 
 
 # --- HTML ---------------------------------------------------------------------------------------------------
@@ -493,11 +492,6 @@ hashes) stays in its output folder or evidence pack; this report only compares t
 """
 
 
-def _ticks(text: Any) -> Markup:
-    """Show `name` spans as code. Escaping happens first, so target-supplied text stays inert."""
-    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", str(escape(str(text)))))
-
-
 def _verdict_html(verdict: str | None, waiver: dict[str, Any] | None) -> Markup:
     if verdict is None:
         return Markup('<span class="meta">not run</span>')
@@ -513,7 +507,7 @@ def render_diff_html(d: DocDiff) -> str:
     """The reassessment report as one self-contained HTML file: inline CSS, no script, everything escaped."""
     env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["label"] = _label
-    env.filters["ticks"] = _ticks
+    env.filters["ticks"] = ticks
     env.filters["slug"] = lambda s: str(s).replace(" ", "-")
     runs = _run_rows(d)
     return env.from_string(_HTML).render(
@@ -555,7 +549,7 @@ def diff_table(d: DocDiff) -> Table:
 def _verdict_text(verdict: str | None, waiver: dict[str, Any] | None) -> Text:
     if verdict is None:
         return Text("—", style="dim")
-    text = terminal_text(verdict.upper(), style=VERDICT_STYLE.get(verdict, ""))
+    text = terminal_text(verdict.upper(), style=STYLE.get(verdict, ""))
     if _active(waiver):
         text.append(" waived", style="bold blue")
     elif _expired(waiver):

@@ -44,7 +44,9 @@ _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, NS)
 _VERDICT_TYPES = {"fail": "finding", "warn": "finding"}
 _STATUS_REASON = {"satisfied": "pass", "not_satisfied": "fail"}
 _STATUS_REMARKS = {
-    "satisfied": "Every mapped check that ran passed (or was not applicable).",
+    "satisfied": "Every mapped check ran and passed (or was not applicable).",
+    "partially_assessed": "Every mapped check that ran passed, but not every mapped check ran, so the control "
+    "is only partially assessed. OSCAL's state is binary, so this is reported as not-satisfied.",
     "not_satisfied": "At least one mapped check failed and the failure is not waived.",
     "review": "No unwaived failure, but a mapped check warned or a failure was waived: an assessor must decide. "
     "OSCAL's state is binary, so this is reported as not-satisfied until reviewed.",

@@ -74,6 +74,7 @@ def sarif_run(doc: dict[str, Any]) -> dict[str, Any]:
             "policy": doc.get("policy", {}),
             "ism2066": doc.get("summary", {}).get("ism_2066"),
             "controls": {c["id"]: c["status"] for c in doc.get("controls", [])},
+            "controls_not_run": {c["id"]: c["not_run"] for c in doc.get("controls", []) if c.get("not_run")},
             "anchor": anchor,
         },
     }
