@@ -24,7 +24,7 @@ from . import __version__, pipeline
 from .browser import BrowserChoice, binary_version, find_browser, launch
 from .catalogue import explain_text, load_catalogue
 from .checks import REGISTRY
-from .diff import diff_documents, print_diff, render_diff_html, render_diff_json, render_diff_markdown
+from .diff import DIFF_FORMATS, diff_documents, print_diff
 from .document import load_document
 from .errors import AuditError
 from .gate import summary_line
@@ -301,7 +301,7 @@ def diff_cmd(
     ] = None,
 ) -> None:
     """Reassessment: what was fixed, what regressed and what stayed, per check and per ISM control."""
-    renderers = {"md": render_diff_markdown, "html": render_diff_html, "json": render_diff_json}
+    renderers = DIFF_FORMATS
     wanted = []
     for spec in report or []:
         fmt, _, path = spec.partition(":")

@@ -19,7 +19,7 @@ from typing import Any
 from playwright.sync_api import Browser
 from pydantic import ValidationError
 
-from .attestations import apply_attestations, load_attestations
+from .attestations import load_attestations, with_attestations
 from .catalogue import load_framework
 from .deadlines import Limits
 from .document import build_document
@@ -34,7 +34,7 @@ from .redact import Redactor
 from .results.model import ExitStatus
 from .scanner import INTERRUPTED, Progress, ScanRequest, preflight, run_scan
 from .validate import check_output_file, check_report_paths, checks_to_run, prepare_out_dir
-from .waivers import Waiver, apply_waivers, load_waivers
+from .waivers import Waiver, load_waivers, with_waivers
 
 Say = Callable[[str], None]  # one line for the auditor (stderr)
 
@@ -227,11 +227,11 @@ def finish(plan: ScanPlan, scanned: Scanned, say: Say) -> RunOutcome:
     the waiver and pack lines."""
     result = scanned.result
     doc = document_for(result, scanned.redactor, profile_path=plan.profile_path, operator=plan.operator)
-    outcome = apply_waivers(doc, list(plan.waivers))
+    doc, outcome = with_waivers(doc, list(plan.waivers))
     for line in outcome.lines():
         say(line)
     if plan.attestations is not None:
-        apply_attestations(doc, load_attestations(plan.attestations, doc), plan.out)
+        doc = with_attestations(doc, load_attestations(plan.attestations, doc), plan.out)
     write_reports(doc, plan.out, list(plan.specs))
     # The one exit status of this run: the terminal line, run.json and the process exit all read it.
     status = evaluate(doc, plan.fail_on, plan.advisory, bool(outcome.expired), result.aborted == INTERRUPTED)

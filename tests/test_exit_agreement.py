@@ -126,3 +126,22 @@ def test_a_checks_subset_leaves_ism_2066_partially_assessed_in_every_format(part
     row = next(r for r in matrix if r and "ISM-2066" in r[0])
     assert "Partially assessed" in " ".join(row) and not_run in " ".join(row)
     assert "satisfied" not in (out / "checks.csv").read_text(encoding="utf-8-sig").lower()
+
+
+def test_a_past_results_json_loads_into_the_typed_model_and_round_trips(partial_scan: tuple[Path, str]) -> None:
+    """Documents written before ``status`` existed on waivers (absent means active) still load, gate and
+    write back unchanged; the roll-up is recomputed from the checks, never trusted from the file."""
+    out, _ = partial_scan
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    doc["checks"][0].update(verdict="fail", waiver={"justification": "j", "owner": "o", "expires": "2030-01-01"})
+    for control in doc["controls"]:
+        control["status"] = "satisfied"  # what an older isp-audit wrote for a --checks subset
+    model = ResultsDocument.from_json(doc)
+    assert model.to_json() == doc
+    assert model.checks[0].waiver is not None and model.checks[0].waiver.is_active() and model.checks[0].waived
+    rolled = model.rolled_up()
+    ism = next(c for c in rolled.controls if c.id == "ISM-2066")
+    assert ism.status == "review" and rolled.summary.verdicts["waived"] == 1
+    assert model.exit_status().code == 0 and model.exit_status(advisory=True).code == 0
+    doc["checks"][0]["waiver"]["status"] = "expired"
+    assert ResultsDocument.from_json(doc).exit_status("none").code == 1

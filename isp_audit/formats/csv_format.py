@@ -26,7 +26,7 @@ from typing import Any
 
 from ..results.model import waiver_state
 from ..sanitize import spreadsheet_cell, visible
-from . import RenderContext
+from .context import RenderContext
 
 COLUMNS = (
     "target",

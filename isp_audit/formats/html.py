@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 from ..resources import resource_dir
 from ..results.model import waiver_state
 from ..sanitize import visible
-from . import RenderContext
+from .context import RenderContext
 
 VERDICT_ORDER = ("fail", "error", "warn", "pass", "not_applicable")
 DEFAULT_SHOT_SIZE = (1100, 720)  # the lab's viewport, for an image whose header cannot be read

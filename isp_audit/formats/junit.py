@@ -36,7 +36,7 @@ from typing import Any
 
 from ..document import check_evidence_files
 from ..results.model import ism_2066_not_run, waiver_state
-from . import RenderContext
+from .context import RenderContext
 from .csv_format import clean_text
 
 MESSAGE_LIMIT = 500

@@ -33,7 +33,7 @@ from typing import Any
 
 from ..results.model import control_label, ism_2066_not_run, waiver_state
 from ..sanitize import json_escaped
-from . import RenderContext
+from .context import RenderContext
 from .csv_format import clean_text
 
 VERDICT_COUNTS = (("fail", "failed"), ("error", "could not run"), ("warn", "warnings"), ("pass", "passed"))

@@ -45,7 +45,7 @@ from typing import Any
 
 from ..document import check_evidence_files
 from ..results.model import waiver_state
-from . import DEFAULT_FILES, RenderContext
+from .context import DEFAULT_FILES, RenderContext
 from .csv_format import clean_text, to_csv
 
 COLUMNS = (

@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..document import check_evidence_files, is_waived
-from . import RenderContext
+from .context import RenderContext
 
 OSCAL_VERSION = "1.1.2"
 # Namespace for isp-audit's own props (placeholder domain: the URI only has to be stable and ours).
