@@ -82,9 +82,7 @@ def summarise(faults: list[str]) -> str:
     return "; then ".join(distinct) + f" ({len(faults)} attempts)"
 
 
-def with_retries(
-    attempt: Callable[[], T], fault_of: Callable[[T], str | None], sleep: Callable[[float], None] = time.sleep
-) -> tuple[T, list[str]]:
+def with_retries(attempt: Callable[[], T], fault_of: Callable[[T], str | None]) -> tuple[T, list[str]]:
     """Run ``attempt`` until it is not a fault, at most 1 + RETRIES times within RETRY_WINDOW_S.
 
     Returns the last result and the faults seen on the way (empty when the first attempt was clean).
@@ -96,6 +94,6 @@ def with_retries(
         faults.append(fault)
         if len(faults) > RETRIES or time.monotonic() - started > RETRY_WINDOW_S:
             break
-        sleep(BACKOFF_S[len(faults) - 1])
+        time.sleep(BACKOFF_S[len(faults) - 1])
         result = attempt()
     return result, faults

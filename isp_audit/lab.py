@@ -565,11 +565,17 @@ class SessionLab(LoginMixin):
         first_step = len(self.recorder.steps) + 1
         client = self.new_client(f"user-{self.logins + 1}")
         pre = self.anonymous_visit(client)
-        post, landing = self.login(client)
+        try:
+            post, landing = self.login(client)
+        except LoginFailed as exc:
+            if self.last_submission is None or not status_fault(self.last_submission.final_status):
+                _raise_document_fault(client, "the login")  # (the submission's own words name it better)
+            raise exc
         if not self._calibrated:
             self._establish_oracle(client, landing, post)
         check = self.is_authenticated(post, "state right after login")
         if not check.authenticated:
+            _raise_document_fault(client, "the login")
             self.recorder.step(client.name, "login failed", check.reason, client.page)
             raise LoginFailed(
                 f"login did not reach the authenticated state ({check.reason}); "
@@ -622,13 +628,13 @@ class SessionLab(LoginMixin):
             try:
                 post, _ = self.login(client)
             except LoginFailed:
-                _raise_document_fault(client)  # a 429 or 5xx page is a fault, not a refused login
+                _raise_document_fault(client, retry=True)
                 raise
-            _raise_document_fault(client)
         finally:
             self.close_client(client)
         check = self.is_authenticated(post, f"{name} right after login")
         if not check.authenticated:
+            _raise_document_fault(client, retry=True)
             raise LoginFailed(f"the extra login {name!r} did not reach the authenticated state ({check.reason})")
         return pre, post
 
@@ -680,9 +686,6 @@ class SessionLab(LoginMixin):
             raise LoginFailed(f"the plain-HTTP login {name!r} failed: {exc}") from exc
         finally:
             self.http.requests_made += session.requests
-        fault = status_fault(statuses[-1]) if statuses else None
-        if fault is not None:
-            raise _LoginFault(fault)
         self.logins += 1
         post = session.state()
         for item in post.items:
@@ -690,6 +693,9 @@ class SessionLab(LoginMixin):
         self.recorder.snapshot(f"{name} after login (plain HTTP)", post)
         self.states_seen.append(post)
         check = self.is_authenticated(post, f"{name} right after a plain-HTTP login")
+        fault = status_fault(statuses[-1]) if statuses else None
+        if fault is not None and not check.authenticated:  # not refused: the login was answered with a fault
+            raise _LoginFault(fault)
         if self._http_login_ok is None:
             self._http_login_ok = check.authenticated
             self.recorder.step(
@@ -911,10 +917,12 @@ class _LoginFault(Exception):
     """A login attempt was answered with a fault (its text names it); extra_login retries, then errs."""
 
 
-def _raise_document_fault(client: Client) -> None:
+def _raise_document_fault(client: Client, what: str = "", retry: bool = False) -> None:
+    """A login that ends on a 429 or 5xx page was not refused, it was not answered: raise the fault, as
+    :class:`_LoginFault` for a caller that retries, else as :class:`ServerFault` naming ``what``."""
     fault = status_fault(client.document_status)
     if fault is not None:
-        raise _LoginFault(fault)
+        raise _LoginFault(fault) if retry else ServerFault(f"{what} {fault}")
 
 
 def _note_document_status(client: Client, response: Response) -> None:

@@ -19,6 +19,7 @@ from tests.conftest import scan_in_process
 from tests.hostile.faults_apps import (
     FaultAfterLoginApp,
     FaultAfterLogoutApp,
+    FaultForStrangersApp,
     LogoutForNonBrowserApp,
     LogoutForSameUaApp,
     RateLimitedLoginApp,
@@ -95,6 +96,12 @@ def test_500_after_login_is_not_a_rotated_session(browser: Browser, tmp_path: Pa
     check = checks["rotate-on-login"]
     assert check.verdict.value == "error", check.summary
     assert "500 Internal Server Error 3 times" in check.summary, check.summary
+
+
+def test_503_to_a_stranger_is_not_a_reaction_to_anomalous_reuse(browser: Browser, tmp_path: Path) -> None:
+    check = scan(browser, FaultForStrangersApp(), tmp_path, ("anomalous-reuse",))["anomalous-reuse"]
+    assert check.verdict.value == "error", check.summary
+    assert "another device fingerprint) answered 503 Service Unavailable 3 times" in check.summary, check.summary
 
 
 def _replays(check: CheckResult) -> dict[str, bool]:

@@ -120,3 +120,21 @@ class ResetAfterLogoutApp(FaultAfterLogoutApp):
             request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)  # no answer at all: a reset
             return Response("", status=204)
         return super().account(request)
+
+
+class FaultForStrangersApp(ServerSideApp):
+    """Answers 503 to a session presented by a user agent other than the one it logged in with, and ends
+    nothing: a scanner that reads the 503 as a refusal credits the server with a reaction it never had."""
+
+    def login(self, request: Request) -> Response:
+        resp = super().login(request)
+        new_sid = _new_sid(resp)
+        if new_sid in self.sessions:
+            self.sessions[new_sid]["ua"] = request.headers.get("User-Agent", "")
+        return resp
+
+    def account(self, request: Request) -> Response:
+        _, data = self._session(request)
+        if data and data.get("ua") and data["ua"] != request.headers.get("User-Agent", ""):
+            return Response("busy", status=503)
+        return super().account(request)
