@@ -68,13 +68,7 @@ class Answer:
     status_text: str
 
     def describe(self) -> str:
-        """``500 Internal Server Error``: the standard phrase when there is one (servers spell it their own
-        way, or not at all over HTTP/2), else the server's own words."""
-        try:
-            phrase = HTTPStatus(self.status).phrase
-        except ValueError:
-            phrase = self.status_text
-        return f"{self.status} {phrase}".strip()
+        return status_words(self.status, self.status_text)
 
 
 @dataclass(frozen=True)
@@ -336,6 +330,16 @@ class LoginMixin:
                 if w.text:
                     page.get_by_text(w.text).first.wait_for()
         self._settle(client, fetches_before)
+
+
+def status_words(status: int, server_text: str = "") -> str:
+    """``500 Internal Server Error``: the standard phrase when there is one (servers spell it their own way,
+    or not at all over HTTP/2), else the server's own words."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = server_text
+    return f"{status} {phrase}".strip()
 
 
 def _path(url: str) -> str:
