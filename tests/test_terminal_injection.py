@@ -82,6 +82,10 @@ def hostile_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path
             "csv",
             "--report",
             "matrix",
+            "--report",
+            "sarif",
+            "--report",
+            "oscal",
             "--json",
             env={PASSWORD_ENV: PASSWORD},
         )
@@ -100,7 +104,10 @@ def test_the_hostile_names_reached_the_outputs(hostile_scan: tuple[object, Path]
     assert "\\\\x1b\\]0;pwned" in (out / "report.md").read_text(encoding="utf-8")  # Markdown-escaped backslash
 
 
-@pytest.mark.parametrize("where", ["stdout", "stderr", "report.md", "checks.csv", "controls-matrix.csv", "results"])
+OUTPUT_FILES = ["report.md", "checks.csv", "controls-matrix.csv", "results.sarif", "oscal-assessment-results.json"]
+
+
+@pytest.mark.parametrize("where", ["stdout", "stderr", "results", *OUTPUT_FILES])
 def test_no_output_holds_a_raw_control_character(hostile_scan: tuple[object, Path], where: str) -> None:
     run, out = hostile_scan
     if where in ("stdout", "stderr"):
