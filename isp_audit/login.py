@@ -180,14 +180,16 @@ class LoginMixin:
                 "(not followed; add that host to target.scope to allow it)"
             )
         landing = page.url
+        sub = self.last_submission
         self.recorder.step(
             client.name,
             "login",
-            f"submitted credentials for {self.username}; landed on {urlsplit(landing).path or '/'}",
+            f"submitted credentials for {self.username}"
+            + (f" ({sub.form})" if sub else "")
+            + f"; landed on {urlsplit(landing).path or '/'}",
             page,
         )
         shot = len(self.recorder.steps)
-        sub = self.last_submission
         still_form = page.locator("input[type=password]:visible").count() > 0
         if sub is not None and sub.final_status >= 500:
             # A fault says nothing about the credentials: name it rather than guess at the oracle.

@@ -48,6 +48,7 @@ def test_no_secret_reaches_any_output(app_cls: type, tmp_path: Path) -> None:
         os.environ[PASSWORD_ENV] = PASSWORD  # the app reads it per request
         try:
             formats = ("html", "md", "json", "junit", "sarif", "oscal", "csv", "matrix")
+            (tmp_path / "reports").mkdir()  # a --report PATH's folder must exist (only --out is created)
             run = run_cli(
                 "scan",
                 f"{running.url}login",
