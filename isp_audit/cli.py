@@ -223,9 +223,6 @@ def scan(
     if json_out:
         specs.append(ReportSpec("json", "-"))
     check_report_specs(specs)
-    check_report_paths(specs)
-    if zip_path is not None:
-        check_output_file(zip_path, f"--zip {zip_path}")
     fail_on = check_fail_on(fail_on)
     waiver_list = load_waivers(waivers) if waivers else []
     if attestations is not None:
@@ -234,7 +231,10 @@ def scan(
     if (out / "bagit.txt").exists():
         raise AuditError(f"{out} already holds an evidence pack; choose a new --out folder")
     check_credentials(profile)
-    prepare_out_dir(out)
+    prepare_out_dir(out)  # first, so that a --report or --zip path may lie in the new --out folder
+    check_report_paths(specs)
+    if zip_path is not None:
+        check_output_file(zip_path, f"--zip {zip_path}")
     preflight(profile)
     redactor = Redactor()
     with _browser(browser, headed) as (br, label, _), err.status("starting") as status:

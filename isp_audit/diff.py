@@ -34,7 +34,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .sanitize import terminal_text, visible
+from .sanitize import json_escaped, terminal_text, visible
 
 # Report order: what needs attention first.
 CHANGES = ("regressed", "still failing", "new", "fixed", "improved", "removed", "changed", "unchanged")
@@ -523,7 +523,7 @@ def render_diff_html(d: DocDiff) -> str:
 
 def render_diff_json(d: DocDiff) -> str:
     """The comparison as JSON, for pipelines that post-process it."""
-    return json.dumps(d.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return json_escaped(json.dumps(d.to_dict(), indent=2, ensure_ascii=False)) + "\n"
 
 
 # --- Terminal -----------------------------------------------------------------------------------------------
