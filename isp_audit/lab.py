@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +27,7 @@ from .deadlines import Deadline, Limits, OutOfTime
 from .errors import AuditError, LoginFailed
 from .http import check_size, soup
 from .httplogin import FormLoginError, HttpSession, form_login
-from .login import LoginMixin, Submission, first_line
+from .login import LoginMixin, Submission, first_line, status_words
 from .oracle import HttpFetcher, Observation, Oracle
 from .policy import Policy
 from .profile import Profile
@@ -1016,22 +1015,16 @@ def _no_oracle_error(target: str, logged_in: Observation, submission: Submission
     answer about the login), and what the login form submission got is said, not left to guess."""
     if logged_in.status >= 500:
         return LoginFailed(
-            f"after login, {urlsplit(target).path or '/'} answered {_status_words(logged_in.status)}: a server "
+            f"after login, {urlsplit(target).path or '/'} answered {status_words(logged_in.status)}: a server "
             "fault, so the login cannot be judged; try again, or set authenticated: to a page that works"
         )
-    told = f" (the login submitted {submission.form}; it answered {submission.answers[-1].describe()})"
+    told = ""
+    if submission is not None and submission.answers:
+        told = f" (the login submitted {submission.form}; it answered {submission.answers[-1].describe()})"
     return AuditError(
-        f"could not tell a logged-in client from an anonymous one at {target}"
-        + (told if submission is not None and submission.answers else "")
-        + "; set authenticated: (url and expect_text) in the profile"
+        f"could not tell a logged-in client from an anonymous one at {target}{told}; "
+        "set authenticated: (url and expect_text) in the profile"
     )
-
-
-def _status_words(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return str(status)
 
 
 def _is_page_navigation(request: Request) -> bool:

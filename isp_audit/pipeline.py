@@ -116,8 +116,6 @@ def plan_scan(opts: ScanOptions) -> ScanPlan:
         _limits(opts.max_time),
     )
     specs = _report_specs(opts)
-    if opts.zip_path is not None:
-        check_output_file(opts.zip_path, f"--zip {opts.zip_path}")
     fail_on = check_fail_on(opts.fail_on)
     waivers = tuple(load_waivers(opts.waivers)) if opts.waivers else ()
     if opts.attestations is not None:
@@ -182,7 +180,6 @@ def _report_specs(opts: ScanOptions) -> tuple[ReportSpec, ...]:
     if opts.json_out:
         specs.append(ReportSpec("json", "-"))
     check_report_specs(specs)
-    check_report_paths(specs)
     return tuple(specs)
 
 
@@ -204,7 +201,10 @@ def first_error(exc: Exception) -> str:
 
 def start(plan: ScanPlan) -> None:
     """The last checks that touch the disk and the network, just before the browser starts."""
-    prepare_out_dir(plan.out)
+    prepare_out_dir(plan.out)  # first, so that a --report or --zip path may lie in the new --out folder
+    check_report_paths(list(plan.specs))
+    if plan.zip_path is not None:
+        check_output_file(plan.zip_path, f"--zip {plan.zip_path}")
     preflight(plan.request.profile)
 
 

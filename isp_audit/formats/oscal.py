@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..document import check_evidence_files, is_waived
+from ..sanitize import json_escaped
 from .context import RenderContext
 
 OSCAL_VERSION = "1.1.2"
@@ -71,7 +72,10 @@ _MANUAL_METHODS = ("EXAMINE", "INTERVIEW", "TEST")
 
 
 def render(doc: dict[str, Any], ctx: RenderContext) -> str:
-    return json.dumps({"assessment-results": assessment_results(doc, ctx)}, indent=2, ensure_ascii=False) + "\n"
+    return (
+        json_escaped(json.dumps({"assessment-results": assessment_results(doc, ctx)}, indent=2, ensure_ascii=False))
+        + "\n"
+    )
 
 
 def make_uuid(run_id: str, name: str) -> str:

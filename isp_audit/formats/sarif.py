@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ..document import check_evidence_files, is_waived
+from ..sanitize import json_escaped
 from .context import RenderContext
 
 SARIF_VERSION = "2.1.0"
@@ -42,7 +43,7 @@ RESULT_LEVEL = {"fail": "error", "warn": "warning", "error": "note"}
 
 
 def render(doc: dict[str, Any], ctx: RenderContext) -> str:
-    return json.dumps(sarif_log(doc), indent=2, ensure_ascii=False) + "\n"
+    return json_escaped(json.dumps(sarif_log(doc), indent=2, ensure_ascii=False)) + "\n"
 
 
 def sarif_log(doc: dict[str, Any]) -> dict[str, Any]:
