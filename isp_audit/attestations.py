@@ -17,6 +17,7 @@ Attestations change only the manual items, never a check's verdict.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import shutil
@@ -126,7 +127,16 @@ def load_attestations(path: Path, doc: dict[str, Any]) -> Attestations:
 
 
 def apply_attestations(doc: dict[str, Any], attestations: Attestations, out_dir: Path) -> None:
-    """Copy attachments into ``out_dir/attachments/<item-id>/`` and record each attestation on its manual items."""
+    """:func:`with_attestations`, written back into ``doc`` (for callers that hold the document)."""
+    new = with_attestations(doc, attestations, out_dir)
+    doc.clear()
+    doc.update(new)
+
+
+def with_attestations(doc: dict[str, Any], attestations: Attestations, out_dir: Path) -> dict[str, Any]:
+    """Copy attachments into ``out_dir/attachments/<item-id>/``; return a new document with each attestation
+    recorded on its manual items (``doc`` itself is left as it was)."""
+    doc = copy.deepcopy(doc)
     by_id: dict[str, list[dict[str, Any]]] = {}
     for control in doc.get("controls", []):
         for item in control.get("manual", []):
@@ -160,6 +170,7 @@ def apply_attestations(doc: dict[str, Any], attestations: Attestations, out_dir:
                 }
             )
     refresh_summary(doc)
+    return doc
 
 
 def _drop_stale(folder: Path, keep: set[str]) -> None:

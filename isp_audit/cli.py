@@ -7,8 +7,6 @@ exits 0 once everything is written (a scan that could not be done still exits 2)
 
 from __future__ import annotations
 
-import getpass
-import hashlib
 import os
 import platform
 import sys
@@ -20,36 +18,30 @@ from typing import Annotated, NoReturn
 import typer
 from playwright.sync_api import Browser, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
-from pydantic import ValidationError
 from rich.text import Text
 
-from . import __version__
-from .attestations import apply_attestations, load_attestations
+from . import __version__, pipeline
 from .browser import BrowserChoice, binary_version, find_browser, launch
-from .catalogue import explain_text, load_catalogue, load_framework
+from .catalogue import explain_text, load_catalogue
 from .checks import REGISTRY
-from .deadlines import Limits
-from .diff import diff_documents, print_diff, render_diff_html, render_diff_json, render_diff_markdown
-from .document import build_document, load_document
+from .diff import DIFF_FORMATS, diff_documents, print_diff
+from .document import load_document
 from .errors import AuditError
-from .gate import check_fail_on, exit_code, gate_summary
+from .gate import summary_line
 from .outputs import ReportSpec, check_report_specs, write_reports
-from .pack import make_pack, verify_pack
-from .policy import parse_duration
-from .profile import check_credentials, load_profile, quick_profile, starter_profile
-from .redact import Redactor
+from .pack import verify_pack
+from .profile import starter_profile
 from .resources import package_path as resource_path
+from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ism_2066_label
 from .sanitize import SafeConsole, visible
-from .scanner import INTERRUPTED, ScanRequest, preflight, run_scan
-from .validate import check_output_file, check_report_paths, checks_to_run, prepare_out_dir, split_ids
-from .waivers import apply_waivers, load_waivers
+from .scanner import INTERRUPTED
+from .validate import check_output_file, check_report_paths, split_ids
 
 try:  # typer >= 0.2x raises its own vendored copy of click's exceptions; older typer raises click's
     from typer._click import exceptions as click_errors
 except ImportError:  # pragma: no cover - depends on the installed typer
     from click import exceptions as click_errors
 
-EXIT_OK, EXIT_FAILED, EXIT_CANNOT_SCAN, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_HELP = """Exit codes: 0 no failure at or above --fail-on (default: any failure counts); 1 at least one
 unwaived failure at or above it, or an expired waiver; 2 the scan could not be done (usage, profile,
 unreachable target, login failed, no browser, --max-time reached); 130 interrupted (what was found is written).
@@ -103,26 +95,6 @@ def _browser(explicit: str | None, headed: bool) -> Iterator[tuple[Browser, str,
         finally:
             with suppress(PlaywrightError):  # after Ctrl-C the browser is already gone; the results are not
                 browser.close()
-
-
-def _framework_skeleton() -> dict[str, object]:
-    """Just enough of a results document (the manual items) to validate an attestations file early."""
-    return {"controls": [{"manual": [m.model_dump() for m in c.manual]} for c in load_framework("ism").controls]}
-
-
-def _repo_relative(path: Path | None) -> str | None:
-    """The profile path relative to the working directory when it lies below it (SARIF anchors need
-    a repository-relative path); otherwise as given."""
-    if path is None:
-        return None
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _sha256(path: Path | None) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None and path.is_file() else None
 
 
 @app.command()
@@ -182,91 +154,36 @@ def scan(
     Exit 0 no unwaived failure at or above --fail-on, 1 otherwise (or an expired waiver), 2 the scan could not
     be done; --advisory exits 0 once everything is written.
     """
-    if profile_path is not None:
-        profile = load_profile(profile_path)
-        if password_env:
-            profile = profile.model_copy(
-                update={"login": profile.login.model_copy(update={"password_env": password_env})}
-            )
-    elif url and username:
-        profile = quick_profile(url, username, password_env, login_url)
-    else:
-        raise AuditError("give --profile FILE, or URL with --username and --password-env")
-    password = None
-    if not profile.login.password_env:
-        if not sys.stdin.isatty():
-            raise AuditError(
-                "no password: set login.password_env (or --password-env); cannot prompt without a terminal"
-            )
-        password = getpass.getpass(f"password for {profile.login.username or 'the login'}: ")
-    cli_policy: dict[str, object] = {}
-    if entropy_samples is not None:
-        cli_policy["entropy_samples"] = entropy_samples
-    if measure_timeouts:
-        cli_policy["measure_timeouts"] = True
-    if timeout_budget is not None:
-        cli_policy["timeout_budget"] = timeout_budget
-    settings = profile.policy if policy is None else profile.policy.model_copy(update={"base": policy})
-    try:
-        applied = settings.build(cli_policy)
-    except (ValueError, ValidationError) as exc:
-        raise AuditError(f"policy: {_first_error(exc)}") from exc
-    try:
-        limits = Limits(max_time_s=parse_duration(max_time) if max_time is not None else None)
-    except ValueError as exc:
-        raise AuditError(f"--max-time: {exc}") from exc
-    if limits.max_time_s is not None and limits.max_time_s <= 0:
-        raise AuditError("--max-time: must be longer than 0s")
-    request = ScanRequest(profile, out, checks_to_run(profile, checks, skip), password, applied, limits)
-    # Everything the user gave is checked before any traffic, so a typo never costs a scan.
-    specs = [ReportSpec("html", None)] + [ReportSpec.parse(r) for r in report or []]
-    if json_out:
-        specs.append(ReportSpec("json", "-"))
-    check_report_specs(specs)
-    check_report_paths(specs)
-    if zip_path is not None:
-        check_output_file(zip_path, f"--zip {zip_path}")
-    fail_on = check_fail_on(fail_on)
-    waiver_list = load_waivers(waivers) if waivers else []
-    if attestations is not None:
-        # Validated against the ISM framework's manual items now; applied to the document after the scan.
-        load_attestations(attestations, _framework_skeleton())
-    if (out / "bagit.txt").exists():
-        raise AuditError(f"{out} already holds an evidence pack; choose a new --out folder")
-    check_credentials(profile)
-    prepare_out_dir(out)
-    preflight(profile)
-    redactor = Redactor()
+    options = pipeline.ScanOptions(
+        url, profile_path, username, password_env, login_url, out, json_out, checks, skip, policy,
+        entropy_samples, measure_timeouts, timeout_budget, max_time, tuple(report or ()), operator, pack,
+        zip_path, fail_on, advisory, waivers, attestations,
+    )  # fmt: skip
+    plan = pipeline.plan_scan(options)
+    pipeline.start(plan)
     with _browser(browser, headed) as (br, label, _), err.status("starting") as status:
-        result = run_scan(request, br, label, lambda msg: status.update(msg), redactor)
+        scanned = pipeline.scan(plan, br, label, lambda msg: status.update(msg))
+    _report_run(pipeline.finish(plan, scanned, _say), out)
+
+
+def _say(line: str) -> None:
+    err.print(line, highlight=False, soft_wrap=True)
+
+
+def _report_run(run: pipeline.RunOutcome, out: Path) -> NoReturn:
+    """The end of a scan on the terminal: the verdict table, the ISM-2066 line and the exit status line."""
     from .console import print_summary
 
-    doc = redactor.scrub_obj(
-        build_document(
-            result,
-            profile_path=_repo_relative(profile_path),
-            profile_sha256=_sha256(profile_path),
-            operator=operator,
-        )
-    )
-    outcome = apply_waivers(doc, waiver_list)
-    for line in outcome.lines():
-        err.print(line, highlight=False, soft_wrap=True)
-    if attestations is not None:
-        apply_attestations(doc, load_attestations(attestations, doc), out)
-    write_reports(doc, out, specs)
-    if pack or zip_path:
-        make_pack(out, doc, zip_to=zip_path)
-        err.print(f"evidence pack: {out}/" + (f" and {zip_path}" if zip_path else ""), highlight=False)
-    if result.aborted == INTERRUPTED:
+    if run.result.aborted == INTERRUPTED:
         err.print(f"isp-audit: {INTERRUPTED}; evidence so far in {out}/")
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if result.aborted:
+        raise typer.Exit(run.exit.code)
+    if run.result.aborted:
         # Everything recorded up to the failure is on disk; say so on the same single line.
-        raise AuditError(f"{result.aborted} (evidence so far in {out}/)")
-    print_summary(err, result, str(out))
-    err.print(gate_summary(doc, fail_on, advisory, bool(outcome.expired)), highlight=False, soft_wrap=True)
-    raise typer.Exit(exit_code(doc, fail_on, advisory, bool(outcome.expired)))
+        raise AuditError(f"{run.result.aborted} (evidence so far in {out}/)")
+    print_summary(err, run.result, str(out))
+    _say(f"ISM-2066: {ism_2066_label(run.doc)}")
+    _say(summary_line(run.exit))
+    raise typer.Exit(run.exit.code)
 
 
 @app.command()
@@ -384,7 +301,7 @@ def diff_cmd(
     ] = None,
 ) -> None:
     """Reassessment: what was fixed, what regressed and what stayed, per check and per ISM control."""
-    renderers = {"md": render_diff_markdown, "html": render_diff_html, "json": render_diff_json}
+    renderers = DIFF_FORMATS
     wanted = []
     for spec in report or []:
         fmt, _, path = spec.partition(":")
@@ -426,13 +343,6 @@ def explain(check_id: Annotated[str, typer.Argument(help="A check id, as listed 
     sys.stdout.write(explain_text(catalogue[check_id]))
 
 
-def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        err0 = exc.errors()[0]
-        return f"{'.'.join(str(p) for p in err0['loc'])}: {err0['msg'].removeprefix('Value error, ')}"
-    return str(exc)
-
-
 def main() -> None:
     """Entry point: every known failure is one line on stderr and exit 2, never a traceback."""
     try:
@@ -445,7 +355,7 @@ def main() -> None:
         _fail(f"{exc}" + (f" — {exc.hint}" if exc.hint else ""))
     except (KeyboardInterrupt, click_errors.Abort):
         err.print("isp-audit: interrupted")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # unexpected: still one line; ISP_AUDIT_DEBUG=1 shows the traceback
         if os.environ.get("ISP_AUDIT_DEBUG"):
             raise

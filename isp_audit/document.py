@@ -24,9 +24,10 @@ from .catalogue import CheckMeta, Framework, load_catalogue, load_framework
 from .errors import AuditError
 from .model import ScanResult
 from .recorder import har_path
+from .results.model import VERDICTS, refresh_json, waiver_state
 
 SCHEMA_VERSION = "1"
-VERDICTS = ("pass", "fail", "warn", "not_applicable", "error")
+__all__ = ["VERDICTS", "build_document", "is_waived", "load_document", "refresh_summary"]
 
 
 def build_document(
@@ -111,42 +112,14 @@ def _controls(framework: Framework, doc: dict[str, Any]) -> list[dict[str, Any]]
     return controls
 
 
-def control_status(control: dict[str, Any], checks: dict[str, dict[str, Any]]) -> str:
-    """satisfied / not_satisfied / review / inconclusive / not_assessed, from the checks that ran.
-
-    A waived failure does not make a control satisfied: it becomes "review", so it stays visible.
-    """
-    verdicts = [checks[c]["verdict"] for c in control["checks"]]
-    waived = [c for c in control["checks"] if checks[c]["verdict"] == "fail" and is_waived(checks[c])]
-    if not verdicts or all(v == "not_applicable" for v in verdicts):
-        return "not_assessed"
-    if any(v == "fail" for c, v in zip(control["checks"], verdicts, strict=True) if c not in waived):
-        return "not_satisfied"
-    if any(v == "error" for v in verdicts):
-        return "inconclusive"
-    if waived or any(v == "warn" for v in verdicts):
-        return "review"
-    return "satisfied"
-
-
 def is_waived(check: dict[str, Any]) -> bool:
-    """An active waiver on a failure. An expired waiver is shown, but waives nothing."""
-    waiver = check.get("waiver")
-    return bool(waiver) and waiver.get("status", "active") == "active"
+    """A failure an active waiver covers (the rule: ``isp_audit.results.model.Waiver.is_active``)."""
+    return waiver_state(check) == "active"
 
 
 def refresh_summary(doc: dict[str, Any]) -> None:
-    """Recompute verdict counts and control statuses (after waivers or attestations changed)."""
-    checks = {c["check_id"]: c for c in doc["checks"]}
-    for control in doc["controls"]:
-        control["status"] = control_status(control, checks)
-    counts = {v: sum(1 for c in doc["checks"] if c["verdict"] == v) for v in VERDICTS}
-    counts["waived"] = sum(1 for c in doc["checks"] if c["verdict"] == "fail" and is_waived(c))
-    ism_2066 = next((c for c in doc["controls"] if c["id"] == "ISM-2066"), None)
-    doc["summary"] = {
-        "verdicts": counts,
-        "ism_2066": "incomplete" if doc["aborted"] else (ism_2066["status"] if ism_2066 else "not_assessed"),
-    }
+    """Recompute control statuses and verdict counts (after waivers or attestations changed)."""
+    refresh_json(doc)
 
 
 def check_evidence_files(doc: dict[str, Any], check: dict[str, Any], *, include_results: bool = True) -> list[str]:

@@ -16,17 +16,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import AuditError
+from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_OK, FAIL_ON, SEVERITIES, ExitStatus, exit_status
 
-EXIT_OK, EXIT_FAILED, EXIT_CANNOT_SCAN = 0, 1, 2
+__all__ = ["EXIT_CANNOT_SCAN", "EXIT_FAILED", "EXIT_OK", "FAIL_ON", "SEVERITIES", "Gate", "evaluate", "exit_code"]
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")  # most severe first
-# --fail-on choices: a severity (failures at or above it fail the run) or "none" (failures never do).
-FAIL_ON = (*SEVERITIES, "none")
-_RANK = {s: len(SEVERITIES) - i for i, s in enumerate(SEVERITIES)}  # critical 5 … info 1
+Gate = ExitStatus  # what decided the exit code, so the summary line and the code never disagree
 
 
 def check_fail_on(value: str) -> str:
@@ -37,75 +34,25 @@ def check_fail_on(value: str) -> str:
     return norm
 
 
-def at_or_above(severity: str, fail_on: str) -> bool:
-    """Whether a check of ``severity`` counts for ``fail_on``. An unknown severity counts (fail safe)."""
-    if fail_on == "none":
-        return False
-    return _RANK.get(str(severity).lower(), max(_RANK.values())) >= _RANK[fail_on]
-
-
-@dataclass(frozen=True)
-class Gate:
-    """What decided the exit code, so the summary line and the code never disagree."""
-
-    code: int
-    fail_on: str
-    advisory: bool
-    aborted: str | None
-    failing: tuple[str, ...]  # unwaived failures at or above fail_on: these fail the run
-    waived: tuple[str, ...]  # failures at or above fail_on covered by an active waiver
-    below: tuple[str, ...]  # failures below fail_on (waived or not): reported, never fail the run
-    below_waived: tuple[str, ...]  # those of ``below`` covered by an active waiver
-    expired: tuple[str, ...]  # checks whose matching waiver has expired
-    errors: tuple[str, ...]  # checks that could not run
-
-
-def evaluate(doc: dict[str, Any], fail_on: str = "low", advisory: bool = False, expired_waivers: bool = False) -> Gate:
+def evaluate(
+    doc: dict[str, Any],
+    fail_on: str = "low",
+    advisory: bool = False,
+    expired_waivers: bool = False,
+    interrupted: bool = False,
+) -> Gate:
     """Decide the exit code for a results document (after waivers were applied to it).
 
     ``expired_waivers`` is ``bool(WaiverOutcome.expired)``; expired waivers marked on the document's
     checks count as well, so a re-rendered document gates the same way.
     """
-    fail_on = check_fail_on(fail_on)
-    failing, waived, below, below_waived, expired, errors = [], [], [], [], [], []
-    for check in doc.get("checks", []):
-        cid = check["check_id"]
-        waiver = check.get("waiver") or {}
-        if check["verdict"] == "error":
-            errors.append(cid)
-        if check["verdict"] != "fail":
-            continue
-        if waiver.get("status") == "expired":
-            expired.append(cid)
-        active = bool(waiver) and waiver.get("status", "active") == "active"
-        if not at_or_above(check.get("severity", ""), fail_on):
-            below.append(cid)
-            if active:
-                below_waived.append(cid)
-        elif active:
-            waived.append(cid)
-        else:
-            failing.append(cid)
-    aborted = doc.get("aborted") or None
-    if aborted:
-        code = EXIT_CANNOT_SCAN
-    elif advisory:
-        code = EXIT_OK
-    elif failing or expired or expired_waivers:
-        code = EXIT_FAILED
-    else:
-        code = EXIT_OK
-    return Gate(
-        code=code,
-        fail_on=fail_on,
-        advisory=advisory,
-        aborted=aborted,
-        failing=tuple(failing),
-        waived=tuple(waived),
-        below=tuple(below),
-        below_waived=tuple(below_waived),
-        expired=tuple(expired),
-        errors=tuple(errors),
+    return exit_status(
+        doc.get("checks", []),
+        doc.get("aborted") or None,
+        check_fail_on(fail_on),
+        advisory,
+        expired_waivers,
+        interrupted,
     )
 
 
@@ -118,7 +65,11 @@ def gate_summary(
     doc: dict[str, Any], fail_on: str = "low", advisory: bool = False, expired_waivers: bool = False
 ) -> str:
     """One line for stderr, e.g. ``2 failures at or above high (1 waived); exit 1``."""
-    g = evaluate(doc, fail_on, advisory, expired_waivers)
+    return summary_line(evaluate(doc, fail_on, advisory, expired_waivers))
+
+
+def summary_line(g: ExitStatus) -> str:
+    """The terminal's one line for an exit status."""
     if g.aborted:
         return f"scan incomplete: {g.aborted}; exit {g.code}"
     n = len(g.failing) + len(g.waived)
@@ -133,7 +84,7 @@ def gate_summary(
         if g.below:
             head += f", {len(g.below)} below"
     parts = [head]
-    if g.expired or expired_waivers:
+    if g.expired or g.expired_waivers:
         effect = "reported only" if g.advisory else "fails the run"
         parts.append(f"{_plural(len(g.expired) or 1, 'expired waiver')} ({effect})")
     if g.errors:

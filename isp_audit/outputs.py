@@ -7,6 +7,7 @@ reads only already-redacted files.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import sys
 from dataclasses import dataclass
@@ -70,7 +71,10 @@ def write_reports(
     ``doc`` must already be redacted (``Redactor.scrub_obj`` on a fresh scan's document): renderers write
     what they are given, and no serialised text is rewritten afterwards.
     ``evidence_dir`` is where the renderers find screenshots and HARs (default: ``out_dir``).
+    Control statuses and the summary are recomputed on a copy (a past document is shown with today's
+    roll-up rule); ``doc`` itself is left as it was.
     """
+    doc = copy.deepcopy(doc)
     refresh_summary(doc)
     written = []
     if out_dir is not None:

@@ -24,12 +24,12 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
 
-# C0 controls except tab and line feed, DEL, C1 controls, bidi overrides/isolates/marks, lone surrogates
+# C0 controls except tab, DEL, C1 controls, bidi overrides/isolates/marks, lone surrogates
 # (which cannot even be encoded to UTF-8), and the two non-characters XML 1.0 forbids.
 _UNSAFE = re.compile(
     "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
 )
-# The same, but keeping tab and line feed: for multi-line text whose layout is the author's own.
+# The same, but keeping line feeds too: for multi-line text whose layout is the author's own.
 _UNSAFE_KEEP_LINES = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
 )
@@ -44,7 +44,7 @@ def _escape(match: re.Match[str]) -> str:
 
 def visible(value: Any, *, keep_lines: bool = False) -> str:
     """``value`` as text in which every control, escape-sequence introducer and bidi override is shown as a
-    ``\\xNN``/``\\uNNNN`` escape. Line feeds and tabs are escaped too unless ``keep_lines``."""
+    ``\\xNN``/``\\uNNNN`` escape. Tabs are kept; line feeds are escaped too unless ``keep_lines``."""
     text = "" if value is None else str(value)
     return (_UNSAFE_KEEP_LINES if keep_lines else _UNSAFE).sub(_escape, text)
 

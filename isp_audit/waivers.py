@@ -29,6 +29,7 @@ Rules, chosen so a waiver never hides anything:
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -169,18 +170,39 @@ def _describe(exc: ValidationError) -> str:
     return f"{key or '(top level)'}: {err['msg'].removeprefix('Value error, ')}"
 
 
-def apply_waivers(doc: dict[str, Any], waivers: list[Waiver], today: date | None = None) -> WaiverOutcome:
-    """Mark the document's failing checks that a waiver covers, then refresh its summary.
+def with_waivers(
+    doc: dict[str, Any], waivers: list[Waiver], today: date | None = None
+) -> tuple[dict[str, Any], WaiverOutcome]:
+    """A new document whose failing checks carry the waiver that covers them (summary recomputed), and
+    what became of each waiver. ``doc`` itself is left as it was.
 
     Each failing check takes the best matching waiver: an active one (the latest expiry) before an
     expired one. Other waivers matching the same check are reported unused ("another waiver covers it").
     Waivers set on the document before are replaced, so applying a file twice gives the same result.
     """
-    today = today or date.today()
+    marks, outcome = match_waivers(doc, waivers, today or date.today())
+    new = copy.deepcopy(doc)
+    for check in new["checks"]:
+        check["waiver"] = marks.get(check["check_id"])
+    refresh_summary(new)
+    return new, outcome
+
+
+def apply_waivers(doc: dict[str, Any], waivers: list[Waiver], today: date | None = None) -> WaiverOutcome:
+    """:func:`with_waivers`, written back into ``doc`` (for callers that hold the document)."""
+    new, outcome = with_waivers(doc, waivers, today)
+    doc.clear()
+    doc.update(new)
+    return outcome
+
+
+def match_waivers(
+    doc: dict[str, Any], waivers: list[Waiver], today: date
+) -> tuple[dict[str, dict[str, Any]], WaiverOutcome]:
+    """The waiver mark for each failing check a waiver covers (by check id), and each waiver's use."""
     target = str(doc.get("target", ""))
     checks = {c["check_id"]: c for c in doc["checks"]}
-    for check in doc["checks"]:
-        check["waiver"] = None
+    marks: dict[str, dict[str, Any]] = {}
     applied: list[WaiverUse] = []
     expired: list[WaiverUse] = []
     unused: list[WaiverUse] = []
@@ -201,7 +223,7 @@ def apply_waivers(doc: dict[str, Any], waivers: list[Waiver], today: date | None
         ranked = sorted(found, key=lambda w: (not w.expired(today), w.expires), reverse=True)
         best, rest = ranked[0], ranked[1:]
         status = "expired" if best.expired(today) else "active"
-        checks[check_id]["waiver"] = {
+        marks[check_id] = {
             "justification": best.justification,
             "owner": best.owner,
             "expires": best.expires.isoformat(),
@@ -210,8 +232,7 @@ def apply_waivers(doc: dict[str, Any], waivers: list[Waiver], today: date | None
         }
         (expired if status == "expired" else applied).append(WaiverUse(best, check_id))
         unused += [WaiverUse(w, None, f"another waiver covers {check_id}") for w in rest]
-    refresh_summary(doc)
-    return WaiverOutcome(applied=applied, expired=expired, unused=unused)
+    return marks, WaiverOutcome(applied=applied, expired=expired, unused=unused)
 
 
 def target_matches(pattern: str, target: str) -> bool:

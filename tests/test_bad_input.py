@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.apps_fixtures import free_port
 from tests.conftest import CliRun, run_cli, write_profile
 
 
@@ -151,6 +152,20 @@ def test_duplicate_keys_in_waivers_and_attestations(target: type[_CountingHandle
         "scan", "-p", str(profile), "--attestations", str(attestations), env={"PW": "pw"}, cwd=tmp_path, timeout=60
     )
     assert_refused(run, r"a.yaml line 2: duplicate key 'assessor'", target)
+
+
+def test_report_and_zip_may_go_in_the_new_out_folder(target: type[_CountingHandler], tmp_path: Path) -> None:
+    out = tmp_path / "new-out"
+    # Paths inside the --out folder pass (it is created first): the scan gets as far as the target, here a
+    # closed port, so the one line is about reaching it.
+    closed = f"http://127.0.0.1:{free_port()}/login"
+    run = run_cli(
+        "scan", closed, "--username", "a", "--password-env", "PW", "--out", str(out),
+        "--report", f"md:{out}/r.md", "--zip", f"{out}/p.zip", env={"PW": "pw"}, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert_refused(run, rf"cannot reach {closed}", target)
+    run = _scan(target, tmp_path, "--out", str(out), "--report", f"md:{out}/r.md", "--zip", f"{out}/sub/p.zip")
+    assert_refused(run, r"--zip \S+/sub/p.zip: the folder \S+/sub does not exist", target)
 
 
 def test_report_and_diff_refuse_a_missing_folder(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ def test_one_scan_writes_every_format_and_each_validates(tmp_path: Path) -> None
         encoding="utf-8",
     )
     out, reports = tmp_path / "out", tmp_path / "reports"
-    reports.mkdir()  # a --report folder must already exist
+    reports.mkdir()  # a --report PATH's folder must exist (only --out is created)
     formats = ["html", "md", "json", "junit", "sarif", "oscal", "csv", "matrix"]
     with running_app("django_db", PASSWORD) as url:
         profile = write_profile(tmp_path, url)

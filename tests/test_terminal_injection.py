@@ -82,6 +82,10 @@ def hostile_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path
             "csv",
             "--report",
             "matrix",
+            "--report",
+            "sarif",
+            "--report",
+            "oscal",
             "--json",
             env={PASSWORD_ENV: PASSWORD},
         )
@@ -100,7 +104,10 @@ def test_the_hostile_names_reached_the_outputs(hostile_scan: tuple[object, Path]
     assert "\\\\x1b\\]0;pwned" in (out / "report.md").read_text(encoding="utf-8")  # Markdown-escaped backslash
 
 
-@pytest.mark.parametrize("where", ["stdout", "stderr", "report.md", "checks.csv", "controls-matrix.csv", "results"])
+OUTPUT_FILES = ["report.md", "checks.csv", "controls-matrix.csv", "results.sarif", "oscal-assessment-results.json"]
+
+
+@pytest.mark.parametrize("where", ["stdout", "stderr", "results", *OUTPUT_FILES])
 def test_no_output_holds_a_raw_control_character(hostile_scan: tuple[object, Path], where: str) -> None:
     run, out = hostile_scan
     if where in ("stdout", "stderr"):
@@ -121,3 +128,22 @@ def test_no_csv_cell_can_run_as_a_formula(hostile_scan: tuple[object, Path], nam
     assert cells and not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
     if name == "checks.csv":
         assert any("cmd|' /C calc'!A0" in c for c in cells)  # the payload is there, inert
+
+
+def test_diff_terminal_output_holds_no_raw_control_character(hostile_scan: tuple[object, Path], tmp_path: Path) -> None:
+    _, out = hostile_scan
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(doc), encoding="utf-8")
+    check = doc["checks"][0]
+    check["verdict"] = "pass" if check["verdict"] != "pass" else "fail"  # a changed row shows its summary
+    check["summary"] = f"{OSC_TITLE}{CSI_CLEAR}{C1_CSI}{BIDI} changed"
+    doc["target"] += BIDI
+    new = tmp_path / "new.json"
+    new.write_text(json.dumps(doc), encoding="utf-8")
+    run = run_cli("diff", str(old), str(new), "--report", "md:-", "--report", f"json:{tmp_path / 'd.json'}")
+    assert run.code == 0, run.stderr
+    assert "\\x1b]0;pwned" in run.stderr  # shown to the assessor, inert
+    for where, text in (("stderr", run.stderr), ("stdout", run.stdout), ("json", (tmp_path / "d.json").read_text())):
+        found = RAW_UNSAFE.search(text)
+        assert found is None, f"{where}: raw {found.group(0)!r}"

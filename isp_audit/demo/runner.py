@@ -10,15 +10,12 @@ from pathlib import Path
 
 from playwright.sync_api import Browser
 
+from .. import pipeline
 from ..catalogue import demo_expectations
 from ..checks import REGISTRY
-from ..document import build_document
 from ..model import ScanResult
-from ..outputs import ReportSpec, write_reports
-from ..pack import make_pack
 from ..profile import Profile
-from ..redact import Redactor
-from ..scanner import Progress, ScanRequest, run_scan
+from ..scanner import Progress, ScanRequest
 from .apps import PASSWORD_ENV, USERNAME, ClientSideApp, DemoApp, RunningApp, ServerSideApp
 
 # What each app was built to get (the catalogue's `demo:` keys). The demo succeeds only on exactly this.
@@ -67,11 +64,8 @@ def run_demo(
             shutil.rmtree(out_dir / name)
         with RunningApp(app_cls()) as running:
             request = ScanRequest(demo_profile(name, running.url), out_dir / name, checks)
-            redactor = Redactor()
-            result = run_scan(request, browser, browser_label, lambda msg, n=name: progress(f"[{n}] {msg}"), redactor)
-        doc = redactor.scrub_obj(build_document(result, operator=operator))
-        write_reports(doc, out_dir / name, [ReportSpec("html", None)])
-        if pack:
-            make_pack(out_dir / name, doc)
-        outcomes.append(DemoOutcome(name, result, EXPECTED[name]))
+            plan = pipeline.ScanPlan.for_request(request, pack=pack, operator=operator)
+            scanned = pipeline.scan(plan, browser, browser_label, lambda msg, n=name: progress(f"[{n}] {msg}"))
+        run = pipeline.finish(plan, scanned, say=lambda _line: None)
+        outcomes.append(DemoOutcome(name, run.result, EXPECTED[name]))
     return outcomes

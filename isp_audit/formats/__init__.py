@@ -7,17 +7,12 @@ or cite them. No format reads files, writes files or knows about the others; the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
+from .context import DEFAULT_FILES, RenderContext
 
-@dataclass(frozen=True)
-class RenderContext:
-    """What a renderer may know besides the document: evidence file contents and hashes, by relative path."""
-
-    assets: Mapping[str, bytes] = field(default_factory=dict)
-    hashes: Mapping[str, str] = field(default_factory=dict)  # relative path -> sha256 hex
+__all__ = ["DEFAULT_FILES", "RenderContext", "formats", "render"]
 
 
 Renderer = Callable[[dict[str, Any], RenderContext], str | bytes]
@@ -37,19 +32,6 @@ def _registry() -> dict[str, Renderer]:
         "csv": csv_format.render,
         "matrix": matrix.render,
     }
-
-
-# The file each format is written to by default, inside the output folder.
-DEFAULT_FILES = {
-    "json": "results.json",
-    "html": "report.html",
-    "md": "report.md",
-    "junit": "junit.xml",
-    "sarif": "results.sarif",
-    "oscal": "oscal-assessment-results.json",
-    "csv": "checks.csv",
-    "matrix": "controls-matrix.csv",
-}
 
 
 def formats() -> tuple[str, ...]:

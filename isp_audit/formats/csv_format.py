@@ -24,8 +24,9 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..results.model import waiver_state
 from ..sanitize import spreadsheet_cell, visible
-from . import RenderContext
+from .context import RenderContext
 
 COLUMNS = (
     "target",
@@ -106,15 +107,3 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def join(values: Iterable[Any]) -> str:
     return JOIN.join(str(v) for v in values)
-
-
-def waiver_state(check: dict[str, Any]) -> str | None:
-    """``"active"`` when a waiver covers this failure, ``"expired"`` when one did but has lapsed, else None.
-
-    isp_audit.waivers marks a lapsed waiver ``status: "expired"``; it no longer waives anything (the gate
-    fails the run), so formats must not show that failure as accepted.
-    """
-    waiver = check.get("waiver")
-    if not waiver or check.get("verdict") != "fail":
-        return None
-    return "expired" if waiver.get("status") == "expired" else "active"

@@ -20,8 +20,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from ..resources import resource_dir
+from ..results.model import waiver_state
 from ..sanitize import visible
-from . import RenderContext
+from .context import RenderContext
 
 VERDICT_ORDER = ("fail", "error", "warn", "pass", "not_applicable")
 DEFAULT_SHOT_SIZE = (1100, 720)  # the lab's viewport, for an image whose header cannot be read
@@ -37,7 +38,8 @@ def render(doc: dict[str, Any], ctx: RenderContext) -> str:
         finalize=_visible,
     )
     env.filters["pretty"] = lambda obj: json.dumps(obj, indent=2, default=str, ensure_ascii=False)
-    env.filters["ticks"] = _ticks
+    env.filters["ticks"] = ticks
+    env.filters["waiver_state"] = waiver_state
     env.filters["label"] = lambda v: str(v).replace("_", " ")
     steps = {s["index"]: s for s in doc.get("steps", [])}
     shots = _screenshots(doc, ctx)
@@ -104,9 +106,9 @@ def _visible(value: Any) -> Any:
     return visible(value, keep_lines=True) if isinstance(value, str) else value
 
 
-def _ticks(text: str) -> Markup:
+def ticks(text: Any) -> Markup:
     """Show `name` spans as code. Escaping happens first, so target-supplied text stays inert."""
-    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", str(escape(text))))
+    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", str(escape(str(text)))))
 
 
 def _data_uri(path: str, data: bytes) -> str:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ..sanitize import json_escaped
-from . import RenderContext
+from .context import RenderContext
 
 
 def render(doc: dict[str, Any], ctx: RenderContext) -> str:

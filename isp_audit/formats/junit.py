@@ -35,8 +35,9 @@ from datetime import datetime
 from typing import Any
 
 from ..document import check_evidence_files
-from . import RenderContext
-from .csv_format import clean_text, waiver_state
+from ..results.model import ism_2066_not_run, waiver_state
+from .context import RenderContext
+from .csv_format import clean_text
 
 MESSAGE_LIMIT = 500
 SUITES_NAME = "isp-audit"
@@ -76,6 +77,7 @@ def _properties(doc: dict[str, Any]) -> list[tuple[str, Any]]:
         ("run_id", doc.get("run_id")),
         ("policy", (doc.get("policy") or {}).get("name")),
         ("ism_2066_status", (doc.get("summary") or {}).get("ism_2066")),
+        *([("ism_2066_not_run", ", ".join(ism_2066_not_run(doc)))] if ism_2066_not_run(doc) else []),
         ("operator", doc.get("operator")),
         ("profile", (doc.get("profile") or {}).get("name")),
         ("started_at", doc.get("started_at")),

@@ -31,9 +31,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from ..results.model import control_label, ism_2066_not_run, waiver_state
 from ..sanitize import json_escaped
-from . import RenderContext
-from .csv_format import clean_text, waiver_state
+from .context import RenderContext
+from .csv_format import clean_text
 
 VERDICT_COUNTS = (("fail", "failed"), ("error", "could not run"), ("warn", "warnings"), ("pass", "passed"))
 REFERENCE_LABELS = (
@@ -124,11 +125,15 @@ def _executive_summary(doc: dict[str, Any]) -> list[str]:
         f"{inline(stats.get('logins'))} logins, {inline(stats.get('browser_requests'))} browser requests, "
         f"{inline(stats.get('http_requests'))} plain-HTTP requests, {inline(stats.get('clients'))} browser contexts"
     )
-    controls = " · ".join(f"{inline(c.get('id'))} {_label(c.get('status'))}" for c in doc.get("controls") or [])
+    controls = " · ".join(f"{inline(c.get('id'))} {inline(control_label(c))}" for c in doc.get("controls") or [])
+    if status == "partially_assessed":
+        status_note = f" (mapped checks not run: {', '.join(_code(c) for c in ism_2066_not_run(doc))})"
+    else:
+        status_note = ""
     lines = [
         "## Executive summary",
         "",
-        f"- **ISM-2066 status:** **{_label(status).upper()}** — {', '.join(counts)}",
+        f"- **ISM-2066 status:** **{_label(status).upper()}**{status_note} — {', '.join(counts)}",
         f"- **Controls:** {controls or 'none'}",
         f"- **Target:** {_code(doc.get('target'))} (profile {inline(profile.get('name'))})",
         f"- **Scan (UTC):** {_utc(doc.get('started_at'))} → {_utc(doc.get('finished_at'))}",

@@ -17,7 +17,9 @@ Assessment outcome, from the control status the document computed (isp_audit.doc
 ==================  ===========================================  =========================================
 status              outcome                                      why
 ==================  ===========================================  =========================================
-satisfied           Effective                                    every check that ran passed
+satisfied           Effective                                    every mapped check ran and passed
+partially_assessed  Partially assessed (mapped checks not run)   what ran passed, but not every mapped
+                                                                 check ran (named under "Not run")
 not_satisfied       Not effective                                an unwaived check failed
 review              Requires review                              warnings or a waived failure: the scan
                                                                  neither proves nor disproves effectiveness
@@ -42,8 +44,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..document import check_evidence_files
-from . import DEFAULT_FILES, RenderContext
-from .csv_format import clean_text, to_csv, waiver_state
+from ..results.model import waiver_state
+from .context import DEFAULT_FILES, RenderContext
+from .csv_format import clean_text, to_csv
 
 COLUMNS = (
     "Control",
@@ -58,6 +61,7 @@ COLUMNS = (
 )
 OUTCOMES = {
     "satisfied": "Effective",
+    "partially_assessed": "Partially assessed (mapped checks not run)",
     "not_satisfied": "Not effective",
     "review": "Requires review",
     "inconclusive": "Not assessed (test could not complete)",

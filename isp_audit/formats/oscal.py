@@ -34,7 +34,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ..document import check_evidence_files, is_waived
-from . import RenderContext
+from ..sanitize import json_escaped
+from .context import RenderContext
 
 OSCAL_VERSION = "1.1.2"
 # Namespace for isp-audit's own props (placeholder domain: the URI only has to be stable and ours).
@@ -44,7 +45,9 @@ _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, NS)
 _VERDICT_TYPES = {"fail": "finding", "warn": "finding"}
 _STATUS_REASON = {"satisfied": "pass", "not_satisfied": "fail"}
 _STATUS_REMARKS = {
-    "satisfied": "Every mapped check that ran passed (or was not applicable).",
+    "satisfied": "Every mapped check ran and passed (or was not applicable).",
+    "partially_assessed": "Every mapped check that ran passed, but not every mapped check ran, so the control "
+    "is only partially assessed. OSCAL's state is binary, so this is reported as not-satisfied.",
     "not_satisfied": "At least one mapped check failed and the failure is not waived.",
     "review": "No unwaived failure, but a mapped check warned or a failure was waived: an assessor must decide. "
     "OSCAL's state is binary, so this is reported as not-satisfied until reviewed.",
@@ -69,7 +72,10 @@ _MANUAL_METHODS = ("EXAMINE", "INTERVIEW", "TEST")
 
 
 def render(doc: dict[str, Any], ctx: RenderContext) -> str:
-    return json.dumps({"assessment-results": assessment_results(doc, ctx)}, indent=2, ensure_ascii=False) + "\n"
+    return (
+        json_escaped(json.dumps({"assessment-results": assessment_results(doc, ctx)}, indent=2, ensure_ascii=False))
+        + "\n"
+    )
 
 
 def make_uuid(run_id: str, name: str) -> str:

@@ -24,7 +24,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ..document import check_evidence_files, is_waived
-from . import RenderContext
+from ..sanitize import json_escaped
+from .context import RenderContext
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
@@ -42,7 +43,7 @@ RESULT_LEVEL = {"fail": "error", "warn": "warning", "error": "note"}
 
 
 def render(doc: dict[str, Any], ctx: RenderContext) -> str:
-    return json.dumps(sarif_log(doc), indent=2, ensure_ascii=False) + "\n"
+    return json_escaped(json.dumps(sarif_log(doc), indent=2, ensure_ascii=False)) + "\n"
 
 
 def sarif_log(doc: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +75,7 @@ def sarif_run(doc: dict[str, Any]) -> dict[str, Any]:
             "policy": doc.get("policy", {}),
             "ism2066": doc.get("summary", {}).get("ism_2066"),
             "controls": {c["id"]: c["status"] for c in doc.get("controls", [])},
+            "controls_not_run": {c["id"]: c["not_run"] for c in doc.get("controls", []) if c.get("not_run")},
             "anchor": anchor,
         },
     }

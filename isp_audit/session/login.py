@@ -69,13 +69,7 @@ class Answer:
     status_text: str
 
     def describe(self) -> str:
-        """``500 Internal Server Error``: the standard phrase when there is one (servers spell it their own
-        way, or not at all over HTTP/2), else the server's own words."""
-        try:
-            phrase = HTTPStatus(self.status).phrase
-        except ValueError:
-            phrase = self.status_text
-        return f"{self.status} {phrase}".strip()
+        return status_words(self.status, self.status_text)
 
 
 @dataclass(frozen=True)
@@ -167,10 +161,13 @@ class LoginFlow:
         landing = page.url
         blocked = len(self.browsing.out_of_scope) - before_blocked
         note = f"; blocked {blocked} off-scope sub-resource request(s)" if blocked else ""
+        sub = self.last_submission
         self.recorder.step(
             client.name,
             "login",
-            f"submitted credentials for {self.credentials.username}; landed on {urlsplit(landing).path or '/'}{note}",
+            f"submitted credentials for {self.credentials.username}"
+            + (f" ({sub.form})" if sub else "")
+            + f"; landed on {urlsplit(landing).path or '/'}{note}",
             page,
         )
         self._refuse_failed_login(client, landing)
@@ -341,6 +338,16 @@ class LoginFlow:
                 if w.text:
                     page.get_by_text(w.text).first.wait_for()
         self.browsing.settle(client, fetches_before)
+
+
+def status_words(status: int, server_text: str = "") -> str:
+    """``500 Internal Server Error``: the standard phrase when there is one (servers spell it their own way,
+    or not at all over HTTP/2), else the server's own words."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = server_text
+    return f"{status} {phrase}".strip()
 
 
 def _path(url: str) -> str:

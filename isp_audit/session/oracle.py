@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -18,7 +17,7 @@ from ..http import soup
 from ..oracle import Observation, Oracle
 from ..state import ClientState
 from .clients import Client
-from .login import Submission
+from .login import Submission, status_words
 from .records import AuthCheck, Fingerprint
 
 if TYPE_CHECKING:
@@ -72,7 +71,7 @@ def no_oracle_error(target: str, logged_in: Observation, submission: Submission 
     answer about the login), and what the login form submission got is said, not left to guess."""
     if logged_in.status >= 500:
         return LoginFailed(
-            f"after login, {urlsplit(target).path or '/'} answered {_status_words(logged_in.status)}: a server "
+            f"after login, {urlsplit(target).path or '/'} answered {status_words(logged_in.status)}: a server "
             "fault, so the login cannot be judged; try again, or set authenticated: to a page that works"
         )
     told = ""
@@ -83,13 +82,6 @@ def no_oracle_error(target: str, logged_in: Observation, submission: Submission 
         + told
         + "; set authenticated: (url and expect_text) in the profile"
     )
-
-
-def _status_words(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return str(status)
 
 
 class OracleProof:

@@ -414,10 +414,15 @@ def _idle_experiment(app: App) -> IdleOutcome:
     idle_cookies = session_values(idle, app)
     assert login(active, app).status_code == 302
     uses = []
-    deadline = time.monotonic() + IDLE_TIMEOUT_S + 1
-    while time.monotonic() < deadline:
+    last = time.monotonic()
+    for _ in range(2 * (IDLE_TIMEOUT_S + 1)):  # bounded by count: a slow machine must not shorten it
         time.sleep(0.5)
-        uses.append(is_signed_in(get_account(active, app)))
+        # A use that came more than 1 s after the previous one (a loaded machine) proves nothing about an
+        # active session under flask_serverside's 1-2 s effective timeout: it is not counted.
+        signed_in = is_signed_in(get_account(active, app))
+        if time.monotonic() - last < 1.0:
+            uses.append(signed_in)
+        last = time.monotonic()
     # The captured cookie, replayed: what the server enforces, whatever the browser would have expired.
     return IdleOutcome(uses, account_with_only(app, idle_cookies))
 
@@ -434,7 +439,7 @@ def idle_outcomes(servers: Callable[[str, str], App]) -> dict[str, IdleOutcome]:
 def test_hardened_idle_timeout(module: str, idle_outcomes: dict[str, IdleOutcome]) -> None:
     """FIXTURE_IDLE_TIMEOUT=2: a session idle for 3 s is over, one used every 0.5 s stays alive."""
     outcome = idle_outcomes[module]
-    assert len(outcome.active_signed_in) >= 5
+    assert len(outcome.active_signed_in) >= 3, "the machine was too slow to keep a session active"
     assert all(outcome.active_signed_in), "an active session timed out"
     assert is_signed_in(outcome.idle_replay) is IDLE_REPLAY_ACCEPTED[module]
     if not IDLE_REPLAY_ACCEPTED[module]:

@@ -1,0 +1,1 @@
+"""The results stage: the typed results document (``results.model``) and the rules read from it."""
