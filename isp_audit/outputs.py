@@ -16,7 +16,7 @@ from typing import Any
 
 from .document import refresh_summary
 from .errors import AuditError
-from .formats import DEFAULT_FILES, RenderContext, formats, render
+from .formats import RenderContext, default_files, formats, render
 
 # Evidence kinds a renderer may embed or cite; HARs feed the HTML report's request/response excerpts.
 _ASSET_DIRS = ("screenshots", "har")
@@ -90,7 +90,7 @@ def write_reports(
             text = body.decode() if isinstance(body, bytes) else body
             sys.stdout.write(text)
             continue
-        target = Path(spec.path) if spec.path else (out_dir or Path(".")) / DEFAULT_FILES[spec.fmt]
+        target = Path(spec.path) if spec.path else (out_dir or Path(".")) / default_files()[spec.fmt]
         _write(target, body)
         written.append(str(target))
     return written

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import AuditError
-from .formats import DEFAULT_FILES
+from .formats import default_files
 from .outputs import ReportSpec
 from .profile import Profile
 from .scanner import select_checks
@@ -62,7 +62,7 @@ def check_report_paths(specs: list[ReportSpec], default_dir: Path | None = None)
         if spec.path is not None:
             check_output_file(Path(spec.path), f"--report {spec.fmt}:{spec.path}")
         elif default_dir is not None:
-            check_output_file(default_dir / DEFAULT_FILES[spec.fmt], f"--report {spec.fmt}")
+            check_output_file(default_dir / default_files()[spec.fmt], f"--report {spec.fmt}")
 
 
 def check_output_file(path: Path, option: str) -> None:

@@ -1,42 +1,49 @@
 """Output formats: pure functions from a results document (and its evidence files) to text or bytes.
 
-Each format is one module with ``render(doc, ctx)``. ``doc`` is the results document (``results.json``,
-see isp_audit.document); ``ctx`` carries the evidence files' bytes and hashes for the formats that embed
-or cite them. No format reads files, writes files or knows about the others; the CLI does the I/O.
+Each format is one module with ``render(doc, ctx)`` and a ``FORMAT`` declaration (its name, default file
+and place in listings); adding the module is all it takes to add a format. ``doc`` is the results
+document (``results.json``, see isp_audit.document); ``ctx`` carries the evidence files' bytes and hashes
+for the formats that embed or cite them. No format reads files, writes files or knows about the others;
+the CLI does the I/O.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
-from .context import DEFAULT_FILES, RenderContext
+from .context import FormatSpec, RenderContext
 
-__all__ = ["DEFAULT_FILES", "RenderContext", "formats", "render"]
+__all__ = ["FormatSpec", "RenderContext", "default_files", "formats", "render"]
 
 
 Renderer = Callable[[dict[str, Any], RenderContext], str | bytes]
 
 
-def _registry() -> dict[str, Renderer]:
-    # Imported here, not at module load, so a format's optional dependencies cost nothing until used.
-    from . import csv_format, html, json_format, junit, markdown, matrix, oscal, sarif
-
-    return {
-        "json": json_format.render,
-        "html": html.render,
-        "md": markdown.render,
-        "junit": junit.render,
-        "sarif": sarif.render,
-        "oscal": oscal.render,
-        "csv": csv_format.render,
-        "matrix": matrix.render,
-    }
+@cache
+def _registry() -> dict[str, tuple[FormatSpec, Renderer]]:
+    """Every module of this package that declares ``FORMAT``, in its declared order. Imported on first use,
+    not at package load, so a format's optional dependencies cost nothing until one is rendered."""
+    found: list[tuple[FormatSpec, Renderer]] = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        spec = getattr(module, "FORMAT", None)
+        if isinstance(spec, FormatSpec):
+            found.append((spec, module.render))
+    return {spec.name: (spec, fn) for spec, fn in sorted(found, key=lambda pair: pair[0].order)}
 
 
 def formats() -> tuple[str, ...]:
     return tuple(_registry())
 
 
+def default_files() -> dict[str, str]:
+    """The file each format is written to by default, inside the output folder."""
+    return {name: spec.default_file for name, (spec, _) in _registry().items()}
+
+
 def render(name: str, doc: dict[str, Any], ctx: RenderContext | None = None) -> str | bytes:
-    return _registry()[name](doc, ctx or RenderContext())
+    return _registry()[name][1](doc, ctx or RenderContext())

@@ -18,14 +18,11 @@ class RenderContext:
     hashes: Mapping[str, str] = field(default_factory=dict)  # relative path -> sha256 hex
 
 
-# The file each format is written to by default, inside the output folder.
-DEFAULT_FILES = {
-    "json": "results.json",
-    "html": "report.html",
-    "md": "report.md",
-    "junit": "junit.xml",
-    "sarif": "results.sarif",
-    "oscal": "oscal-assessment-results.json",
-    "csv": "checks.csv",
-    "matrix": "controls-matrix.csv",
-}
+@dataclass(frozen=True)
+class FormatSpec:
+    """What a format module declares as ``FORMAT``: its ``--report`` name, the file it is written to by
+    default inside the output folder, and its place in listings. Declaring it is all it takes to register."""
+
+    name: str
+    default_file: str
+    order: int

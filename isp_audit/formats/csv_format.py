@@ -26,7 +26,9 @@ from typing import Any
 
 from ..results.model import waiver_state
 from ..sanitize import spreadsheet_cell, visible
-from .context import RenderContext
+from .context import FormatSpec, RenderContext
+
+FORMAT = FormatSpec(name="csv", default_file="checks.csv", order=70)
 
 COLUMNS = (
     "target",

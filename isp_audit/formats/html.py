@@ -22,7 +22,9 @@ from markupsafe import Markup, escape
 from ..resources import resource_dir
 from ..results.model import waiver_state
 from ..sanitize import visible
-from .context import RenderContext
+from .context import FormatSpec, RenderContext
+
+FORMAT = FormatSpec(name="html", default_file="report.html", order=20)
 
 VERDICT_ORDER = ("fail", "error", "warn", "pass", "not_applicable")
 DEFAULT_SHOT_SIZE = (1100, 720)  # the lab's viewport, for an image whose header cannot be read

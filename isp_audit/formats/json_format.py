@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 from ..sanitize import json_escaped
-from .context import RenderContext
+from .context import FormatSpec, RenderContext
+
+FORMAT = FormatSpec(name="json", default_file="results.json", order=10)
 
 
 def render(doc: dict[str, Any], ctx: RenderContext) -> str:

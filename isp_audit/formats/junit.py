@@ -36,8 +36,10 @@ from typing import Any
 
 from ..document import check_evidence_files
 from ..results.model import ism_2066_not_run, waiver_state
-from .context import RenderContext
+from .context import FormatSpec, RenderContext
 from .csv_format import clean_text
+
+FORMAT = FormatSpec(name="junit", default_file="junit.xml", order=40)
 
 MESSAGE_LIMIT = 500
 SUITES_NAME = "isp-audit"

@@ -33,8 +33,10 @@ from typing import Any
 
 from ..results.model import control_label, ism_2066_not_run, waiver_state
 from ..sanitize import json_escaped
-from .context import RenderContext
+from .context import FormatSpec, RenderContext
 from .csv_format import clean_text
+
+FORMAT = FormatSpec(name="md", default_file="report.md", order=30)
 
 VERDICT_COUNTS = (("fail", "failed"), ("error", "could not run"), ("warn", "warnings"), ("pass", "passed"))
 REFERENCE_LABELS = (

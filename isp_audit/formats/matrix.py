@@ -45,8 +45,10 @@ from typing import Any
 
 from ..document import check_evidence_files
 from ..results.model import waiver_state
-from .context import DEFAULT_FILES, RenderContext
+from .context import FormatSpec, RenderContext
 from .csv_format import clean_text, to_csv
+
+FORMAT = FormatSpec(name="matrix", default_file="controls-matrix.csv", order=80)
 
 COLUMNS = (
     "Control",
@@ -67,9 +69,16 @@ OUTCOMES = {
     "inconclusive": "Not assessed (test could not complete)",
     "not_assessed": "Not assessed",
 }
+
+
 # Report files a run may write next to results.json, cited when they are in the evidence hashes.
 # The matrix's own file is left out: a file cannot carry its own hash.
-REPORT_FILES = tuple(f for f in DEFAULT_FILES.values() if f not in ("results.json", DEFAULT_FILES["matrix"]))
+def _report_files() -> tuple[str, ...]:
+    """The other reports' default files (read from the registry at render time: this module is in it)."""
+    from . import default_files
+
+    files = default_files()
+    return tuple(f for f in files.values() if f not in (files["json"], files["matrix"]))
 
 
 def render(doc: dict[str, Any], ctx: RenderContext) -> str:
@@ -131,7 +140,7 @@ def _observations(control: dict[str, Any], ran: list[dict[str, Any]]) -> list[st
 
 
 def _evidence(doc: dict[str, Any], ctx: RenderContext, control: dict[str, Any], ran: list[dict[str, Any]]) -> list[str]:
-    paths = ["results.json", *(f for f in REPORT_FILES if f in ctx.hashes)]
+    paths = ["results.json", *(f for f in _report_files() if f in ctx.hashes)]
     for check in ran:
         paths += check_evidence_files(doc, check, include_results=False)
     lines = [_with_hash(p, ctx.hashes.get(p)) for p in dict.fromkeys(paths)]

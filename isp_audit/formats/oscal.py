@@ -35,7 +35,9 @@ from urllib.parse import quote
 
 from ..document import check_evidence_files, is_waived
 from ..sanitize import json_escaped
-from .context import RenderContext
+from .context import FormatSpec, RenderContext
+
+FORMAT = FormatSpec(name="oscal", default_file="oscal-assessment-results.json", order=60)
 
 OSCAL_VERSION = "1.1.2"
 # Namespace for isp-audit's own props (placeholder domain: the URI only has to be stable and ours).

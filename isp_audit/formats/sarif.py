@@ -25,7 +25,9 @@ from urllib.parse import quote, urlsplit
 
 from ..document import check_evidence_files, is_waived
 from ..sanitize import json_escaped
-from .context import RenderContext
+from .context import FormatSpec, RenderContext
+
+FORMAT = FormatSpec(name="sarif", default_file="results.sarif", order=50)
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
