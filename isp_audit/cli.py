@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from playwright.sync_api import Browser, sync_playwright
@@ -345,6 +345,7 @@ def explain(check_id: Annotated[str, typer.Argument(help="A check id, as listed 
 
 def main() -> None:
     """Entry point: every known failure is one line on stderr and exit 2, never a traceback."""
+    sys.unraisablehook = _ignore_closed_loop_at_exit
     try:
         code = app(standalone_mode=False, prog_name="isp-audit")
     except click_errors.NoArgsIsHelpError:
@@ -365,6 +366,16 @@ def main() -> None:
         )
         sys.exit(EXIT_CANNOT_SCAN)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _ignore_closed_loop_at_exit(unraisable: Any) -> None:
+    """After Ctrl-C, Playwright's driver pipe can be garbage-collected once its event loop is closed, and
+    CPython would print "Exception ignored … Event loop is closed" with a traceback on the way out. The
+    evidence is already written and nothing is lost, so that one message is dropped; all others are kept."""
+    exc = unraisable.exc_value
+    if isinstance(exc, RuntimeError) and str(exc) == "Event loop is closed":
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _fail(message: str) -> NoReturn:
