@@ -52,6 +52,7 @@ class App:
     name = ""
     ready_path = "/"
     ready_timeout = 90.0
+    work: Path | None = None  # the running instance's data directory (set by running(), else None)
 
     def installed(self) -> bool:
         return (cache() / f"{self.name}.installed").exists()
@@ -398,6 +399,7 @@ def running(app: str, port: int | None = None):
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix=f"zoo-{app}-") as w:
         work = Path(w)
+        a.work = work
         a.prepare(work)
         argv, env, cwd = a.command(work, port)
         log = open(work / "app.log", "wb")  # noqa: SIM115 (closed in the finally below)
@@ -430,6 +432,7 @@ def running(app: str, port: int | None = None):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
             log.close()
+            a.work = None
 
 
 if __name__ == "__main__":
