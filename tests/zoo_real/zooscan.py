@@ -122,6 +122,8 @@ def _drop(profile: dict[str, Any], path: tuple[str, ...]) -> None:
     del node[path[-1]]
     if path[:-1] == ("logout",) and not node:
         del profile["logout"]  # an emptied logout section is not a valid one; fall back to automatic logout
+    if path[:-1] == ("authenticated",) and "url" not in node:
+        del profile["authenticated"]  # a request oracle without its request: let the scan derive one
 
 
 def lenient(profile: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -252,7 +254,9 @@ def main(argv: list[str]) -> int:
     bad = 0
     for app in apps:
         with running(app) as base, tempfile.TemporaryDirectory(prefix=f"zooscan-{app}-") as tmp:
-            run = scan_app(app, base, Path(tmp), quick=quick, be_lenient=be_lenient)
+            keep = os.environ.get("ISP_ZOO_KEEP")  # a folder to keep each scan's output in, for reading evidence
+            out = Path(keep) / f"{app}-{'quick' if quick else 'profile'}" if keep else Path(tmp)
+            run = scan_app(app, base, out, quick=quick, be_lenient=be_lenient)
             if app == "adminer":
                 print(f"  adminer invalid logins counted: {adminer_invalid_logins()}", flush=True)
             rows = mismatches(run)
