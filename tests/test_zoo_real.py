@@ -6,8 +6,9 @@ where listed), and every verdict is compared with tests/zoo_real/<app>/expected.
 measured truth for a default scan (no --measure-timeouts). A failure prints every mismatch with the scan's
 own summary, so one run says all that is wrong.
 
-Which apps run: $ISP_ZOO_APPS, "all", "none" or a comma list; default zooscan.DEFAULT_APPS (the CI set, see
-tests/zoo_real/README.md for the timings behind it). `pytest -m "not zoo"` leaves the zoo out.
+Which apps run: $ISP_ZOO_APPS (profile scans) and $ISP_ZOO_QUICK (quick mode), each "all", "none" or a comma
+list; unset: zooscan.DEFAULT_APPS (the CI set; tests/zoo_real/README.md has the timings behind it) and no quick
+runs. `pytest -m "not zoo"` leaves the zoo out.
 An app that is not installed is installed here (scripts/test.sh does it first, with timings). If that fails,
 the test fails when CI=true (a CI run must never pass by skipping the zoo) and is skipped otherwise.
 """
@@ -20,18 +21,11 @@ from pathlib import Path
 import pytest
 
 from tests.zoo_real import zooscan
-from tests.zoo_real.launch import APPS, install, running
+from tests.zoo_real.launch import install, running
 
 pytestmark = pytest.mark.zoo
 
-# Quick mode runs only where the issue's "quick mode or a profile completes" can apply and adds coverage
-# the profile run does not give (the automatic logout in a menu, the derived oracle).
-QUICK_APPS = ("wagtail",)
 ADMINER_LOCKOUT = 30  # Adminer refuses every login from an IP after 30 "invalid logins" (auth.inc.php)
-
-
-def selected(names: tuple[str, ...]) -> list[str]:
-    return [a for a in zooscan.selected_apps() if a in names]
 
 
 def ensure_installed(app: str) -> None:
@@ -60,11 +54,11 @@ def scan_and_judge(app: str, tmp_path: Path, quick: bool) -> None:
         assert invalid < ADMINER_LOCKOUT, f"the scan locked itself out of Adminer ({invalid} invalid logins)"
 
 
-@pytest.mark.parametrize("app", selected(tuple(APPS)))
+@pytest.mark.parametrize("app", zooscan.selected_apps())
 def test_profile_scan_matches_measured_truth(app: str, tmp_path: Path) -> None:
     scan_and_judge(app, tmp_path, quick=False)
 
 
-@pytest.mark.parametrize("app", selected(QUICK_APPS))
+@pytest.mark.parametrize("app", zooscan.selected_apps(quick=True))
 def test_quick_mode_matches_measured_truth(app: str, tmp_path: Path) -> None:
     scan_and_judge(app, tmp_path, quick=True)
