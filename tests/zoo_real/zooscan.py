@@ -109,17 +109,36 @@ def profile_for(app: str, base_url: str, quick: bool = False) -> dict[str, Any]:
     return data
 
 
+_UNKNOWN_KEYS_PY = """
+import json, sys
+from pydantic import ValidationError
+from isp_audit.profile import Profile
+try:
+    Profile.model_validate(json.load(sys.stdin))
+except ValidationError as exc:
+    print(json.dumps([[str(p) for p in e["loc"]] for e in exc.errors() if e["type"] == "extra_forbidden"]))
+    sys.exit(0)
+print("[]")
+"""
+
+
+def code_path() -> str:
+    """The isp-audit code the scans run: this checkout, or $ISP_ZOO_CODE (another checkout, for a preview)."""
+    return os.environ.get("ISP_ZOO_CODE", str(REPO))
+
+
 def _unknown_keys(profile: dict[str, Any]) -> list[tuple[str, ...]]:
-    """Paths of keys the current Profile model rejects as unknown (features not yet in this code)."""
-    from pydantic import ValidationError
-
-    from isp_audit.profile import Profile
-
-    try:
-        Profile.model_validate(profile)
-    except ValidationError as exc:
-        return [tuple(str(p) for p in e["loc"]) for e in exc.errors() if e["type"] == "extra_forbidden"]
-    return []
+    """Paths of keys the scanned code's Profile model rejects as unknown (features not in that code yet)."""
+    env = {**os.environ, "PYTHONPATH": code_path(), "PYTHONDONTWRITEBYTECODE": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", _UNKNOWN_KEYS_PY],
+        input=json.dumps(profile),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=code_path(),  # `python -c` puts the working directory first on sys.path
+    )
+    return [tuple(p) for p in json.loads(out.stdout or "[]")]
 
 
 def _drop(profile: dict[str, Any], path: tuple[str, ...]) -> None:
@@ -144,17 +163,19 @@ def lenient(profile: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
         for p in paths:
             _drop(profile, p)
             dropped.append(".".join(p))
-    from pydantic import ValidationError
-
-    from isp_audit.profile import Profile
-
-    try:
-        Profile.model_validate(profile)
-    except ValidationError as exc:
-        if "username" in str(exc):
-            profile["login"]["username"] = "admin"
-            dropped.append("(login.username: admin added)")
+    if _username_required(profile):
+        profile["login"]["username"] = "admin"
+        dropped.append("(login.username: admin added)")
     return profile, tuple(dropped)
+
+
+def _username_required(profile: dict[str, Any]) -> bool:
+    login = profile.get("login", {})
+    if "username" in login or "username_env" in login:
+        return False
+    env = {**os.environ, "PYTHONPATH": code_path(), "PYTHONDONTWRITEBYTECODE": "1"}
+    probe = "import sys; from isp_audit.profile import Login; Login(password_env='X', url='/')"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env, cwd=code_path()).returncode != 0
 
 
 def _quick_args(settings: dict[str, Any], base_url: str) -> list[str]:
@@ -183,9 +204,11 @@ def scan_app(app: str, base_url: str, out_dir: Path, quick: bool = False, be_len
         target = ["--profile", str(prof)]
     results = out_dir / "results"
     argv = [sys.executable, "-m", "isp_audit", "scan", *target, "--out", str(results), "--max-time", "20m"]
-    env = {**os.environ, PASSWORD_ENV: ADMIN_PASSWORD, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, PASSWORD_ENV: ADMIN_PASSWORD, "PYTHONPATH": code_path(), "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.monotonic()
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=SCAN_TIMEOUT_S, cwd=REPO, check=False)
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, env=env, timeout=SCAN_TIMEOUT_S, cwd=code_path(), check=False
+    )
     seconds = time.monotonic() - started
     doc = _results(results)
     checks = doc.get("checks", [])
