@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from playwright.sync_api import Browser
 
 from isp_audit.demo.apps import PASSWORD_ENV, RunningApp
+from isp_audit.errors import ProfileError
 from isp_audit.model import CheckResult
-from tests.apps.logouts import LogoutApp
+from isp_audit.profile import parse_profile
+from tests.apps.logouts import LogoutApp, StorageOnlyLogoutSpa
 from tests.conftest import scan_in_process
 
 PASSWORD = "logout-Pa55-word"
@@ -26,6 +29,7 @@ PASSWORD = "logout-Pa55-word"
 @pytest.fixture(autouse=True)
 def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    monkeypatch.setenv("SPA_PASSWORD", PASSWORD)
 
 
 def logout_check(browser: Browser, mode: str, out: Path, logout: dict[str, Any] | None = None) -> CheckResult:
@@ -78,3 +82,48 @@ def test_a_step_that_clicks_the_wrong_thing_leaves_the_session_and_says_so(brows
     check = logout_check(browser, "menu", tmp_path, {"steps": [{"click": "#user-menu"}]})
     assert check.verdict.value == "error", check.summary
     assert "still logged in" in check.summary
+
+
+def test_a_logout_that_only_clears_storage_says_it_never_told_the_server(browser: Browser, tmp_path: Path) -> None:
+    """The SPA's "Log out" forgets the token in the page and sends nothing; the server's table keeps the
+    session, so the replayed token is still accepted (fail), and the summary says why it could be."""
+    with RunningApp(StorageOnlyLogoutSpa("localStorage", "opaque")) as app:
+        profile = {
+            "target": {"base_url": app.url},
+            "login": {"url": "/app", "username": "alice", "password_env": "SPA_PASSWORD"},
+        }
+        check = scan_in_process(browser, profile, tmp_path, ("logout-invalidates",)).checks[0]
+    assert check.verdict.value == "fail", check.summary
+    assert check.evidence["logout_requests_to_server"] == []
+    assert "the logout made no request to the server (it only cleared client storage)" in check.summary
+
+
+@pytest.mark.parametrize(
+    ("logout", "message"),
+    [
+        ({"url": "/logout", "steps": [{"click": "#out"}]}, "logout: give either url (with method) or click or steps"),
+        ({"click": "#out", "steps": [{"click": "#out"}]}, "logout: give either url (with method) or click or steps"),
+        ({"steps": []}, "logout: steps must list at least one step"),
+        ({"steps": [{"click": "#menu", "goto": "/x"}]}, "logout.steps.0: each step takes exactly one of"),
+    ],
+)
+def test_logout_takes_exactly_one_way(logout: dict[str, Any], message: str) -> None:
+    text = yaml.safe_dump(
+        {"target": {"base_url": "https://app.example/"}, "login": {"url": "/login", "username": "a"}, "logout": logout}
+    )
+    with pytest.raises(ProfileError) as info:
+        parse_profile(text, "p.yaml")
+    assert message in str(info.value), info.value
+
+
+def test_logout_steps_parse() -> None:
+    text = yaml.safe_dump(
+        {
+            "target": {"base_url": "https://app.example/"},
+            "login": {"url": "/login", "username": "a"},
+            "logout": {"steps": [{"click": "#user-menu"}, {"click": "text=Sign out"}]},
+        }
+    )
+    logout = parse_profile(text, "p.yaml").logout
+    assert logout is not None and logout.steps is not None
+    assert [s.kind for s in logout.steps] == ["click", "click"]

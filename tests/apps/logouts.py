@@ -11,6 +11,10 @@ Modes (``LogoutApp(mode)``):
 - ``hidden_form``: a hidden POST form to /accounts/logout/ with a csrfmiddlewaretoken field (Django's and
   Wagtail's shape); GET /accounts/logout/ answers 405.
 
+``StorageOnlyLogoutSpa``: the single-page app of tests/apps/spa.py (opaque bearer token in localStorage, a
+server-side table behind /api/me) whose "Log out" button only forgets the token: no request reaches the
+server, so the session lives on there.
+
 Every ending of the session deletes the server-side record; anything else (a wrong CSRF value, a GET where
 a POST is needed) leaves it alive.
 """
@@ -24,6 +28,7 @@ from collections.abc import Callable, Iterable
 from werkzeug.wrappers import Request, Response
 
 from isp_audit.demo.apps import ServerSideApp
+from tests.apps.spa import PAGE, SpaApp
 
 MODES = ("menu", "confirm", "route", "hidden_form")
 
@@ -125,3 +130,18 @@ class LogoutApp(ServerSideApp):
 
 def _not_found(_request: Request) -> Response:
     return Response("not found", status=404)
+
+
+_SERVER_LOGOUT = 'await fetch("/api/logout", {method: "POST", headers: {"Authorization": "Bearer " + token}});'
+assert _SERVER_LOGOUT in PAGE
+
+
+class StorageOnlyLogoutSpa(SpaApp):
+    """tests/apps/spa.py's app (opaque token) whose logout only removes the token from localStorage."""
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        request = Request(environ)
+        if (request.method, request.path) == ("GET", "/app"):
+            page = PAGE.replace(_SERVER_LOGOUT, "") % {"storage": '"localStorage"'}
+            return Response(page, mimetype="text/html")(environ, start_response)
+        return super().__call__(environ, start_response)
