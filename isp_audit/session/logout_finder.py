@@ -91,6 +91,9 @@ _CONFIRM_JS = """([pattern, confirm]) => {
   const routed = posts.find(p => re.test(new URL(info(p).url).pathname));
   if (routed) return info(routed);
   if (posts.length !== 1) return null;
+  // A confirmation asks nothing: a form with a field to fill (a username-first login, a search) is not one.
+  if (posts[0].f.querySelector('input:not([type=hidden]):not([type=submit]):not([type=button]), textarea, select'))
+    return null;
   const button = posts[0].f.querySelector('button, input[type=submit]');
   const label = button ? (button.innerText || get(button, 'value') || '') : '';
   return yes.test(label) ? info(posts[0]) : null;
@@ -141,9 +144,12 @@ class LogoutFinder:
 
     def run(self) -> str:
         oracle = self.kit.oracle
+        searched = urlsplit(self.page.url).path
         pages = [None, oracle.url] if oracle is not None else [None]
         for url in pages:
-            if url is not None and urlsplit(url).path != urlsplit(self.page.url).path:
+            if url is not None:
+                if urlsplit(url).path == searched:
+                    continue  # already searched this page
                 self.kit.goto(self.client, url)  # the control may live on the authenticated page
             if self._visible_control() or self._control_in_menu() or self._logout_route_on_page():
                 return " → ".join(self.trail)
@@ -191,7 +197,7 @@ class LogoutFinder:
                 control = self._named_control()
                 control.first.wait_for(state="visible", timeout=MENU_OPEN_MS)
             except PlaywrightTimeout:
-                self._close_menu(start)
+                self._close_menu(toggle, start)
                 continue
             self.trail.append(f"opened the menu ({name})")
             self._click_named(control.first)
@@ -209,7 +215,8 @@ class LogoutFinder:
         for group in groups:
             visible = group.locator("visible=true")
             for i in range(min(visible.count(), MAX_MENUS)):
-                element = visible.nth(i)
+                # A handle, not a locator by index: opening one menu shows new elements and shifts indexes.
+                element = visible.nth(i).element_handle(timeout=ACTION_MS)
                 name = self._describe(element)
                 if NEVER_CLICK.search(name) or element.evaluate(_SUBMITS_A_FORM_JS):
                     continue
@@ -223,11 +230,14 @@ class LogoutFinder:
         label = element.get_attribute("aria-label") or element.get_attribute("title") or element.inner_text()
         return f"{'button' if tag in ('button', 'summary') else tag} {' '.join(label.split())[:40]!r}"
 
-    def _close_menu(self, start: str) -> None:
+    def _close_menu(self, toggle: Any, start: str) -> None:
         if self.page.url != start:
             self.kit.goto(self.client, start)  # the "toggle" was a link: back to where the search was
-        else:
-            self.page.keyboard.press("Escape")
+            return
+        self.page.keyboard.press("Escape")
+        with suppress(PlaywrightError):
+            if toggle.get_attribute("aria-expanded") == "true":  # a menu that ignores Escape: toggle it shut
+                toggle.click(timeout=ACTION_MS)
 
     # --- (c) a link or form to a logout route, even hidden -------------------------------------------------
     def _logout_route_on_page(self) -> bool:
