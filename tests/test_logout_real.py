@@ -48,6 +48,7 @@ def logout_check(browser: Browser, mode: str, out: Path, logout: dict[str, Any] 
     ("mode", "control"),
     [
         ("menu", "opened the menu (button 'alice ▾') → clicked the page's 'Log out' control"),
+        ("icon_menu", "opened the menu (button 'Account') → clicked the page's 'Sign out' control"),
         (
             "confirm",
             "clicked the page's 'Log out' control → confirmation page /logout → submitted its POST form to "
@@ -64,6 +65,8 @@ def test_automatic_logout_finds_the_apps_own_way(browser: Browser, tmp_path: Pat
     assert control in check.summary
     sent = check.evidence["logout_requests_to_server"]
     assert sent and any(r.startswith(("POST", "GET /logout")) for r in sent), sent
+    if mode == "icon_menu":  # told by the page's script (fetch), then a navigation to /login
+        assert sent[:2] == ["POST /session/end", "GET /login"], sent
     assert "made no request to the server" not in check.summary
 
 

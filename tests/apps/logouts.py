@@ -5,6 +5,8 @@ Modes (``LogoutApp(mode)``):
 - ``menu``: the log-out item lives in a user dropdown (button 'alice', aria-haspopup) hidden until the toggle
   is clicked; the item submits a POST form to /session/end (no "logout" in the action, so only opening the
   menu finds it). A decoy "Help" dropdown comes first.
+- ``icon_menu``: an icon button with only a title ("Account"), no aria-haspopup, opens a panel whose
+  "Sign out" button calls fetch (POST /session/end with the CSRF value in a header), then goes to /login.
 - ``confirm``: a visible link to GET /logout, which shows "Are you sure?" with a POST form and a CSRF field;
   only that POST, with the right CSRF value, ends the session.
 - ``route``: no link anywhere; GET /logout ends the session.
@@ -30,7 +32,7 @@ from werkzeug.wrappers import Request, Response
 from isp_audit.demo.apps import ServerSideApp
 from tests.apps.spa import PAGE, SpaApp
 
-MODES = ("menu", "confirm", "route", "hidden_form")
+MODES = ("menu", "icon_menu", "confirm", "route", "hidden_form")
 
 _MENU = """
 <nav>
@@ -50,6 +52,18 @@ _MENU = """
   }}
   document.getElementById('end-link').addEventListener('click', e => {{
     e.preventDefault(); document.getElementById('end').submit();
+  }});
+</script>"""
+_ICON_MENU = """
+<button id="avatar" title="Account"><svg width="16" height="16"><circle cx="8" cy="8" r="7"/></svg></button>
+<div id="panel" hidden><button type="button" id="signout">Sign out</button></div>
+<script>
+  document.getElementById('avatar').addEventListener('click', () => {{
+    const p = document.getElementById('panel'); p.hidden = !p.hidden;
+  }});
+  document.getElementById('signout').addEventListener('click', async () => {{
+    await fetch('/session/end', {{method: 'POST', headers: {{'X-CSRF-Token': '{csrf}'}}}});
+    location.href = '/login';
   }});
 </script>"""
 _CONFIRM_FORM = (
@@ -77,6 +91,7 @@ class LogoutApp(ServerSideApp):
         route = (request.method, request.path)
         handler = {
             "menu": {("POST", "/session/end"): self.end_with_csrf("csrf")},
+            "icon_menu": {("POST", "/session/end"): self.end_with_csrf("X-CSRF-Token", header=True)},
             "confirm": {("GET", "/logout"): self.confirm_page, ("POST", "/logout"): self.end_with_csrf("csrf")},
             "route": {("GET", "/logout"): self.end_now},
             "hidden_form": {
@@ -98,6 +113,8 @@ class LogoutApp(ServerSideApp):
         body = f"<p>Signed in as {user}</p>"
         if self.mode == "menu":
             body = _MENU.format(user=user, csrf=data["csrf"]) + body
+        elif self.mode == "icon_menu":
+            body = _ICON_MENU.format(csrf=data["csrf"]) + body
         elif self.mode == "confirm":
             body += "<p><a href='/logout'>Log out</a></p>"
         elif self.mode == "hidden_form":
@@ -110,10 +127,11 @@ class LogoutApp(ServerSideApp):
             return self.redirect("/login")
         return self.html("Log out", _CONFIRM_FORM.format(csrf=data["csrf"]))
 
-    def end_with_csrf(self, field: str) -> Callable[[Request], Response]:
+    def end_with_csrf(self, field: str, header: bool = False) -> Callable[[Request], Response]:
         def end(request: Request) -> Response:
             _, data = self._session(request)
-            if not data or not hmac.compare_digest(request.form.get(field, ""), data.get("csrf", "")):
+            sent = (request.headers if header else request.form).get(field, "")
+            if not data or not hmac.compare_digest(sent, data.get("csrf", "")):
                 return self.html("Log out", "<p>CSRF check failed</p>", status=403)
             return self.end_now(request)
 
