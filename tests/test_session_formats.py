@@ -427,3 +427,15 @@ def test_tornado_signed_cookie_is_judged_as_signed_client_state(browser: Browser
     assert "Tornado signed cookie" in by_id["server-side-state"].summary
     assert got["token-opacity"] == "fail", by_id["token-opacity"].summary  # the user name, readable
     assert got["token-entropy"] == "not_applicable", by_id["token-entropy"].summary
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=200) | st.lists(st.text(alphabet="eyJhbGciOi0123456789_-=", max_size=40), max_size=6).map(".".join)
+)
+def test_strict_jwt_decode_refuses_junk_with_value_error_only(value: str) -> None:
+    try:
+        decoded = jose.decode(value)
+    except ValueError:
+        return
+    assert decoded.signing_input.count(b".") == 1  # what it accepted is a JWS it can re-sign byte for byte
