@@ -23,6 +23,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Request
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from ..deadlines import OutOfTime
 from ..errors import AuditError
 from ..profile import Profile
 from .clients import Client
@@ -302,7 +303,12 @@ class LogoutFinder:
                 continue
             tried.add(url)
             self.tally.mark()
-            obs = self.kit.goto(self.client, url)
+            try:
+                obs = self.kit.goto(self.client, url)
+            except OutOfTime:
+                raise
+            except AuditError:
+                continue  # this route does not load (reset, timeout): not a way out, try the next
             if obs.status in (0, 404, 405, 410, 501) or obs.status >= 500:
                 continue
             path = urlsplit(url).path
