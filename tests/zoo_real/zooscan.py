@@ -38,7 +38,7 @@ PASSWORD_ENV = "ZOO_PASSWORD"  # the profiles' password_env; the launcher's admi
 # CI budget; README.md "CI budget" has the timings. The other three run with ISP_ZOO_APPS=all.
 DEFAULT_APPS = ("adminer", "pgadmin4", "verdaccio", "actual")
 QUICK_APPS = ("wagtail", "jupyterlab")  # quick mode adds what the profiles do not: menu logout found, oracle derived
-SCAN_TIMEOUT_S = 1500  # the CLI's own --max-time (below) ends a scan first; this only catches a hang
+SCAN_TIMEOUT_S = 900  # the CLI's own --max-time 10m (below) ends a scan first; this only catches a hang
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ def scan_app(app: str, base_url: str, out_dir: Path, quick: bool = False, be_len
         prof.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         target = ["--profile", str(prof)]
     results = out_dir / "results"
-    argv = [sys.executable, "-m", "isp_audit", "scan", *target, "--out", str(results), "--max-time", "20m"]
+    argv = [sys.executable, "-m", "isp_audit", "scan", *target, "--out", str(results), "--max-time", "10m"]
     env = {**os.environ, PASSWORD_ENV: ADMIN_PASSWORD, "PYTHONPATH": code_path(), "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.monotonic()
     proc = subprocess.run(
