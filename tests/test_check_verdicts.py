@@ -309,6 +309,17 @@ def test_absolute_timeout_fails_when_declared_lifetime_is_too_long():
     assert outcome.verdict is Verdict.FAIL and "declares sessions longer" in outcome.summary
 
 
+def test_absolute_timeout_reads_the_declared_expiry_of_a_quoted_cookie_value():
+    # Tornado quotes its signed value (JupyterLab, zoo): the browser keeps the quotes, the parsed Set-Cookie
+    # drops them; the Set-Cookie that sent the token must still be found, with its 30-day Expires.
+    value = '"2|1:0|10:1764500000|4:user|' + random_value() + '"'
+    lab = fake_lab(state(cookie("user", value, http_only=True)))
+    expires = "Wed, 30 Dec 2099 18:57:30 GMT"
+    lab.recorded_set_cookies = [set_cookie("user", lab.fp(value[1:-1]), {"expires": expires, "HttpOnly": True})]
+    outcome = run("absolute-timeout", lab)
+    assert outcome.verdict is Verdict.FAIL and "cookie Expires" in outcome.summary, outcome.summary
+
+
 def test_absolute_timeout_passes_when_server_ends_busy_session():
     lab = fake_lab(policy=measured(absolute_timeout=60, idle_timeout=60, timeout_budget=600))
     lab.answers = {"busy session at 40s": REJECTED}

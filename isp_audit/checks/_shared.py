@@ -39,9 +39,14 @@ def analysis_row(lab: Lab, item: StateItem, analysis: TokenAnalysis) -> dict[str
 
 
 def setters_of(lab: Lab, token: StateItem) -> list[SetCookieRecord]:
-    """The Set-Cookie headers that set this token's value (matched by fingerprint, never by value), in order."""
-    value_fp = lab.fp(token.value)
-    return [r for r in lab.set_cookies() if r.cookie == token.name and r.value_fp == value_fp]
+    """The Set-Cookie headers that set this token's value (matched by fingerprint, never by value), in order.
+
+    A value in double quotes (tornado's signed cookies) is kept with its quotes by the browser, while the
+    recorded Set-Cookie's value is parsed without them (cookies.parse_set_cookie): either form matches."""
+    value = token.value
+    unquoted = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+    wanted = {lab.fp(value), lab.fp(unquoted)}
+    return [r for r in lab.set_cookies() if r.cookie == token.name and r.value_fp in wanted]
 
 
 def token_values(lab: Lab) -> dict[str, set[str]]:
