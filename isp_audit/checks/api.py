@@ -39,6 +39,7 @@ from ..session.records import (
     LogoutResult,
     Replay,
     SeenUrl,
+    SessionMember,
     TokenIdentification,
     TokenSample,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "Replay",
     "SecretIndex",
     "SeenUrl",
+    "SessionMember",
     "SetCookieRecord",
     "StateItem",
     "TokenAnalysis",
