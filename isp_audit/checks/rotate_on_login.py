@@ -70,7 +70,7 @@ def run(lab: Lab) -> CheckOutcome:
         **member_rows(record.tokens),
     }
     identifiers = identifiers_sentence(lab, record.tokens)
-    also = f" ({identifiers}, so it is not judged)" if identifiers else ""
+    also = f"; {identifiers}, so it is not judged" if identifiers else ""
     existed = [r for r in rows if r["status"] not in ("new at login", IDENTIFIER)]
     if pre_check.authenticated:
         return CheckOutcome(

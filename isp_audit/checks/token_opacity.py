@@ -59,8 +59,9 @@ def run(lab: Lab) -> CheckOutcome:
     if alone is not None and alone.outcome is Outcome.AUTHENTICATED and cookie_identity:
         return CheckOutcome(
             Verdict.FAIL,
-            f"{identifiers[:1].upper()}{identifiers[1:]}; replayed without any secret, they alone logged in "
-            f"({alone.observation}): the cookie carries the user's identity, not an opaque session token.",
+            f"{identifiers[:1].upper()}{identifiers[1:]}; replayed without any secret, "
+            f"{describe([t.label for t in identified.identifiers])} alone logged in ({alone.observation}): the "
+            "cookie carries the user's identity, not an opaque session token (client-held identity).",
             evidence,
         )
     if encrypted or unknown:
