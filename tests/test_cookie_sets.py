@@ -30,9 +30,11 @@ PASSWORD = "set-Pa55-word"
 CHECKS = ("token-entropy", "rotate-on-login", "session-fixation", "server-side-state", "token-opacity")
 
 
-def scan(browser: Browser, tmp_path: Path, monkeypatch, mode: str, checks: tuple[str, ...] = CHECKS) -> ScanResult:
+def scan(
+    browser: Browser, tmp_path: Path, monkeypatch, mode: str, checks: tuple[str, ...] = CHECKS, **flags: str
+) -> ScanResult:
     monkeypatch.setenv("FIXTURE_PASSWORD", PASSWORD)
-    with running_app("cookie_sets", PASSWORD, {"FIXTURE_SET": mode}) as url:
+    with running_app("cookie_sets", PASSWORD, {"FIXTURE_SET": mode, **flags}) as url:
         result = scan_in_process(
             browser,
             {
@@ -96,4 +98,18 @@ def test_user_id_alone_logs_in_is_client_held_identity(browser: Browser, tmp_pat
     assert "cookie `uid`" in said["server-side-state"] and "client-held identity" in said["server-side-state"]
     assert evidence(result, "server-side-state")["identifiers_alone"]["outcome"] == "authenticated"
     assert verdicts(result)["token-opacity"] == "fail", said["token-opacity"]
+    assert roles(result) == {"sid": "secret", "uid": "identifier"}, result.session_tokens
+
+
+def test_second_login_that_ends_the_first_is_not_mistaken_for_a_logout(
+    browser: Browser, tmp_path: Path, monkeypatch
+) -> None:
+    """One session per user, and a logout that leaves the session live (measured: after logout the
+    captured sid + uid still reach the account page). Telling the members apart takes a second login,
+    which ends the first session; the scan must log in afresh, not judge the ended one (where every
+    replay after logout would be rejected whatever the logout did: a false pass)."""
+    flags = {"FIXTURE_SINGLE_SESSION": "1", "FIXTURE_LOGOUT_KEEPS": "1"}
+    result = scan(browser, tmp_path, monkeypatch, "php", ("logout-invalidates",), **flags)
+    said = summaries(result)
+    assert verdicts(result)["logout-invalidates"] == "fail", said["logout-invalidates"]
     assert roles(result) == {"sid": "secret", "uid": "identifier"}, result.session_tokens

@@ -294,6 +294,10 @@ class SessionKit:
         tokens = self._set_roles.apply(tokens, post)  # a session of several items: secret or identifier
         if first:
             self.baseline_tokens = tokens
+        if self._set_roles.ended_first_login:  # one session per user: the second login ended this one
+            self._set_roles.ended_first_login = False
+            self.close_client(client)
+            return self.live_login()
         steps = tuple(range(first_step, len(self.recorder.steps) + 1))
         self._live = LoginRecord(client.name, pre, post, landing, tokens, utc_now(), steps)
         self._live_client, self._live_ended = client, False

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..classify import ServerFault
+from ..classify import Outcome, ServerFault
 from ..errors import LoginFailed
 from ..state import ClientState, StateItem
 from .records import AuthCheck, MemberRole, SessionMember, TokenIdentification
@@ -50,6 +50,9 @@ class SetRoles:
         self._roles: dict[tuple[str, str], tuple[MemberRole, str]] | None = None
         self._roles_by = ""
         self._identifiers_alone: AuthCheck | None = None
+        # The second login ended the first (one session per user): the kit must log in afresh, or every
+        # check would judge a session the server had already ended (a false pass for logout, say).
+        self.ended_first_login = False
 
     def apply(self, identified: TokenIdentification, post: ClientState) -> TokenIdentification:
         """``identified`` with its members' roles, when the session is several items (else unchanged)."""
@@ -72,6 +75,8 @@ class SetRoles:
             self._roles_by = f"not classified: a second login of {user} failed ({exc}); every token is judged"
             self.kit.recorder.step("classify", "session members", self._roles_by)
             return
+        first = self.kit.is_authenticated(post, "the first login's state after a second login")
+        self.ended_first_login = first.outcome is Outcome.REJECTED
         members = classify_members(tokens, second, user)
         self._roles = {(m.item.kind, m.item.name): (m.role, m.why) for m in members}
         self._roles_by = f"each member's value compared between two logins of {user}"

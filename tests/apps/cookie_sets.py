@@ -15,7 +15,10 @@ At login the app also sets a second cookie that names the user, the same value a
 - ``FIXTURE_SET=uid-alone`` (vulnerable): a live ``sid`` logs in, and so does ``uid`` alone: without a
   logged-in session the app trusts the ``uid`` cookie ("remember me" by user id). Client-held identity.
 
-Logout (``POST /logout``) deletes the server-side session and both cookies.
+Logout (``POST /logout``) deletes the server-side session and both cookies. Two more switches:
+
+- ``FIXTURE_SINGLE_SESSION=1``: one session per user; a login ends the user's other sessions.
+- ``FIXTURE_LOGOUT_KEEPS=1`` (vulnerable): logout only deletes the cookies; the session stays live.
 """
 
 from __future__ import annotations
@@ -59,9 +62,11 @@ def new_sid() -> str:
 class CookieSetApp:
     """The server-side session store and the rules of one ``FIXTURE_SET`` mode."""
 
-    def __init__(self, password: str, mode: str) -> None:
+    def __init__(self, password: str, mode: str, single_session: bool = False, logout_keeps: bool = False) -> None:
         self.password = password
         self.mode = mode
+        self.single_session = single_session
+        self.logout_keeps = logout_keeps
         self.sessions: dict[str, dict[str, str]] = {}  # sid -> {"user": name} once logged in
         self.siv = AESSIV(AESSIV.generate_key(256))
 
@@ -101,6 +106,9 @@ class CookieSetApp:
 
     def log_in(self, username: str) -> Response:
         self.sessions.pop(request.cookies.get("sid", ""), None)  # session_regenerate_id(true)
+        if self.single_session:
+            for sid in [k for k, v in self.sessions.items() if v.get("user") == username]:
+                del self.sessions[sid]
         sid = new_sid()
         self.sessions[sid] = {"user": username}
         response = redirect("/account")
@@ -112,9 +120,9 @@ class CookieSetApp:
         return response
 
 
-def create_app(password: str, mode: str) -> Flask:
+def create_app(password: str, mode: str, single_session: bool = False, logout_keeps: bool = False) -> Flask:
     app = Flask(__name__)
-    state = CookieSetApp(password, mode)
+    state = CookieSetApp(password, mode, single_session, logout_keeps)
 
     @app.get("/")
     def index() -> ResponseReturnValue:
@@ -139,7 +147,8 @@ def create_app(password: str, mode: str) -> Flask:
 
     @app.post("/logout")
     def logout() -> ResponseReturnValue:
-        state.sessions.pop(request.cookies.get("sid", ""), None)
+        if not state.logout_keeps:
+            state.sessions.pop(request.cookies.get("sid", ""), None)
         response = redirect("/")
         for name in ("sid", "uid", "auth"):
             response.delete_cookie(name)
@@ -154,7 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     mode = os.environ.get("FIXTURE_SET") or "php"
     if mode not in SETS:
         sys.exit(f"error: FIXTURE_SET must be one of {', '.join(SETS)}, not {mode!r}")
-    serve(create_app(password, mode), port)
+    flags = {name: os.environ.get(f"FIXTURE_{name.upper()}") == "1" for name in ("single_session", "logout_keeps")}
+    serve(create_app(password, mode, **flags), port)
 
 
 if __name__ == "__main__":
