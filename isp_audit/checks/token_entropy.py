@@ -1,9 +1,10 @@
 """token-entropy (ISM-2065): session IDs carry at least 128 bits of entropy (256 preferred), with no structure.
 
 Fresh tokens are collected (see isp_audit.session.sampling) and analysed Burp-Sequencer style (isp_audit.entropy).
-Signed client-held state is out of scope here (ISM-2065 is about opaque tokens that are not signed); for a
-signed opaque ID such as express-session's ``s:<id>.<signature>`` only the ID part is analysed, because an
-HMAC over a guessable ID would look random. In a session made of several items only the secret is sampled
+Signed or encrypted client-held state is out of scope here (ISM-2065 is about opaque tokens that are not
+signed), timestamps and all; for an opaque ID wrapped in a signature, route suffix or envelope (express-session's
+``s:<id>.<signature>``, Tomcat's ``<id>.<route>``) only the ID part is analysed (isp_audit.tokens.id_part).
+In a session made of several items only the secret is sampled
 (see isp_audit.session.members); an identifier, the same at every login, is reported instead, and a session
 with no secret at all fails.
 """
@@ -11,7 +12,6 @@ with no secret at all fails.
 from __future__ import annotations
 
 from dataclasses import asdict
-from urllib.parse import unquote
 
 from ._shared import analyse_session_tokens, describe, identifiers_sentence, member_rows
 from .api import (
@@ -23,17 +23,12 @@ from .api import (
     TokenIdentification,
     Verdict,
     analyse_tokens,
+    id_part,
     required_sample_size,
     verdict,
 )
 
 ORDER = {"fail": 3, "warn": 2, "pass": 1}
-
-
-def _id_part(value: str, fmt: str) -> str:
-    if fmt == "express-session-id":
-        return unquote(value).removeprefix("s:").rsplit(".", 1)[0]
-    return value
 
 
 def run(lab: Lab) -> CheckOutcome:
@@ -100,7 +95,7 @@ def _judge(lab: Lab, token: StateItem, analysis: TokenAnalysis, entropy_policy: 
     """Sample fresh values of one secret and judge them: the evidence row, a sentence and the outcome."""
     policy = lab.policy
     sample = lab.sample_tokens(token, policy.entropy_samples)
-    values = [_id_part(v, analysis.format) for v in sample.values]
+    values = [id_part(v, analysis.format)[0] for v in sample.values]
     if len(values) < 2:
         row = {"token": token.label, "method": sample.method, "collected": len(values), "stopped": sample.stopped}
         return row, f"{token.label}: could not collect fresh tokens ({sample.stopped or 'none issued'})", "warn"
@@ -115,7 +110,7 @@ def _judge(lab: Lab, token: StateItem, analysis: TokenAnalysis, entropy_policy: 
         "collected": len(values),
         "requested": policy.entropy_samples,
         "stopped": sample.stopped or None,
-        "analysed_part": "ID without its signature" if analysis.format == "express-session-id" else "whole value",
+        "analysed_part": id_part(token.value, analysis.format)[1],
         "verdict": outcome,
         "report": details,
     }
