@@ -113,3 +113,18 @@ def test_second_login_that_ends_the_first_is_not_mistaken_for_a_logout(
     said = summaries(result)
     assert verdicts(result)["logout-invalidates"] == "fail", said["logout-invalidates"]
     assert roles(result) == {"sid": "secret", "uid": "identifier"}, result.session_tokens
+
+
+def test_token_trials_that_end_the_session_are_not_mistaken_for_a_logout(
+    browser: Browser, tmp_path: Path, monkeypatch
+) -> None:
+    """Like Adminer, the app ends a session presented without one of its cookies (measured: replaying sid
+    without uid once, then sid + uid → /login), and its logout leaves the session live. Finding the tokens
+    by removal ends the login's session; the scan must log in afresh and reuse the tokens found rather than
+    judge the ended session (where every replay after logout is rejected whatever the logout did)."""
+    flags = {"FIXTURE_PARTIAL_ENDS": "1", "FIXTURE_LOGOUT_KEEPS": "1"}
+    result = scan(browser, tmp_path, monkeypatch, "php", ("logout-invalidates",), **flags)
+    said = summaries(result)
+    assert verdicts(result)["logout-invalidates"] == "fail", said["logout-invalidates"]
+    assert roles(result) == {"sid": "secret", "uid": "identifier"}, result.session_tokens
+    assert "found at an earlier login" in result.session_tokens[0]["identified_by"]

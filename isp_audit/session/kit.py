@@ -283,7 +283,8 @@ class SessionKit:
                 f"login did not reach the authenticated state ({check.reason}); "
                 f"see the screenshot of step {len(self.recorder.steps)}"
             )
-        tokens = identify_tokens(self.is_authenticated, post, "logged-in state")
+        reused = self._set_roles.reusable(post)  # when trying the tokens again would end this session
+        tokens = reused or identify_tokens(self.is_authenticated, post, "logged-in state")
         first = self.baseline_tokens is None
         if first:  # the first login's tokens are the ones reports name (set now: extra_login needs them)
             self.baseline_tokens = tokens
@@ -291,11 +292,10 @@ class SessionKit:
             raise AuditError(
                 "could not identify any session token: no cookie, storage item or header carries the login"
             )
-        tokens = self._set_roles.apply(tokens, post)  # a session of several items: secret or identifier
-        if first:
+        tokens = self._set_roles.apply(tokens, post, trialled=reused is None)  # secret or identifier
+        if first or (tokens.roles_by and self.baseline_tokens is not None and not self.baseline_tokens.roles_by):
             self.baseline_tokens = tokens
-        if self._set_roles.ended_first_login:  # one session per user: the second login ended this one
-            self._set_roles.ended_first_login = False
+        if self._set_roles.take_relogin():  # the trials or a second login ended this session on the server
             self.close_client(client)
             return self.live_login()
         steps = tuple(range(first_step, len(self.recorder.steps) + 1))

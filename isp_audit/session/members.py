@@ -43,20 +43,56 @@ def classify_members(tokens: tuple[StateItem, ...], second: ClientState, usernam
 
 
 class SetRoles:
-    """Finds the members' roles once per scan and gives them to every later identification."""
+    """Finds the members' roles once per scan and gives them to every later identification.
+
+    It also keeps the live login honest. Two of its experiments can end the very session the checks are
+    about to judge: the token trials (Adminer drops a session presented without its key cookie) and the
+    second login (an app that allows one session per user). Every check would then judge a session the
+    server had already ended (a logout "invalidating" a dead session is a false pass), so the login's own
+    state is replayed after each, and the kit logs in afresh when it is gone; once the trials are known to
+    end sessions, later logins reuse the tokens found instead of trying them again.
+    """
+
+    MAX_RELOGINS = 2
 
     def __init__(self, kit: SessionKit) -> None:
         self.kit = kit
         self._roles: dict[tuple[str, str], tuple[MemberRole, str]] | None = None
         self._roles_by = ""
         self._identifiers_alone: AuthCheck | None = None
-        # The second login ended the first (one session per user): the kit must log in afresh, or every
-        # check would judge a session the server had already ended (a false pass for logout, say).
-        self.ended_first_login = False
+        self.trials_end_sessions = False
+        self._relogin = False
+        self._relogins = 0
 
-    def apply(self, identified: TokenIdentification, post: ClientState) -> TokenIdentification:
+    def take_relogin(self) -> bool:
+        """Whether the login just made is already over and the kit must log in afresh (asked once)."""
+        wanted, self._relogin = self._relogin and self._relogins < self.MAX_RELOGINS, False
+        self._relogins += wanted
+        return wanted
+
+    def reusable(self, post: ClientState) -> TokenIdentification | None:
+        """The tokens found at an earlier login, as items of ``post``, when trying them again would end it."""
+        base = self.kit.baseline_tokens
+        if not self.trials_end_sessions or base is None:
+            return None
+        items = tuple(i for t in base.tokens if (i := post.find_named(t.kind, t.name)) is not None)
+        if len(items) != len(base.tokens):
+            return None
+        why = "found at an earlier login (a login presented without one of them is ended by this server)"
+        return replace(base, tokens=items, method=f"{base.method.split(';')[0]}; {why}")
+
+    def apply(self, identified: TokenIdentification, post: ClientState, trialled: bool) -> TokenIdentification:
         """``identified`` with its members' roles, when the session is several items (else unchanged)."""
         if len(identified.tokens) < 2:
+            return identified
+        if trialled and self._ended(post, "logged-in state after the token trials"):
+            self.trials_end_sessions = self._relogin = True
+            self.kit.recorder.step(
+                "classify",
+                "token trials",
+                "replaying the login without one of its items "
+                "ended its session on the server: the scan logs in afresh, reusing these tokens",
+            )
             return identified
         if self._roles is None:
             self._classify(identified.tokens, post)
@@ -65,6 +101,10 @@ class SetRoles:
             SessionMember(t, *roles[(t.kind, t.name)]) for t in identified.tokens if (t.kind, t.name) in roles
         )
         return replace(identified, members=members, roles_by=self._roles_by, identifiers_alone=self._identifiers_alone)
+
+    def _ended(self, post: ClientState, label: str) -> bool:
+        """True only when the oracle saw ``post`` logged out (a fault is no evidence either way)."""
+        return self.kit.is_authenticated(post, label).outcome is Outcome.REJECTED
 
     def _classify(self, tokens: tuple[StateItem, ...], post: ClientState) -> None:
         user = self.kit.username
@@ -75,8 +115,6 @@ class SetRoles:
             self._roles_by = f"not classified: a second login of {user} failed ({exc}); every token is judged"
             self.kit.recorder.step("classify", "session members", self._roles_by)
             return
-        first = self.kit.is_authenticated(post, "the first login's state after a second login")
-        self.ended_first_login = first.outcome is Outcome.REJECTED
         members = classify_members(tokens, second, user)
         self._roles = {(m.item.kind, m.item.name): (m.role, m.why) for m in members}
         self._roles_by = f"each member's value compared between two logins of {user}"
@@ -88,3 +126,5 @@ class SetRoles:
             self._identifiers_alone = self.kit.is_authenticated(
                 post.keep(identifiers), f"the session's identifiers {without}"
             )
+        # One session per user: the second login ended this one, so the kit logs in afresh.
+        self._relogin = self._ended(post, "the first login's state after a second login")

@@ -19,6 +19,8 @@ Logout (``POST /logout``) deletes the server-side session and both cookies. Two 
 
 - ``FIXTURE_SINGLE_SESSION=1``: one session per user; a login ends the user's other sessions.
 - ``FIXTURE_LOGOUT_KEEPS=1`` (vulnerable): logout only deletes the cookies; the session stays live.
+- ``FIXTURE_PARTIAL_ENDS=1`` (php mode): a request with a logged-in ``sid`` but without the matching ``uid``
+  ends that session, as Adminer drops the session of a request that lacks its key cookie.
 """
 
 from __future__ import annotations
@@ -62,11 +64,12 @@ def new_sid() -> str:
 class CookieSetApp:
     """The server-side session store and the rules of one ``FIXTURE_SET`` mode."""
 
-    def __init__(self, password: str, mode: str, single_session: bool = False, logout_keeps: bool = False) -> None:
+    def __init__(self, password: str, mode: str, **flags: bool) -> None:
         self.password = password
         self.mode = mode
-        self.single_session = single_session
-        self.logout_keeps = logout_keeps
+        self.single_session = flags.get("single_session", False)
+        self.logout_keeps = flags.get("logout_keeps", False)
+        self.partial_ends = flags.get("partial_ends", False)
         self.sessions: dict[str, dict[str, str]] = {}  # sid -> {"user": name} once logged in
         self.siv = AESSIV(AESSIV.generate_key(256))
 
@@ -88,6 +91,8 @@ class CookieSetApp:
         user = self.session_user()
         uid = request.cookies.get("uid", "")
         if self.mode == "php":
+            if user is not None and uid != str(USER_IDS[user]) and self.partial_ends:
+                del self.sessions[request.cookies["sid"]]
             return user if user is not None and uid == str(USER_IDS[user]) else None
         if self.mode == "encrypted":
             return user if user is not None and self.unseal(request.cookies.get("auth", "")) == user else None
@@ -120,9 +125,9 @@ class CookieSetApp:
         return response
 
 
-def create_app(password: str, mode: str, single_session: bool = False, logout_keeps: bool = False) -> Flask:
+def create_app(password: str, mode: str, **flags: bool) -> Flask:
     app = Flask(__name__)
-    state = CookieSetApp(password, mode, single_session, logout_keeps)
+    state = CookieSetApp(password, mode, **flags)
 
     @app.get("/")
     def index() -> ResponseReturnValue:
@@ -163,7 +168,8 @@ def main(argv: list[str] | None = None) -> None:
     mode = os.environ.get("FIXTURE_SET") or "php"
     if mode not in SETS:
         sys.exit(f"error: FIXTURE_SET must be one of {', '.join(SETS)}, not {mode!r}")
-    flags = {name: os.environ.get(f"FIXTURE_{name.upper()}") == "1" for name in ("single_session", "logout_keeps")}
+    names = ("single_session", "logout_keeps", "partial_ends")
+    flags = {name: os.environ.get(f"FIXTURE_{name.upper()}") == "1" for name in names}
     serve(create_app(password, mode, **flags), port)
 
 
