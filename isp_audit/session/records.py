@@ -119,6 +119,20 @@ class LogoutResult:
     client_logged_out: bool
     told_to_drop: dict[str, str]
     logged_out_at: str
+    # The requests the logout sent to the target ("POST /logout"), from its first action on; None where
+    # they were not counted. Empty: the logout never told the server (it only cleared client storage).
+    server_requests: tuple[str, ...] | None = None
+
+    @property
+    def told_server(self) -> str:
+        """``the logout sent 2 requests to the server (POST /logout, GET /login)``, or that it sent none."""
+        sent = self.server_requests
+        if sent is None:
+            return ""
+        if not sent:
+            return "the logout made no request to the server (it only cleared client storage)"
+        shown = ", ".join(sent[:6]) + (f", and {len(sent) - 6} more" if len(sent) > 6 else "")
+        return f"the logout sent {len(sent)} request{'s' if len(sent) != 1 else ''} to the server ({shown})"
 
 
 @dataclass(frozen=True)
