@@ -21,7 +21,9 @@ from .state import ClientState
 SAFE_METHODS = ("GET", "HEAD")  # the oracle is asked hundreds of times: it must change nothing
 PLACEHOLDER = re.compile(r"\{(localStorage|sessionStorage|cookie):([^{}\s]+)\}")
 _ANY_BRACE = re.compile(r"[{}]")
-PLACEHOLDER_HELP = "use {localStorage:NAME}, {sessionStorage:NAME}, {cookie:NAME} or NAME.json.field"
+PLACEHOLDER_HELP = (
+    "use {localStorage:NAME}, {sessionStorage:NAME}, {cookie:NAME}, or {localStorage:NAME.field} for a JSON field"
+)
 
 
 def check_template(template: str) -> str:
