@@ -17,6 +17,11 @@ import pytest
 from playwright.sync_api import Browser
 
 from isp_audit.demo.apps import RunningApp
+from isp_audit.errors import ProfileError
+from isp_audit.profile import parse_profile
+from isp_audit.request_oracle import RequestSpec
+from isp_audit.session.blind import corrupt_state
+from isp_audit.state import ClientState, Cookie
 from tests.apps.spa_drawn import PASSWORD_ENV, USERNAME, DrawnSpaApp
 from tests.conftest import run_cli, scan_in_process, verdicts, write_profile
 
@@ -110,3 +115,99 @@ def test_a_profile_request_oracle_with_templates(
     asked = [s for s in result.steps if s.action == "oracle"]
     assert {s.client for s in asked} == {"http-replay", "oracle-proof"}, [s.detail for s in asked]
     assert sum("HTTP GET /api/items" in s.detail for s in asked) >= 10  # identification, forgeries, logout
+
+
+# --- the pure parts: corruption, templates, profile syntax ---------------------------------------------------
+
+ORIGIN = "http://127.0.0.1:8000"
+
+
+def test_corruption_keeps_the_shape_and_leaves_plain_words() -> None:
+    jwt_value = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlLXZhbHVlLTEyMzQ"
+    state = ClientState(
+        local_storage=(
+            (ORIGIN, "auth_token", jwt_value),
+            (ORIGIN, "username", "admin"),
+            (ORIGIN, "theme", "solarized-dark"),
+            (ORIGIN, "state", json.dumps({"token": "9f86d081884c7d659a2f", "user": "administrator"})),
+        ),
+        cookies=(Cookie("sid", "a3f9c2e1b4d5", "127.0.0.1"),),
+    )
+    corruption = corrupt_state(state, "administrator")
+    assert {i.name for i in corruption.changed} == {"auth_token", "state", "sid"}
+    after = {i.name: i.value for i in corruption.state.items}
+    token = after["auth_token"]
+    assert token != jwt_value and len(token) == len(jwt_value) and token.count(".") == 2
+    assert all(a != b for a, b in zip(token.replace(".", ""), jwt_value.replace(".", ""), strict=True))
+    assert after["username"] == "admin" and after["theme"] == "solarized-dark"
+    inner = json.loads(after["state"])
+    assert inner["user"] == "administrator" and len(inner["token"]) == 20 and inner["token"] != "9f86d081884c7d659a2f"
+    assert set(inner["token"]) <= set("0123456789abcdef")  # hex stays hex
+    assert len(after["sid"]) == 12 and after["sid"] != "a3f9c2e1b4d5"
+
+
+def test_header_templates_read_storage_items_json_fields_and_cookies() -> None:
+    state = ClientState(
+        local_storage=((ORIGIN, "auth_token", "tok-123456789"), (ORIGIN, "app.state", '{"s": {"t": "abc"}}')),
+        cookies=(Cookie("csrf", "c-1", "127.0.0.1"),),
+    )
+    spec = RequestSpec(
+        "GET",
+        (
+            ("Authorization", "Bearer {localStorage:auth_token}"),
+            ("X-Token", "{localStorage:app.state.s.t}"),  # the item is named "app.state"
+            ("X-Csrf", "{cookie:csrf}"),
+            ("X-Gone", "{sessionStorage:missing}"),
+        ),
+    )
+    assert spec.fill(state, ORIGIN + "/api/me") == {
+        "Authorization": "Bearer tok-123456789",
+        "X-Token": "abc",
+        "X-Csrf": "c-1",
+    }
+    assert spec.fill(ClientState(), ORIGIN + "/api/me") == {}  # anonymous: every templated header left out
+    assert "Authorization from localStorage auth_token" in spec.describe()
+
+
+@pytest.mark.parametrize(
+    ("authenticated", "message"),
+    [
+        ("{request: {method: POST, url: /api/me}, expect_status: 200}", "must be GET or HEAD"),
+        ("{request: {url: /api/me, headers: {A: 'Bearer {local:x}'}}, expect_status: 200}", "placeholder"),
+        ("{url: /, request: {url: /api/me}, expect_status: 200}", "exactly one of url"),
+        ("{request: {url: /api/me}, expect_selector: '#x'}", "expect_selector needs a page"),
+    ],
+)
+def test_request_oracle_syntax_is_checked_at_load(authenticated: str, message: str) -> None:
+    text = (
+        f"target: {{base_url: 'http://127.0.0.1:1/'}}\nlogin: {{url: /, username: a}}\nauthenticated: {authenticated}\n"
+    )
+    with pytest.raises(ProfileError) as exc:
+        parse_profile(text, "p.yaml")
+    assert message in str(exc.value) and "authenticated" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_page_drawn_late_on_a_hash_route_is_judged_once_drawn(
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 7 item 2: the page asks the server, then draws "#welcome" 1.5 s later, on a #/notes route. The
+    logged-in view must be judged once drawn (not "login did not reach the authenticated state"), and going
+    to the same document again must still give a status (not "status 0, expected 200")."""
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    with RunningApp(DrawnSpaApp(PASSWORD, grounded_delay_ms=1500)) as app:  # type: ignore[arg-type]
+        result = scan_in_process(
+            browser,
+            {
+                "target": {"base_url": app.url},
+                "login": {"url": "/", "username": USERNAME, "password_env": PASSWORD_ENV},
+                "authenticated": {"url": "/#/notes", "expect_selector": "#welcome", "expect_status": 200},
+            },
+            tmp_path,
+            checks=("logout-invalidates",),
+        )
+    assert result.aborted is None, result.aborted
+    # A page that asks the server before drawing is not blind: with the token corrupted, no welcome.
+    proof = next(s for s in result.steps if s.client == "oracle-proof")
+    assert "does not match" in proof.detail, proof.detail
+    assert verdicts(result) == {"logout-invalidates": "fail"}, [c.summary for c in result.checks]
+    assert [(t["kind"], t["name"]) for t in result.session_tokens] == [("localStorage", "auth_token")]

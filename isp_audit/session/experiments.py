@@ -109,7 +109,9 @@ class Logout:
                 control.first.click()
                 return f"clicked the page's {name!r} control"
             if attempt == 0 and self.kit.oracle is not None:
-                self.kit.goto(client, self.kit.oracle.url)  # the control may live on the authenticated page
+                # The control may live on the authenticated page (for a request oracle: the app's own page).
+                page_url = self.kit.oracle.url if self.kit.oracle.request is None else self.kit.profile.base_url
+                self.kit.goto(client, page_url)
         raise AuditError("no log-out link or button found; set logout: (url or click) in the profile")
 
     def logout_and_replay(self, record: LoginRecord) -> LogoutReplay:

@@ -21,7 +21,7 @@ from .blind import BlindOracle, corrupt_state, judge_corrupted
 from .clients import Client
 from .login import Submission, status_words
 from .records import AuthCheck, Fingerprint
-from .settle import wait_for_expected
+from .settle import replay_wait, wait_for_expected
 
 if TYPE_CHECKING:
     from .kit import SessionKit
@@ -122,6 +122,9 @@ class OracleProof:
     def _establish_page(self, client: Client, landing: str, post: ClientState) -> None:
         target = self.kit.oracle.url if self.kit.oracle else landing
         logged_in = self.kit.goto(client, target)
+        if self.kit.oracle is not None:  # the profile's page oracle: judged once the page has drawn it
+            logged_in, waited = wait_for_expected(client, self.kit.oracle, logged_in, self.kit.check_time)
+            self.kit.expect_wait_s = replay_wait(waited)
         with self.kit.client("anonymous") as anon:
             anonymous = self.kit.goto(anon, target)
             self.kit.recorder.step(anon.name, "anonymous view", anonymous.summary(), anon.page)
@@ -134,7 +137,6 @@ class OracleProof:
             if self.kit.oracle.request is not None:
                 self._prove_request(post)
                 return
-        logged_in = wait_for_expected(client, self.kit.oracle, logged_in, self.kit.check_time)
         self._prove_page(client, target, logged_in, anonymous, post)
 
     def _derive(
@@ -291,6 +293,8 @@ class Replayer:
             except AuditError as exc:  # goto's navigation error (reset, timeout, aborted load)
                 asked = f"BROWSER GET {_url_path(oracle.url)}"
                 return self._transport_fault(client_name, label, asked, exc, client.page, "browser")
+            # A page that drew its logged-in look late at login is given (bounded) time to draw it here too.
+            obs = wait_for_expected(client, oracle, obs, self.kit.check_time, self.kit.expect_wait_s)[0]
             return self._judged(oracle, obs, label, client_name, client.page, "browser")
         finally:
             self.kit.close_client(client)

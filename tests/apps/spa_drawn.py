@@ -4,8 +4,9 @@ The trap issue 7 describes: the page shows "Welcome, <name>" and a "Sign out" bu
 in localStorage, whatever the token is, so an oracle that reads the page is blind to the server. The API
 (``/api/me``, ``/api/items``) verifies a real HS256 JWT with a random key (alg none, a stripped or a
 corrupted signature are refused with 401). Logging out only clears storage: the server is never told.
-The page also keeps a plain ``username`` item in localStorage (not a session token: the server never
-sees it).
+A grounded variant (``grounded_delay_ms``) asks the server before drawing, draws late, and moves to a
+``#/notes`` hash route after login, for the settle tests. The page also keeps a plain ``username`` item
+in localStorage (not a session token: the server never sees it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Drawn SPA</tit
 <h1>Notes</h1><main id="main"></main>
 <script>
 const main = document.getElementById("main");
+const GROUNDED_DELAY_MS = /*DELAY*/null;
 function showLogin(msg) {
   main.innerHTML = '<p>' + (msg || 'Please sign in') + '</p><form id="f"><input name="username">' +
     '<input type="password" name="password"><button type="submit">Sign in</button></form>';
@@ -38,13 +40,11 @@ function showLogin(msg) {
     localStorage.setItem("auth_token", (await r.json()).token);
     localStorage.setItem("username", data.username);
     localStorage.setItem("theme", "dark");
+    if (GROUNDED_DELAY_MS !== null) location.hash = "#/notes";  // a hash route: same-document navigation
     render();
   });
 }
-function render() {
-  const token = localStorage.getItem("auth_token");
-  if (!token) { showLogin(); return; }
-  // Drawn from storage alone: the server is not asked whether the token is any good.
+function draw(token) {
   main.innerHTML = '<p id="welcome">Welcome, ' + localStorage.getItem("username") + '</p>' +
     '<button id="out">Sign out</button><ul id="items"></ul>';
   document.getElementById("out").addEventListener("click", () => { localStorage.clear(); render(); });
@@ -54,6 +54,17 @@ function render() {
     document.getElementById("items").innerHTML = d.items.map((i) => '<li>' + i + '</li>').join('');
   }).catch(() => {});
 }
+function render() {
+  const token = localStorage.getItem("auth_token");
+  if (!token) { showLogin(); return; }
+  if (GROUNDED_DELAY_MS === null) { draw(token); return; }  // drawn from storage alone: the server is not asked
+  // The grounded variant asks the server first, and draws late (as apps behind a slow API do).
+  main.innerHTML = '<p>Loading…</p>';
+  fetch("/api/me", {headers: {"Authorization": "Bearer " + token}}).then((r) => {
+    if (!r.ok) { localStorage.clear(); showLogin(); return; }
+    setTimeout(() => draw(token), GROUNDED_DELAY_MS);
+  });
+}
 render();
 </script></body></html>"""
 
@@ -61,14 +72,16 @@ render();
 class DrawnSpaApp:
     """The fixture: ``GET /`` is the page; ``/api/login`` issues a JWT; ``/api/me`` and ``/api/items`` check it."""
 
-    def __init__(self, password: str | None = None) -> None:
+    def __init__(self, password: str | None = None, grounded_delay_ms: int | None = None) -> None:
         self.key = secrets.token_bytes(32)
         self.password = password  # else the environment variable PASSWORD_ENV
+        # The grounded variant: the page asks /api/me before drawing, draws this late, and routes by #hash.
+        self.page = PAGE if grounded_delay_ms is None else PAGE.replace("/*DELAY*/null", str(int(grounded_delay_ms)))
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
         route = {
-            ("GET", "/"): lambda r: Response(PAGE, mimetype="text/html"),
+            ("GET", "/"): lambda r: Response(self.page, mimetype="text/html"),
             ("POST", "/api/login"): self.login,
             ("GET", "/api/me"): lambda r: self.with_user(r, lambda user: {"user": user}),
             ("GET", "/api/items"): lambda r: self.with_user(r, lambda user: {"items": ["first note", "second"]}),
