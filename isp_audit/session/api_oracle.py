@@ -169,7 +169,8 @@ def _difference(
 def derive_api_oracle(kit: SessionKit, seen: Sequence[ScriptRequest], post: ClientState) -> Oracle | None:
     """The best request oracle among the app's own requests, with the choice and the trials recorded."""
     trials: list[Trial] = []
-    for req in candidates(seen, kit):
+    asked = candidates(seen, kit)
+    for req in asked:
         trials.append(try_candidate(kit, req, post))
         if trials[-1].strong:
             break
@@ -179,7 +180,7 @@ def derive_api_oracle(kit: SessionKit, seen: Sequence[ScriptRequest], post: Clie
         none = "no request of the app's own traffic tells logged-in from anonymous"
         kit.recorder.step("api-oracle", "derive", f"{none}: {tried}")
         return None
-    reason = f"{chosen.oracle.reason}; chosen among {len(trials)} request(s) the app's scripts made after login"
+    reason = f"{chosen.oracle.reason}; tried {len(trials)} of {len(asked)} GET request(s) the app's scripts made"
     kit.recorder.step("api-oracle", "derive", f"chose {_words(chosen.oracle)} ({reason}); tried: {tried}")
     return replace(chosen.oracle, reason=reason)
 

@@ -93,6 +93,7 @@ class OracleProof:
 
     def __init__(self, kit: SessionKit) -> None:
         self.kit = kit
+        self._api_tried = False  # the app's own requests were already tried as oracles (and none would do)
 
     def establish(self, client: Client, landing: str, post: ClientState) -> None:
         """Derive the oracle if the profile has none, then prove it tells logged-in from anonymous, and that
@@ -111,7 +112,8 @@ class OracleProof:
             self._prove_not_blind(post)
         except BlindOracle:
             # Quick and auto mode: a page drawn by script falls back to the app's own API requests.
-            fallback = None if from_profile else derive_api_oracle(self.kit, client.script_requests, post)
+            tried = from_profile or self._api_tried
+            fallback = None if tried else derive_api_oracle(self.kit, client.script_requests, post)
             if fallback is None:
                 raise
             self.kit.oracle = fallback
@@ -146,6 +148,7 @@ class OracleProof:
         a header (or no page difference shows), else the simplest difference between the two page views."""
         page = derive_oracle(target, logged_in, anonymous, self.kit.username)
         if page is None or post.local_storage or post.session_storage or post.headers:
+            self._api_tried = True
             api = derive_api_oracle(self.kit, client.script_requests, post)
             if api is not None:
                 return api
@@ -197,7 +200,10 @@ class OracleProof:
             "http-replay", "oracle", f"oracle {oracle.describe()}: logged-in → {in_why}; anonymous → {anon_why}"
         )
         if not in_ok:
-            raise LoginFailed(f"login did not reach the authenticated state: {in_why}")
+            placed = oracle.request.fill(post, oracle.url)
+            missing = [name for name, _ in oracle.request.headers if name not in placed]
+            hint = f" (no value in the logged-in state for the {', '.join(missing)} template)" if missing else ""
+            raise LoginFailed(f"login did not reach the authenticated state: {in_why}{hint}")
         if anon_ok:
             raise AuditError(
                 f"the authenticated oracle also matches an anonymous client ({anon_why}); "
