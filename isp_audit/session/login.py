@@ -8,6 +8,7 @@ the scope's record of blocked requests) and uses the recorder and the credential
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -27,6 +28,9 @@ from .credentials import Credentials
 from .steps import run_steps
 
 LOGIN_NAME = re.compile(r"log\s*-?\s*in|sign\s*-?\s*in", re.I)
+# Single-page apps draw their login form by script after the page loads (Actual, pgAdmin 4: seconds later):
+# automatic login waits this long for a password field or a sign-in control before deciding there is none.
+DRAWN_FORM_WAIT_MS = 15_000
 OTP_FIELD = (
     "input[autocomplete=one-time-code]:visible, input[name*=otp i]:visible, input[name*=totp i]:visible, "
     "input[name*=code i]:visible, input[id*=otp i]:visible"
@@ -215,6 +219,17 @@ class LoginFlow:
                 f"is how the application greets a login); screenshot: step {shot}"
             )
 
+    @staticmethod
+    def _await_drawn_form(page: Any) -> None:
+        """Wait (bounded) until a password field or a sign-in link or button is visible; no wait when one is."""
+        wanted = (
+            page.locator("input[type=password]:visible")
+            .or_(page.get_by_role("link", name=LOGIN_NAME))
+            .or_(page.get_by_role("button", name=LOGIN_NAME))
+        )
+        with contextlib.suppress(PlaywrightTimeout):  # none came: the caller says what is missing
+            wanted.first.wait_for(state="visible", timeout=DRAWN_FORM_WAIT_MS)
+
     def _login_form(self, client: Client) -> None:
         page = client.page
         sel = self.profile.login.selectors
@@ -225,6 +240,7 @@ class LoginFlow:
             self._submit(client, page.locator(sel.submit) if sel.submit else None, page.locator(sel.password), form)
             self._maybe_otp(client, sel.otp)
             return
+        self._await_drawn_form(page)
         password = page.locator("input[type=password]:visible")
         if password.count() == 0:
             # Many sites show the form only after a "Sign in" link; follow one, inside scope.

@@ -5,8 +5,8 @@ in localStorage, whatever the token is, so an oracle that reads the page is blin
 (``/api/me``, ``/api/items``) verifies a real HS256 JWT with a random key (alg none, a stripped or a
 corrupted signature are refused with 401). Logging out only clears storage: the server is never told.
 A grounded variant (``grounded_delay_ms``) asks the server before drawing, draws late, and moves to a
-``#/notes`` hash route after login, for the settle tests. The page also keeps a plain ``username`` item
-in localStorage (not a session token: the server never sees it).
+``#/notes`` hash route after login, for the settle tests; ``login_delay_ms`` draws the login form late.
+The page also keeps a plain ``username`` item in localStorage (not a session token: the server never sees it).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Drawn SPA</tit
 <script>
 const main = document.getElementById("main");
 const GROUNDED_DELAY_MS = /*DELAY*/null;
+const LOGIN_DELAY_MS = /*LOGIN_DELAY*/0;  // the login form drawn this late (Actual, pgAdmin: some seconds)
 function showLogin(msg) {
   main.innerHTML = '<p>' + (msg || 'Please sign in') + '</p><form id="f"><input name="username">' +
     '<input type="password" name="password"><button type="submit">Sign in</button></form>';
@@ -56,7 +57,7 @@ function draw(token) {
 }
 function render() {
   const token = localStorage.getItem("auth_token");
-  if (!token) { showLogin(); return; }
+  if (!token) { if (LOGIN_DELAY_MS) { setTimeout(showLogin, LOGIN_DELAY_MS); } else { showLogin(); } return; }
   if (GROUNDED_DELAY_MS === null) { draw(token); return; }  // drawn from storage alone: the server is not asked
   // The grounded variant asks the server first, and draws late (as apps behind a slow API do).
   main.innerHTML = '<p>Loading…</p>';
@@ -72,11 +73,14 @@ render();
 class DrawnSpaApp:
     """The fixture: ``GET /`` is the page; ``/api/login`` issues a JWT; ``/api/me`` and ``/api/items`` check it."""
 
-    def __init__(self, password: str | None = None, grounded_delay_ms: int | None = None) -> None:
+    def __init__(
+        self, password: str | None = None, grounded_delay_ms: int | None = None, login_delay_ms: int = 0
+    ) -> None:
         self.key = secrets.token_bytes(32)
         self.password = password  # else the environment variable PASSWORD_ENV
         # The grounded variant: the page asks /api/me before drawing, draws this late, and routes by #hash.
         self.page = PAGE if grounded_delay_ms is None else PAGE.replace("/*DELAY*/null", str(int(grounded_delay_ms)))
+        self.page = self.page.replace("/*LOGIN_DELAY*/0", str(int(login_delay_ms)))  # the form drawn late
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
