@@ -21,7 +21,7 @@ from isp_audit.portfolio.file import load_portfolio
 from isp_audit.portfolio.model import PortfolioDocument
 from isp_audit.portfolio.run import parse_shard, shard_targets
 from tests.conftest import CliRun, run_cli
-from tests.portfolio_fixtures import FAST_CHECKS, DemoPair, demo_pair, write_portfolio
+from tests.portfolio_fixtures import FAST_CHECKS, PASSWORD, DemoPair, demo_pair, write_portfolio
 
 __all__ = ["demo_pair"]
 SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
@@ -58,6 +58,9 @@ def test_one_unreachable_target_is_recorded_and_the_others_are_audited(portfolio
         run_json = json.loads((out / record.folder / "data" / "run.json").read_text())
         assert run_json["exit"]["code"] == record.exit_code, run_json["exit"]
     assert [t.exit_code for t in doc.targets] == [0, 1, 2]  # server-side passes these checks; client-side fails
+    # The password reaches no file of the portfolio (summaries, packs) and not the terminal.
+    assert PASSWORD not in run.stderr
+    assert not [p for p in out.rglob("*") if p.is_file() and PASSWORD.encode() in p.read_bytes()]
     # portfolio.json matches its own JSON Schema (derived from the typed model).
     schema = PortfolioDocument.model_json_schema()
     Draft202012Validator.check_schema(schema)
