@@ -24,7 +24,7 @@ class DemoPair:
 
     @property
     def env(self) -> dict[str, str]:
-        return {PASSWORD_ENV: PASSWORD, "SERVER_URL": self.server_url}
+        return {PASSWORD_ENV: PASSWORD, "SERVER_URL": self.server_url, "WRONG_PASSWORD": "not-the-password"}
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +37,9 @@ def demo_pair() -> Iterator[DemoPair]:
 
 
 def write_portfolio(folder: Path, pair: DemoPair, name: str = "portfolio.yaml") -> Path:
-    """Three targets: an inline profile whose address comes from ${SERVER_URL}, a profile file (relative to
-    the portfolio) for the client-side app, and an inline profile for a port where nothing listens."""
+    """Four targets: an inline profile whose address comes from ${SERVER_URL}, a profile file (relative to
+    the portfolio) for the client-side app, an inline profile for a port where nothing listens, and the
+    server-side app with a wrong password (its login fails)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "profiles").mkdir(exist_ok=True)
     (folder / "profiles" / "client.yaml").write_text(
@@ -58,6 +59,9 @@ targets:
   - name: unreachable
     target: {{base_url: "http://127.0.0.1:{free_port()}/"}}
     login: {login}
+  - name: wrong-password
+    target: {{base_url: "${{SERVER_URL}}"}}
+    login: {{url: /login, username: alice, password_env: WRONG_PASSWORD}}
 """
     path = folder / name
     path.write_text(text, encoding="utf-8")

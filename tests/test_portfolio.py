@@ -1,5 +1,6 @@
-"""``isp-audit scan --targets``: a real portfolio of both demo apps and one unreachable address, audited two at
-a time; every summary format checked against the targets' own results (and SARIF against its schema)."""
+"""``isp-audit scan --targets``: a real portfolio of both demo apps, one unreachable address and one failing
+login, audited two at a time; every summary format checked against the targets' own results (SARIF against
+its schema)."""
 
 from __future__ import annotations
 
@@ -37,16 +38,21 @@ def portfolio(demo_pair: DemoPair, tmp_path_factory: pytest.TempPathFactory) -> 
     return out, run
 
 
-def test_one_unreachable_target_is_recorded_and_the_others_are_audited(portfolio: tuple[Path, CliRun]) -> None:
+def test_unreachable_and_failed_login_are_recorded_and_the_others_audited(
+    portfolio: tuple[Path, CliRun],
+) -> None:
     out, run = portfolio
     assert run.code == 2, run.stderr  # the worst target: one could not be audited
     assert "Traceback" not in run.stderr and run.stdout == ""
     assert "[unreachable] exit 2: not_audited: cannot reach http://127.0.0.1:" in run.stderr
-    assert "not audited or incomplete: unreachable" in run.stderr
+    assert "not audited or incomplete: unreachable, wrong-password" in run.stderr
     doc = PortfolioDocument.model_validate_json((out / "portfolio.json").read_bytes())
-    assert [t.name for t in doc.targets] == ["server", "client-app", "unreachable"]  # file order
-    gone = doc.targets[2]
+    assert [t.name for t in doc.targets] == ["server", "client-app", "unreachable", "wrong-password"]  # file order
+    gone, refused = doc.targets[2], doc.targets[3]
     assert gone.status == "not_audited" and gone.exit_code == 2 and "cannot reach" in (gone.error or "")
+    # A failed login: the scan started, so its evidence so far is kept (and packed), but nothing was assessed.
+    assert refused.status == "incomplete" and refused.exit_code == 2 and "login" in (refused.error or "")
+    assert load_document(out / "wrong-password")["aborted"] == refused.error
     for record in doc.targets[:2]:
         # Each audited target is its own intact evidence pack, with the verdicts its demo app was built for
         # and the exit code its own run recorded (the one-target rule).
@@ -57,7 +63,7 @@ def test_one_unreachable_target_is_recorded_and_the_others_are_audited(portfolio
         assert {c["check_id"]: c["verdict"] for c in results["checks"]} == {c: want[c] for c in FAST_CHECKS}
         run_json = json.loads((out / record.folder / "data" / "run.json").read_text())
         assert run_json["exit"]["code"] == record.exit_code, run_json["exit"]
-    assert [t.exit_code for t in doc.targets] == [0, 1, 2]  # server-side passes these checks; client-side fails
+    assert [t.exit_code for t in doc.targets] == [0, 1, 2, 2]  # server-side passes these checks; client-side fails
     # The password reaches no file of the portfolio (summaries, packs) and not the terminal.
     assert PASSWORD not in run.stderr
     assert not [p for p in out.rglob("*") if p.is_file() and PASSWORD.encode() in p.read_bytes()]
@@ -75,8 +81,8 @@ def test_sarif_has_one_valid_run_per_target(portfolio: tuple[Path, CliRun]) -> N
     errors = list(Draft7Validator(schema).iter_errors(log))
     assert not errors, errors[0].message
     runs = log["runs"]
-    assert [r["automationDetails"]["id"] for r in runs] == ["isp-audit/server/", "isp-audit/client-app/",
-                                                             "isp-audit/unreachable/"]  # fmt: skip
+    names = ["server", "client-app", "unreachable", "wrong-password"]
+    assert [r["automationDetails"]["id"] for r in runs] == [f"isp-audit/{n}/" for n in names]
     failing = {r["ruleId"] for r in runs[1]["results"] if r["level"] == "error"}
     assert failing == {"ISM2066/cookie-attributes"}
     assert runs[2]["invocations"][0]["executionSuccessful"] is False
@@ -87,17 +93,22 @@ def test_junit_has_one_testsuite_per_target(portfolio: tuple[Path, CliRun]) -> N
     out, _ = portfolio
     root = ET.parse(out / "portfolio.junit.xml").getroot()
     suites = {s.get("name"): s for s in root.iter("testsuite")}
-    assert list(suites) == ["server", "client-app", "unreachable"]
+    assert list(suites) == ["server", "client-app", "unreachable", "wrong-password"]
     assert [c.get("name") for c in suites["server"].iter("testcase")] == list(FAST_CHECKS)
     assert suites["client-app"].get("failures") == "1"
     failed = [c.get("name") for c in suites["client-app"].iter("testcase") if c.find("failure") is not None]
     assert failed == ["cookie-attributes"]
     assert suites["unreachable"].get("errors") == "1" and suites["unreachable"].get("tests") == "1"
+    # The failed login: an errored "audit" testcase, then the checks the abort left as errors.
+    cases = list(suites["wrong-password"].iter("testcase"))
+    assert cases[0].get("name") == "audit" and "login" in cases[0].find("error").get("message")
+    assert suites["wrong-password"].get("errors") == str(len(cases))
 
 
 def test_csv_html_markdown_and_controls_matrix_agree_with_the_targets(portfolio: tuple[Path, CliRun]) -> None:
     out, _ = portfolio
-    verdicts = {name: {c["check_id"]: c["verdict"] for c in load_document(out / name)["checks"]} for name in AUDITED}
+    documented = [*AUDITED, "wrong-password"]  # the failed login's document lists its checks as errors
+    verdicts = {n: {c["check_id"]: c["verdict"] for c in load_document(out / n)["checks"]} for n in documented}
     ism = {name: next(c["status"] for c in load_document(out / name)["controls"] if c["id"] == "ISM-2066")
            for name in AUDITED}  # fmt: skip
     rows = list(csv.DictReader(io.StringIO((out / "portfolio.csv").read_text())))
@@ -105,20 +116,21 @@ def test_csv_html_markdown_and_controls_matrix_agree_with_the_targets(portfolio:
         (n, c): v for n, vs in verdicts.items() for c, v in vs.items()
     }
     assert [r["verdict"] for r in rows if r["target"] == "unreachable"] == ["not audited"]
+    assert [r["verdict"] for r in rows if r["target"] == "wrong-password" and not r["check"]] == ["incomplete"]
 
     matrix = list(csv.reader(io.StringIO((out / "controls-matrix.csv").read_text())))
-    assert matrix[0] == ["control", "title", "server", "client-app", "unreachable"]
+    assert matrix[0] == ["control", "title", "server", "client-app", "unreachable", "wrong-password"]
     row = next(r for r in matrix if r[0] == "ISM-2066")
-    assert row[2:] == [ism["server"], ism["client-app"], "not audited"]
+    assert row[2:] == [ism["server"], ism["client-app"], "not audited", "incomplete"]
 
     soup = BeautifulSoup((out / "portfolio.html").read_text(), "html.parser")
     apps = soup.select("#apps tr")[1:]
-    assert [r.find("a").get_text() for r in apps] == ["server", "client-app", "unreachable"]
+    assert [r.find("a").get_text() for r in apps] == ["server", "client-app", "unreachable", "wrong-password"]
     assert "cannot reach" in apps[2].get_text()
     controls = {r.find("td").contents[0]: [td.get_text() for td in r.find_all("td")[1:]]
                 for r in soup.select("#controls tr")[1:]}  # fmt: skip
     assert controls["ISM-2066"] == [ism["server"].replace("_", " "), ism["client-app"].replace("_", " "),
-                                    "not audited"]  # fmt: skip
+                                    "not audited", "incomplete"]  # fmt: skip
 
     markdown = (out / "portfolio.md").read_text()
     assert "| client-app | 1 | 1 |" in markdown and "| unreachable |" in markdown
@@ -127,8 +139,8 @@ def test_csv_html_markdown_and_controls_matrix_agree_with_the_targets(portfolio:
 
 def test_the_terminal_shows_one_row_per_target(portfolio: tuple[Path, CliRun]) -> None:
     _, run = portfolio
-    table = run.stderr[run.stderr.index("portfolio: 3 target(s)") :]
-    for name in ("server", "client-app", "unreachable"):
+    table = run.stderr[run.stderr.index("portfolio: 4 target(s)") :]
+    for name in ("server", "client-app", "unreachable", "wrong-password"):
         assert f"│ {name}" in table
 
 
@@ -147,7 +159,7 @@ def test_shards_are_disjoint_and_cover_the_portfolio(tmp_path: Path, monkeypatch
     targets = load_portfolio(write_portfolio(tmp_path, pair)).targets
     for n in (1, 2, 3, 5):
         slices = [shard_targets(targets, (k, n)) for k in range(1, n + 1)]
-        assert sorted(t.index for s in slices for t in s) == [0, 1, 2]
+        assert sorted(t.index for s in slices for t in s) == [0, 1, 2, 3]
         assert slices == [shard_targets(targets, (k, n)) for k in range(1, n + 1)]  # deterministic
 
 

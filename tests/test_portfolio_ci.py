@@ -1,6 +1,6 @@
 """The CI portfolio templates (docs/ci/*-portfolio.yml): they parse, shard over a matrix and merge in a final
 job, and their commands work. The commands are read out of the files and run verbatim by bash, with two
-shards, against a real portfolio (both demo apps and one unreachable address); then the merge."""
+shards, against a real portfolio (both demo apps, one unreachable address, one failing login); then the merge."""
 
 from __future__ import annotations
 
@@ -84,15 +84,20 @@ def test_two_shards_and_the_merge_with_the_templates_commands(
         assert (tmp_path / f"shard-{k}" / "portfolio.json").is_file(), shard.stderr
     merged = _bash(merge_cmd, tmp_path, env)
     assert merged.returncode == 2, merged.stderr  # the unreachable target decides
-    assert "not audited or incomplete: unreachable" in merged.stderr
+    assert "not audited or incomplete: unreachable, wrong-password" in merged.stderr
 
     out = tmp_path / "portfolio"
     doc = PortfolioDocument.model_validate_json((out / "portfolio.json").read_bytes())
     assert doc.shards == ("1/2", "2/2")
-    assert [(t.name, t.exit_code) for t in doc.targets] == [("server", 0), ("client-app", 1), ("unreachable", 2)]
-    for record in doc.targets[:2]:
+    assert [(t.name, t.exit_code) for t in doc.targets] == [
+        ("server", 0),
+        ("client-app", 1),
+        ("unreachable", 2),
+        ("wrong-password", 2),
+    ]
+    for record in (doc.targets[0], doc.targets[1], doc.targets[3]):
         assert verify_pack(out / record.folder).ok  # each target's pack kept whole
-    assert len(json.loads((out / "portfolio.sarif").read_text())["runs"]) == 3
+    assert len(json.loads((out / "portfolio.sarif").read_text())["runs"]) == 4
     assert_json_outputs_valid(out)
 
     # A pack altered after its shard wrote it is refused, naming it; so is a merge without every shard.

@@ -85,12 +85,12 @@ def render_json(view: PortfolioView) -> str:
 
 
 def render_csv(view: PortfolioView) -> str:
-    """One row per target and check (one row for a target that was not audited)."""
+    """One row per target and check, and one for a target that was not audited or did not finish."""
     rows = [["target", "url", "status", "check", "severity", "verdict", "waived", "summary"]]
     for t in view.targets:
         head = [t.record.name, t.record.target, t.record.status.value]
-        if t.doc is None:
-            rows.append([*head, "", "", NOT_AUDITED, "", t.record.error or ""])
+        if t.doc is None or t.doc.aborted:
+            rows.append([*head, "", "", target_state(t), "", t.record.error or ""])
         for c in t.doc.checks if t.doc is not None else ():
             rows.append([*head, c.check_id, c.severity.value, c.verdict.value, "yes" if c.waived else "", c.summary])
     return _csv(rows)
