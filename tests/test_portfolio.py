@@ -125,7 +125,13 @@ def test_csv_html_markdown_and_controls_matrix_agree_with_the_targets(portfolio:
 
     soup = BeautifulSoup((out / "portfolio.html").read_text(), "html.parser")
     apps = soup.select("#apps tr")[1:]
-    assert [r.find("a").get_text() for r in apps] == ["server", "client-app", "unreachable", "wrong-password"]
+    assert [r.find("td").contents[0].get_text() for r in apps] == [
+        "server",
+        "client-app",
+        "unreachable",
+        "wrong-password",
+    ]
+    assert apps[2].find("a") is None and not (out / "unreachable").exists()  # nothing to link to
     assert "cannot reach" in apps[2].get_text()
     controls = {r.find("td").contents[0]: [td.get_text() for td in r.find_all("td")[1:]]
                 for r in soup.select("#controls tr")[1:]}  # fmt: skip
@@ -172,6 +178,8 @@ def test_shards_are_disjoint_and_cover_the_portfolio(tmp_path: Path, monkeypatch
         (lambda t: t.replace("defaults:", "defaults:\n  colour: red"), {"SERVER_URL": "http://127.0.0.1:1/"},
          "portfolio.yaml line 2: defaults.colour: unknown key"),
         (lambda t: t, {"SERVER_URL": "http://127.0.0.1:1/", "X": "--shard 9/2"}, "--shard '9/2'"),
+        (lambda t: t, {"SERVER_URL": "http://127.0.0.1:1/", "X": "--jobs 0"}, "--jobs 0: give at least 1"),
+        (lambda t: t, {"SERVER_URL": "http://127.0.0.1:1/", "X": "--zip x.zip"}, "--zip cannot be combined"),
     ],
 )  # fmt: skip
 def test_portfolio_mistakes_are_one_line_exit_2(tmp_path: Path, edit, env: dict[str, str], message: str) -> None:

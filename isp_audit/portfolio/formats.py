@@ -144,7 +144,7 @@ def render_html(view: PortfolioView) -> str:
         n = counts(t.doc)
         state = target_state(t)
         error = f"<br><small>{e(t.record.error)}</small>" if t.record.error else ""
-        link = f'<a href="{e(t.record.folder)}/">{e(t.record.name)}</a>'
+        link = f'<a href="{e(t.record.folder)}/">{e(t.record.name)}</a>' if t.doc is not None else e(t.record.name)
         app_rows.append(f"<tr><td>{link}<br><small>{e(t.record.target)}</small></td>"
                         + "".join(f"<td>{n[v]}</td>" for v in (*COUNTED, "waived"))
                         + f'<td class="{e(state)}">{e(state.replace("_", " "))}{error}</td>'

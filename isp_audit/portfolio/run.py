@@ -12,6 +12,7 @@ import hashlib
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,6 +198,8 @@ def audit_target(task: Task) -> TargetRecord:
 
 
 def _record(task: Task, status: TargetStatus, error: str) -> TargetRecord:
+    with suppress(OSError):  # the folder made ready for a scan that never started: leave no empty folder
+        task.plan.out.rmdir()
     return target_record(task, status, error, EXIT_CANNOT_SCAN, f"the target could not be audited: {error}")
 
 
