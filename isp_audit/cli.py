@@ -254,13 +254,16 @@ def demo(
 def merge(
     dirs: Annotated[list[Path], typer.Argument(help="Shard output folders of one portfolio (every shard once).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="New folder for the merged portfolio output.")],
+    pack: Annotated[
+        bool, typer.Option("--pack", help="Seal the merged output as one evidence pack (target packs inside).")
+    ] = False,
 ) -> None:
     """Combine the outputs of `scan --targets FILE --shard K/N` into one portfolio output: each target's folder
     (and evidence pack, verified) kept whole, every summary rewritten. Exit as the whole portfolio would."""
     missing = [d for d in dirs if not d.is_dir()]
     if missing:
         raise AuditError(f"no such output folder: {missing[0]}")
-    raise typer.Exit(merge_command(dirs, out, err))
+    raise typer.Exit(merge_command(dirs, out, err, pack))
 
 
 @app.command()

@@ -86,7 +86,9 @@ def test_two_shards_and_the_merge_with_the_templates_commands(
     assert merged.returncode == 2, merged.stderr  # the unreachable target decides
     assert "not audited or incomplete: unreachable, wrong-password" in merged.stderr
 
-    out = tmp_path / "portfolio"
+    # The merged output is one evidence pack holding the summaries and every target's pack, whole.
+    assert verify_pack(tmp_path / "portfolio").ok
+    out = tmp_path / "portfolio" / "data"
     doc = PortfolioDocument.model_validate_json((out / "portfolio.json").read_bytes())
     assert doc.shards == ("1/2", "2/2")
     assert [(t.name, t.exit_code) for t in doc.targets] == [
@@ -99,6 +101,13 @@ def test_two_shards_and_the_merge_with_the_templates_commands(
         assert verify_pack(out / record.folder).ok  # each target's pack kept whole
     assert len(json.loads((out / "portfolio.sarif").read_text())["runs"]) == 4
     assert_json_outputs_valid(out)
+
+    # A sealed portfolio merges again as it is (all its shards inside); altered, it is refused.
+    again = _bash("isp-audit merge portfolio --out remerged", tmp_path, env)
+    assert again.returncode == 2 and (tmp_path / "remerged" / "server" / "bagit.txt").is_file(), again.stderr
+    (out / "portfolio.md").write_text("# nothing failed\n")
+    sealed = _bash("isp-audit merge portfolio --out remerged-2", tmp_path, env)
+    assert sealed.returncode == 2 and "portfolio pack portfolio is NOT intact" in sealed.stderr, sealed.stderr
 
     # A pack altered after its shard wrote it is refused, naming it; so is a merge without every shard.
     victim = next(p for p in (tmp_path / "shard-1" / "server" / "data").glob("*.html"))

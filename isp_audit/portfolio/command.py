@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..pack import seal_folder
 from ..sanitize import terminal_text
 from .formats import terminal_table, write_all
 from .merge import merge_outputs
@@ -29,10 +30,14 @@ def scan_portfolio(opts: PortfolioOptions, console: Console) -> int:
     return _summarise(doc, opts.out, console)
 
 
-def merge_command(dirs: list[Path], out: Path, console: Console) -> int:
+def merge_command(dirs: list[Path], out: Path, console: Console, pack: bool = False) -> int:
     doc = merge_outputs(dirs, out)
     console.print(f"merged {len(dirs)} output(s): {len(doc.targets)} target(s), shards {', '.join(doc.shards)}")
-    return _summarise(doc, out, console)
+    code = _summarise(doc, out, console)
+    if pack:
+        seal_folder(out, f"ISM-2066 portfolio evidence: {len(doc.targets)} targets, shards {', '.join(doc.shards)}")
+        console.print(f"portfolio evidence pack: {out}/ (every target's pack inside data/, kept whole)")
+    return code
 
 
 def _summarise(doc: PortfolioDocument, out: Path, console: Console) -> int:

@@ -20,6 +20,7 @@ from .model import PORTFOLIO_JSON, PortfolioDocument, TargetRecord, portfolio_ex
 
 
 def merge_outputs(dirs: list[Path], out: Path) -> PortfolioDocument:
+    dirs = [_opened(d) for d in dirs]
     shards = [read_portfolio(d) for d in dirs]
     _check_compatible(dirs, shards)
     if out.exists() and any(out.iterdir()):
@@ -48,6 +49,17 @@ def merge_outputs(dirs: list[Path], out: Path) -> PortfolioDocument:
     )
     (out / PORTFOLIO_JSON).write_text(merged.to_json_text(), encoding="utf-8")
     return merged
+
+
+def _opened(folder: Path) -> Path:
+    """A shard output, or a merged portfolio sealed with --pack (verified whole, then read from data/)."""
+    if not ((folder / "bagit.txt").is_file() and (folder / "data" / PORTFOLIO_JSON).is_file()):
+        return folder
+    report = verify_pack(folder)
+    if not report.ok:
+        first = (report.lines() or ["not a pack"])[0]
+        raise AuditError(f"portfolio pack {folder} is NOT intact ({first}); refusing to merge it")
+    return folder / "data"
 
 
 def _shard_key(label: str) -> tuple[int, int]:
