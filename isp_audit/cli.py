@@ -30,6 +30,8 @@ from .errors import AuditError
 from .gate import summary_line
 from .outputs import ReportSpec, check_report_specs, write_reports
 from .pack import verify_pack
+from .portfolio.command import merge_command, scan_portfolio
+from .portfolio.run import PortfolioOptions
 from .profile import starter_profile
 from .resources import package_path as resource_path
 from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ism_2066_label
@@ -139,8 +141,11 @@ def scan(
     pack: Annotated[bool, typer.Option("--pack", help="Make the output folder a BagIt evidence pack.")] = False,
     zip_path: Annotated[Path | None, typer.Option("--zip", help="Also zip the evidence pack to this file.")] = None,
     fail_on: Annotated[
-        str, typer.Option(help="Lowest severity whose failure gives exit 1: critical, high, medium, low, info, none.")
-    ] = "low",
+        str | None,
+        typer.Option(
+            help="Lowest severity whose failure gives exit 1: critical, high, medium, low, info, none (default low)."
+        ),
+    ] = None,
     advisory: Annotated[bool, typer.Option("--advisory", help="Always exit 0 after writing everything.")] = False,
     waivers: Annotated[
         Path | None, typer.Option(help="YAML waiver file (check, target, justification, owner, expires).")
@@ -148,16 +153,38 @@ def scan(
     attestations: Annotated[Path | None, typer.Option(help="YAML attestations for the manual ISM-2066 items.")] = None,
     browser: BrowserOpt = None,
     headed: HeadedOpt = False,
+    targets: Annotated[
+        Path | None, typer.Option("--targets", help="A portfolio file: audit each of its targets (see README).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", help="With --targets: targets audited at once.")] = 1,
+    shard: Annotated[
+        str | None, typer.Option("--shard", help="With --targets: audit only the K-th of N slices, e.g. 2/4.")
+    ] = None,
 ) -> None:
-    """Audit one web application.
+    """Audit one web application, or with --targets a portfolio of them.
 
     Exit 0 no unwaived failure at or above --fail-on, 1 otherwise (or an expired waiver), 2 the scan could not
-    be done; --advisory exits 0 once everything is written.
+    be done; --advisory exits 0 once everything is written. A portfolio exits with its worst target's code.
     """
+    if targets is not None:
+        refused = {"URL": url, "--profile": profile_path, "--username": username, "--login-url": login_url,
+                   "--password-env": password_env, "--json": json_out or None, "--report": report or None,
+                   "--zip": zip_path, "--measure-timeouts": measure_timeouts or None,
+                   "--timeout-budget": timeout_budget}  # fmt: skip
+        given = [name for name, value in refused.items() if value is not None]
+        if given:
+            raise AuditError(f"{given[0]} cannot be combined with --targets (the portfolio file names each target)")
+        portfolio = PortfolioOptions(
+            targets, out, jobs, shard, checks, skip, policy, fail_on, advisory, pack,
+            max_time, entropy_samples, waivers, attestations, operator, browser, headed,
+        )  # fmt: skip
+        raise typer.Exit(scan_portfolio(portfolio, err))
+    if jobs != 1 or shard is not None:
+        raise AuditError("--jobs and --shard need --targets (a portfolio file)")
     options = pipeline.ScanOptions(
         url, profile_path, username, password_env, login_url, out, json_out, checks, skip, policy,
         entropy_samples, measure_timeouts, timeout_budget, max_time, tuple(report or ()), operator, pack,
-        zip_path, fail_on, advisory, waivers, attestations,
+        zip_path, fail_on or "low", advisory, waivers, attestations,
     )  # fmt: skip
     plan = pipeline.plan_scan(options)
     pipeline.start(plan)
@@ -221,6 +248,22 @@ def demo(
         err.print(Text.assemble(f"{o.name} app: verdicts ", mark, f": {', '.join(differs)}" if differs else "", "\n"))
         ok &= o.as_built
     raise typer.Exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+@app.command()
+def merge(
+    dirs: Annotated[list[Path], typer.Argument(help="Shard output folders of one portfolio (every shard once).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="New folder for the merged portfolio output.")],
+    pack: Annotated[
+        bool, typer.Option("--pack", help="Seal the merged output as one evidence pack (target packs inside).")
+    ] = False,
+) -> None:
+    """Combine the outputs of `scan --targets FILE --shard K/N` into one portfolio output: each target's folder
+    (and evidence pack, verified) kept whole, every summary rewritten. Exit as the whole portfolio would."""
+    missing = [d for d in dirs if not d.is_dir()]
+    if missing:
+        raise AuditError(f"no such output folder: {missing[0]}")
+    raise typer.Exit(merge_command(dirs, out, err, pack))
 
 
 @app.command()

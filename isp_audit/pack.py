@@ -93,13 +93,7 @@ def make_pack(
         json.dumps(run_record(doc, status), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
 
-    payload = sorted(_payload_entries(data))  # (bag path, size, sha256)
-    oxum = f"{sum(size for _, size, _ in payload)}.{len(payload)}"
-    _write_tag(out_dir / MANIFEST, "".join(f"{digest}  {_encode_path(p)}\n" for p, _, digest in payload))
-    _write_tag(out_dir / "bagit.txt", f"BagIt-Version: {BAGIT_VERSION}\nTag-File-Character-Encoding: UTF-8\n")
-    _write_tag(out_dir / "bag-info.txt", "".join(f"{k}: {_one_line(v)}\n" for k, v in _bag_info(doc, oxum)))
-    tag_lines = [f"{_sha256_file(out_dir / name)}  {name}\n" for name in sorted(TAG_FILES)]
-    _write_tag(out_dir / TAGMANIFEST, "".join(tag_lines))
+    _seal(out_dir, lambda oxum: _bag_info(doc, oxum))
 
     if zip_to is not None:
         try:
@@ -107,6 +101,30 @@ def make_pack(
         except OSError as exc:
             raise AuditError(f"packed {out_dir}, but writing the zip {zip_to} failed: {exc.strerror or exc}") from exc
     return out_dir
+
+
+def seal_folder(out_dir: Path, description: str) -> Path:
+    """Turn a folder that is no one run's (a merged portfolio: summaries and whole target packs) into a
+    BagIt bag in place, so ``isp-audit verify`` checks all of it at once; the packs inside stay whole."""
+    if any((out_dir / name).exists() for name in ("bagit.txt", MANIFEST, TAGMANIFEST)):
+        raise AuditError(f"{out_dir} is already an evidence pack")
+    _refuse_links(out_dir)
+    _move_into_data(out_dir)
+    info = [("Source-Organization", SOURCE_ORGANIZATION), ("External-Description", description),
+            ("Bagging-Date", _utc_now().date().isoformat())]  # fmt: skip
+    _seal(out_dir, lambda oxum: [*info, ("Payload-Oxum", oxum), ("Bag-Software-Agent", f"isp-audit {__version__}")])
+    return out_dir
+
+
+def _seal(out_dir: Path, bag_info: Callable[[str], list[tuple[str, str]]]) -> None:
+    """The manifest of ``out_dir/data``, then the tag files and the tag manifest that pins them."""
+    payload = sorted(_payload_entries(out_dir / "data"))  # (bag path, size, sha256)
+    oxum = f"{sum(size for _, size, _ in payload)}.{len(payload)}"
+    _write_tag(out_dir / MANIFEST, "".join(f"{digest}  {_encode_path(p)}\n" for p, _, digest in payload))
+    _write_tag(out_dir / "bagit.txt", f"BagIt-Version: {BAGIT_VERSION}\nTag-File-Character-Encoding: UTF-8\n")
+    _write_tag(out_dir / "bag-info.txt", "".join(f"{k}: {_one_line(v)}\n" for k, v in bag_info(oxum)))
+    tag_lines = [f"{_sha256_file(out_dir / name)}  {name}\n" for name in sorted(TAG_FILES)]
+    _write_tag(out_dir / TAGMANIFEST, "".join(tag_lines))
 
 
 def run_record(doc: dict[str, Any], status: ExitStatus | None = None) -> dict[str, Any]:

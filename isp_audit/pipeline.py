@@ -103,9 +103,10 @@ class RunOutcome:
 # Planning: every check before any traffic
 
 
-def plan_scan(opts: ScanOptions) -> ScanPlan:
-    """Validate the options and build the scan request; raises AuditError (one line) on any bad input."""
-    profile = _profile(opts)
+def plan_scan(opts: ScanOptions, profile: Profile | None = None) -> ScanPlan:
+    """Validate the options and build the scan request; raises AuditError (one line) on any bad input.
+    ``profile``: an already loaded profile (a portfolio's target) instead of ``opts``' profile or URL."""
+    profile = profile or _profile(opts)
     password = _password(profile)
     request = ScanRequest(
         profile,
