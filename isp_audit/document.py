@@ -19,15 +19,17 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from . import __version__
 from .catalogue import CheckMeta, Framework, load_catalogue, load_framework
 from .errors import AuditError
 from .model import ScanResult
 from .recorder import har_path
-from .results.model import VERDICTS, refresh_json, waiver_state
+from .results.model import VERDICTS, ResultsDocument, refresh_json, waiver_state
 
 SCHEMA_VERSION = "1"
-__all__ = ["VERDICTS", "build_document", "is_waived", "load_document", "refresh_summary"]
+__all__ = ["VERDICTS", "build_document", "is_waived", "load_document", "load_results", "refresh_summary"]
 
 
 def build_document(
@@ -42,8 +44,7 @@ def build_document(
     framework = load_framework("ism")
     checks = []
     for check in result.checks:
-        entry = asdict(check)
-        entry["verdict"] = check.verdict.value
+        entry = {**check.model_dump(), "severity": check.severity.value, "verdict": check.verdict.value}
         entry.update(_catalogue_entry(catalogue[check.check_id]))
         entry["waiver"] = None
         checks.append(entry)
@@ -183,6 +184,18 @@ def provenance(browser: str) -> dict[str, Any]:
         "catalogue_version": __version__,
         "ci": {k: os.environ[k] for k in ci_vars if os.environ.get(k)},
     }
+
+
+def load_results(path: Path) -> ResultsDocument:
+    """A past run's typed results document (results.json, an output folder or a pack): every report
+    re-renders from it alone. A file that is not a valid results document is one AuditError line."""
+    data = load_document(path)
+    try:
+        return ResultsDocument.from_json(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise AuditError(f"{path} is not a valid isp-audit results document: {where}: {err['msg']}") from exc
 
 
 def load_document(path: Path) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from isp_audit.demo.apps import PASSWORD_ENV, RunningApp
 from isp_audit.model import CheckResult, ScanResult
 from isp_audit.policy import Policy
 from isp_audit.profile import Profile
+from isp_audit.results.model import ResultsDocument
 from isp_audit.scanner import ScanRequest, run_scan
 
 REPO = Path(__file__).resolve().parent.parent
@@ -110,6 +111,11 @@ def assert_json_outputs_valid(folder: Path) -> int:
             assert not errors, f"{path}: {errors[0].message} at {list(errors[0].path)}"
         count += 1
     return count
+
+
+def typed(doc: dict[str, Any]) -> ResultsDocument:
+    """A results.json value (as the tests build and vary it) as the typed document the formats render."""
+    return ResultsDocument.from_json(doc)
 
 
 def verdicts(result: ScanResult) -> dict[str, str]:
