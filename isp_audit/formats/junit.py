@@ -76,7 +76,7 @@ def _properties(doc: ResultsDocument) -> list[tuple[str, Any]]:
     return [
         ("target", doc.target),
         ("run_id", doc.run_id),
-        ("policy", doc.policy.get("name")),
+        ("policy", doc.policy.name),
         ("ism_2066_status", doc.summary.ism_2066),
         *([("ism_2066_not_run", ", ".join(not_run))] if not_run else []),
         ("operator", doc.operator),

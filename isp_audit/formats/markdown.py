@@ -111,10 +111,10 @@ def _executive_summary(doc: ResultsDocument) -> list[str]:
         f"- **Target:** {_code(doc.target)} (profile {inline(doc.profile.name)})",
         f"- **Scan (UTC):** {_utc(doc.started_at)} → {_utc(doc.finished_at)}",
         f"- **Operator:** {inline(doc.operator)}",
-        f"- **Policy applied:** {inline(policy.get('name'))} — {inline(policy.get('description'))} "
-        f"(entropy: {inline(policy.get('entropy'))}; idle {inline(policy.get('idle_timeout'))}, "
-        f"overall {inline(policy.get('absolute_timeout'))} ({inline(policy.get('timeouts'))}); "
-        f"concurrent sessions: {inline(policy.get('concurrent_sessions'))})",
+        f"- **Policy applied:** {inline(policy.name)} — {inline(policy.description)} "
+        f"(entropy: {inline(policy.entropy)}; idle {inline(policy.idle_timeout)}, "
+        f"overall {inline(policy.absolute_timeout)} ({inline(policy.timeouts)}); "
+        f"concurrent sessions: {inline(policy.concurrent_sessions)})",
         f"- **Authenticated oracle:** {inline(doc.oracle)}",
         f"- **Session tokens:** {_tokens_text(doc) or 'none identified'}",
         f"- **Run:** {_run_text(doc)}",
@@ -146,9 +146,9 @@ def _verdict_counts(doc: ResultsDocument) -> str:
 
 def _tokens_text(doc: ResultsDocument) -> str:
     tokens = doc.session_tokens
-    text = ", ".join(f"{inline(t.get('kind'))} {_code(t.get('name'))} ({inline(t.get('fingerprint'))})" for t in tokens)
+    text = ", ".join(f"{inline(t.kind)} {_code(t.name)} ({inline(t.fingerprint)})" for t in tokens)
     if tokens:
-        text += f"; found by behaviour: {inline(tokens[0].get('identified_by'))}"
+        text += f"; found by behaviour: {inline(tokens[0].identified_by)}"
     return text
 
 

@@ -308,7 +308,7 @@ def result(
         "props": props(
             prop("run-id", doc.run_id),
             prop("ism-2066-status", doc.summary.ism_2066),
-            prop("policy", doc.policy.get("name")),
+            prop("policy", doc.policy.name),
             prop("scan-complete", "false" if aborted else "true"),
         ),
         "local-definitions": local_definitions(doc, ids),

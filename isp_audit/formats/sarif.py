@@ -86,7 +86,7 @@ def sarif_run(doc: ResultsDocument) -> dict[str, Any]:
             "runId": doc.run_id,
             "target": doc.target,
             "profile": doc.profile.name,
-            "policy": doc.policy,
+            "policy": doc.policy.to_json(),
             "ism2066": doc.summary.ism_2066,
             "controls": {c.id: c.status.value for c in doc.controls},
             "controls_not_run": {c.id: list(c.not_run) for c in doc.controls if c.not_run},

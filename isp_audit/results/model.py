@@ -331,6 +331,32 @@ class Provenance(_Frozen):
     ci: dict[str, str] = {}
 
 
+class PolicySummary(_Frozen):
+    """The thresholds applied, in the human units reports show (``isp_audit.policy.Policy.summary``)."""
+
+    name: str
+    description: str | None = None
+    entropy: str | None = None
+    entropy_samples: int | None = None
+    idle_timeout: str | None = None
+    absolute_timeout: str | None = None
+    timeouts: str | None = None
+    concurrent_sessions: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class SessionToken(_Frozen):
+    """A session token identified by behaviour; its value is never kept, only a fingerprint."""
+
+    kind: str  # cookie, localStorage, sessionStorage or header
+    name: str
+    scope: str
+    fingerprint: str
+    identified_by: str
+
+
 class Summary(_Frozen):
     verdicts: dict[str, int]
     ism_2066: str
@@ -347,9 +373,9 @@ class ResultsDocument(_Frozen):
     operator: str
     started_at: str
     finished_at: str
-    policy: dict[str, Any]
+    policy: PolicySummary
     oracle: str
-    session_tokens: tuple[dict[str, Any], ...]
+    session_tokens: tuple[SessionToken, ...]
     token_trials: tuple[dict[str, Any], ...]
     checks: tuple[CheckEntry, ...]
     controls: tuple[Control, ...]
