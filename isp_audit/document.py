@@ -25,11 +25,10 @@ from . import __version__
 from .catalogue import CheckMeta, Framework, load_catalogue, load_framework
 from .errors import AuditError
 from .model import ScanResult
-from .recorder import har_path
-from .results.model import VERDICTS, ResultsDocument, refresh_json, waiver_state
+from .results.model import VERDICTS, ResultsDocument, refresh_json
 
 SCHEMA_VERSION = "1"
-__all__ = ["VERDICTS", "build_document", "is_waived", "load_document", "load_results", "refresh_summary"]
+__all__ = ["VERDICTS", "build_document", "load_document", "load_results", "refresh_summary"]
 
 
 def build_document(
@@ -113,36 +112,9 @@ def _controls(framework: Framework, doc: dict[str, Any]) -> list[dict[str, Any]]
     return controls
 
 
-def is_waived(check: dict[str, Any]) -> bool:
-    """A failure an active waiver covers (the rule: ``isp_audit.results.model.Waiver.is_active``)."""
-    return waiver_state(check) == "active"
-
-
 def refresh_summary(doc: dict[str, Any]) -> None:
     """Recompute control statuses and verdict counts (after waivers or attestations changed)."""
     refresh_json(doc)
-
-
-def check_evidence_files(doc: dict[str, Any], check: dict[str, Any], *, include_results: bool = True) -> list[str]:
-    """The evidence files one check cites: screenshots of its timeline steps, then the HAR files of the
-    clients that took those steps, and results.json itself. Only files the document lists are named, so
-    a renderer never invents a path."""
-    steps = {s.get("index"): s for s in doc.get("steps") or []}
-    files = doc.get("files") or {}
-    listed_shots = set(files.get("screenshots") or [])
-    listed_hars = set(files.get("har") or [])
-    shots: list[str] = []
-    hars: list[str] = []
-    for index in check.get("steps") or []:
-        step = steps.get(index) or {}
-        shot = step.get("screenshot")
-        if shot and (not listed_shots or shot in listed_shots):
-            shots.append(str(shot))
-        har = har_path(str(step.get("client", "")))
-        if har in listed_hars:
-            hars.append(har)
-    found = list(dict.fromkeys([*shots, *sorted(set(hars))]))
-    return ["results.json", *found] if include_results else found
 
 
 def default_operator() -> str:

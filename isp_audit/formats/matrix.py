@@ -12,7 +12,7 @@ Applicability: "Applicable" when checks ran for the control or it has manual (do
 "Not applicable per scan (confirm)" when every check that ran found nothing to test (all not applicable)
 and there is no manual item; "Not assessed" otherwise.
 
-Assessment outcome, from the control status the document computed (isp_audit.document.control_status):
+Assessment outcome, from the control status the document computed (isp_audit.results.model.roll_up):
 
 ==================  ===========================================  =========================================
 status              outcome                                      why

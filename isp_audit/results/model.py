@@ -94,16 +94,22 @@ class Waiver(_Frozen):
         return self.status is WaiverStatus.ACTIVE
 
 
-def waiver_state(check: Mapping[str, Any]) -> Literal["active", "expired"] | None:
-    """For a check entry (dict): ``"active"`` when a waiver waives its failure, ``"expired"`` when the
-    waiver matched but lapsed (it waives nothing), else None. Only a failure can be waived."""
-    mark = check.get("waiver")
-    if not mark or check.get("verdict") != Verdict.FAIL.value:
-        return None
-    waiver = Waiver.model_validate(mark) if isinstance(mark, Mapping) else mark
-    if not isinstance(waiver, Waiver):
+WaiverState = Literal["active", "expired"]
+
+
+def verdict_waiver_state(verdict: object, waiver: Waiver | None) -> WaiverState | None:
+    """The one rule: ``"active"`` when ``waiver`` waives a failure, ``"expired"`` when it matched the failure
+    but lapsed (it waives nothing), else None. Only a failure can be waived."""
+    if waiver is None or verdict != Verdict.FAIL:
         return None
     return "active" if waiver.is_active() else "expired"
+
+
+def waiver_state(check: Mapping[str, Any]) -> WaiverState | None:
+    """:func:`verdict_waiver_state` for a check entry of a results.json value being assembled (a dict)."""
+    mark = check.get("waiver")
+    waiver = Waiver.model_validate(mark) if mark and isinstance(mark, Mapping) else mark or None
+    return verdict_waiver_state(check.get("verdict"), waiver if isinstance(waiver, Waiver) else None)
 
 
 def roll_up(verdicts: Mapping[str, str], waived: Iterable[str], not_run: Iterable[str]) -> ControlStatus:
@@ -247,12 +253,9 @@ class CheckEntry(CheckResult):
         return self.waiver_state == "active"
 
     @property
-    def waiver_state(self) -> Literal["active", "expired"] | None:
-        """``"active"`` when a waiver waives this failure, ``"expired"`` when the waiver matched but lapsed
-        (it waives nothing), else None: only a failure can be waived (:meth:`Waiver.is_active`)."""
-        if self.waiver is None or self.verdict is not Verdict.FAIL:
-            return None
-        return "active" if self.waiver.is_active() else "expired"
+    def waiver_state(self) -> WaiverState | None:
+        """Whether a waiver waives this failure (:func:`verdict_waiver_state`)."""
+        return verdict_waiver_state(self.verdict, self.waiver)
 
 
 class Attachment(_Frozen):
