@@ -146,7 +146,11 @@ def _verdict_counts(doc: ResultsDocument) -> str:
 
 def _tokens_text(doc: ResultsDocument) -> str:
     tokens = doc.session_tokens
-    text = ", ".join(f"{inline(t.kind)} {_code(t.name)} ({inline(t.fingerprint)})" for t in tokens)
+    text = ", ".join(
+        f"{inline(t.kind)} {_code(t.name)} ({inline(t.fingerprint)})"
+        + (f", {inline(t.role)}" if t.role else "")  # secret or identifier, in a set
+        for t in tokens
+    )
     if tokens:
         text += f"; found by behaviour: {inline(tokens[0].identified_by)}"
     return text

@@ -358,6 +358,8 @@ class SessionToken(_Frozen):
     scope: str
     fingerprint: str
     identified_by: str
+    role: str | None = None  # in a session of several items: "secret" or "identifier"
+    role_why: str | None = None
 
 
 class Summary(_Frozen):
