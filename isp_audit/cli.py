@@ -25,7 +25,7 @@ from .browser import BrowserChoice, binary_version, find_browser, launch
 from .catalogue import explain_text, load_catalogue
 from .checks import REGISTRY
 from .diff import DIFF_FORMATS, diff_documents, print_diff
-from .document import load_document
+from .document import load_results
 from .errors import AuditError
 from .gate import summary_line
 from .outputs import ReportSpec, check_report_specs, write_reports
@@ -34,7 +34,7 @@ from .portfolio.command import merge_command, scan_portfolio
 from .portfolio.run import PortfolioOptions
 from .profile import starter_profile
 from .resources import package_path as resource_path
-from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ism_2066_label
+from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from .sanitize import SafeConsole, visible
 from .scanner import INTERRUPTED
 from .validate import check_output_file, check_report_paths, split_ids
@@ -42,7 +42,7 @@ from .validate import check_output_file, check_report_paths, split_ids
 try:  # typer >= 0.2x raises its own vendored copy of click's exceptions; older typer raises click's
     from typer._click import exceptions as click_errors
 except ImportError:  # pragma: no cover - depends on the installed typer
-    from click import exceptions as click_errors
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 EXIT_HELP = """Exit codes: 0 no failure at or above --fail-on (default: any failure counts); 1 at least one
 unwaived failure at or above it, or an expired waiver; 2 the scan could not be done (usage, profile,
@@ -208,7 +208,7 @@ def _report_run(run: pipeline.RunOutcome, out: Path) -> NoReturn:
         # Everything recorded up to the failure is on disk; say so on the same single line.
         raise AuditError(f"{run.result.aborted} (evidence so far in {out}/)")
     print_summary(err, run.result, str(out))
-    _say(f"ISM-2066: {ism_2066_label(run.doc)}")
+    _say(f"ISM-2066: {run.doc.ism_2066_label}")
     _say(summary_line(run.exit))
     raise typer.Exit(run.exit.code)
 
@@ -311,7 +311,7 @@ def report_cmd(
     specs = [ReportSpec.parse(r) for r in report]
     check_report_specs(specs)
     check_report_paths(specs, default_dir=Path("."))
-    doc = load_document(results)
+    doc = load_results(results)
     folder = results if results.is_dir() else results.parent
     if (folder / "data" / "results.json").is_file():
         folder = folder / "data"
@@ -353,7 +353,7 @@ def diff_cmd(
         wanted.append((fmt, path or f"diff.{fmt}"))
         if wanted[-1][1] != "-":
             check_output_file(Path(wanted[-1][1]), f"--report {spec}")
-    change = diff_documents(load_document(old), load_document(new))
+    change = diff_documents(load_results(old), load_results(new))
     print_diff(err, change)
     for fmt, path in wanted:
         text = renderers[fmt](change)
@@ -397,7 +397,7 @@ def main() -> None:
         _fail(_usage_line(exc))
     except AuditError as exc:
         _fail(f"{exc}" + (f" — {exc.hint}" if exc.hint else ""))
-    except (KeyboardInterrupt, click_errors.Abort):
+    except (KeyboardInterrupt, typer.Abort):  # typer >= 0.2x's vendored click has no exceptions.Abort
         err.print("isp-audit: interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # unexpected: still one line; ISP_AUDIT_DEBUG=1 shows the traceback

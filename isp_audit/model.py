@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 
 class Verdict(StrEnum):
     """The outcome of one check. ``error`` means the experiment could not run: never read it as a pass."""
@@ -19,6 +21,32 @@ class Verdict(StrEnum):
     WARN = "warn"
     NOT_APPLICABLE = "not_applicable"
     ERROR = "error"
+
+
+class Severity(StrEnum):
+    """A check's severity, as the catalogue spells it (lower case), most severe first."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """critical 5 … info 1."""
+        return len(SEVERITIES) - SEVERITIES.index(self)
+
+    @classmethod
+    def parse(cls, text: object) -> Severity | None:
+        """The severity named by ``text`` (any case, surrounding space ignored), or None when unknown."""
+        try:
+            return cls(str(text).strip().lower())
+        except ValueError:
+            return None
+
+
+SEVERITIES: tuple[Severity, ...] = tuple(Severity)
 
 
 @dataclass(frozen=True)
@@ -42,13 +70,15 @@ class Step:
     screenshot: str | None = None
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """A check's outcome as reported: the catalogue's id and title, the verdict and the evidence kept."""
+class CheckResult(BaseModel):
+    """A check's outcome as reported: the catalogue's id and title, the verdict and the evidence kept.
+    The results document's entry (``isp_audit.results.model.CheckEntry``) is this plus the catalogue entry."""
+
+    model_config = ConfigDict(frozen=True)
 
     check_id: str
     title: str
-    severity: str
+    severity: Severity
     verdict: Verdict
     summary: str
     evidence: dict[str, Any]

@@ -187,21 +187,29 @@ def _run_check(lab: SessionKit, meta: CheckMeta, scan_deadline: Deadline, redact
         verdict, summary, evidence = Verdict.ERROR, f"The experiment could not finish: {lab.out_of_time}", {}
     lab.drain_traffic()
     return CheckResult(
-        meta.id,
-        meta.title,
-        meta.severity,
-        verdict,
-        redactor.scrub(summary),
-        redactor.scrub_obj(evidence),
-        tuple(sorted(lab.used_steps() | set(range(first_step, len(recorder.steps) + 1)))),
-        at,
-        round(time.monotonic() - t0, 3),
+        check_id=meta.id,
+        title=meta.title,
+        severity=meta.severity,
+        verdict=verdict,
+        summary=redactor.scrub(summary),
+        evidence=redactor.scrub_obj(evidence),
+        steps=tuple(sorted(lab.used_steps() | set(range(first_step, len(recorder.steps) + 1)))),
+        started_at=at,
+        duration_s=round(time.monotonic() - t0, 3),
     )
 
 
 def _not_run(meta: CheckMeta, reason: str, redactor: Redactor) -> CheckResult:
     return CheckResult(
-        meta.id, meta.title, meta.severity, Verdict.ERROR, redactor.scrub(f"Not run: {reason}"), {}, (), utc_now(), 0.0
+        check_id=meta.id,
+        title=meta.title,
+        severity=meta.severity,
+        verdict=Verdict.ERROR,
+        summary=redactor.scrub(f"Not run: {reason}"),
+        evidence={},
+        steps=(),
+        started_at=utc_now(),
+        duration_s=0.0,
     )
 
 
