@@ -114,6 +114,10 @@ def scan(
     entropy_samples: Annotated[
         int | None, typer.Option(help="Tokens to collect for token-entropy (default 1000, up to 20000).")
     ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=32, help="Most requests in flight to the target at once (default 4)."),
+    ] = None,
     measure_timeouts: Annotated[
         bool, typer.Option("--measure-timeouts", help="Measure idle/absolute expiry by waiting (slow).")
     ] = False,
@@ -157,7 +161,7 @@ def scan(
     options = pipeline.ScanOptions(
         url, profile_path, username, password_env, login_url, out, json_out, checks, skip, policy,
         entropy_samples, measure_timeouts, timeout_budget, max_time, tuple(report or ()), operator, pack,
-        zip_path, fail_on, advisory, waivers, attestations,
+        zip_path, fail_on, advisory, waivers, attestations, concurrency,
     )  # fmt: skip
     plan = pipeline.plan_scan(options)
     pipeline.start(plan)

@@ -8,10 +8,21 @@ signed), timestamps and all; for an opaque ID wrapped in a signature, route suff
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 
 from ._shared import analyse_session_tokens, describe
-from .api import CheckOutcome, EntropyPolicy, Lab, Verdict, analyse_tokens, id_part, required_sample_size, verdict
+from .api import (
+    CheckOutcome,
+    EntropyPolicy,
+    Lab,
+    TokenSample,
+    Verdict,
+    analyse_tokens,
+    id_part,
+    required_sample_size,
+    verdict,
+)
 
 ORDER = {"fail": 3, "warn": 2, "pass": 1}
 
@@ -42,7 +53,10 @@ def run(lab: Lab) -> CheckOutcome:
             rows.append(
                 {"token": token.label, "method": sample.method, "collected": len(values), "stopped": sample.stopped}
             )
-            sentences.append(f"{token.label}: could not collect fresh tokens ({sample.stopped or 'none issued'})")
+            shortfall = short_sample(sample, conclusive=False)
+            sentences.append(
+                f"{token.label}: could not collect fresh tokens ({shortfall or sample.stopped or 'none issued'})"
+            )
             worst = max(worst, "warn", key=ORDER.__getitem__)
             continue
         report = analyse_tokens(values, entropy_policy, username=lab.username, issued_at=sample.issued_at)
@@ -58,12 +72,20 @@ def run(lab: Lab) -> CheckOutcome:
                 "collected": len(values),
                 "requested": policy.entropy_samples,
                 "stopped": sample.stopped or None,
+                "elapsed_s": sample.elapsed_s,
+                "budget_s": sample.budget_s,
+                "streams": sample.streams,
                 "analysed_part": id_part(token.value, analysis.format)[1],
                 "verdict": outcome,
                 "report": row,
             }
         )
-        sentences.append(f"{token.label}: {len(values)} fresh tokens from {sample.method}: {report.reason.rstrip('.')}")
+        shortfall = short_sample(sample, report.conclusive)
+        rows[-1]["shortfall"] = shortfall
+        sentences.append(
+            f"{token.label}: {len(values)} fresh tokens from {sample.method}: {report.reason.rstrip('.')}"
+            + (f" ({shortfall})" if shortfall else "")
+        )
     evidence = {
         "policy": {
             "fail_below_bits": policy.entropy_min_bits,
@@ -75,3 +97,17 @@ def run(lab: Lab) -> CheckOutcome:
     }
     verdict_ = {"pass": Verdict.PASS, "warn": Verdict.WARN, "fail": Verdict.FAIL}[worst]
     return CheckOutcome(verdict_, "; ".join(sentences) + ".", evidence)
+
+
+def short_sample(sample: TokenSample, conclusive: bool) -> str:
+    """What the time budget left out, worded the same way every time ("" when it did not end collection)."""
+    if not sample.budget_ended_it or not sample.values:
+        return ""
+    got, wanted, seconds = len(sample.values), sample.wanted, sample.elapsed_s
+    said = f"collected {got} of {wanted} tokens in {seconds:.0f} s"
+    if conclusive:
+        return f"{said}; enough for a conclusive analysis"
+    needs = math.ceil(wanted * seconds / got)  # at the rate this run achieved
+    return (
+        f"{said}; a conclusive run needs about {needs} s: raise entropy_time_budget (policy) or lower --entropy-samples"
+    )
