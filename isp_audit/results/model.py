@@ -251,6 +251,14 @@ class Remediation(_Frozen):
     stacks: dict[str, str]
 
 
+class Cost(_Frozen):
+    """Logins and replays some work spent (absent from documents written before 0.x: all zero)."""
+
+    logins: int = 0
+    browser_replays: int = 0
+    http_replays: int = 0
+
+
 class CheckEntry(_Frozen):
     """One check's outcome with its catalogue entry as it was when the scan ran."""
 
@@ -268,6 +276,7 @@ class CheckEntry(_Frozen):
     how_it_works: str
     remediation: Remediation
     waiver: Waiver | None = None
+    cost: Cost = Cost()
 
     @property
     def waived(self) -> bool:
@@ -315,6 +324,8 @@ class Stats(_Frozen):
     browser_requests: int
     http_requests: int
     clients: int
+    cost: Cost = Cost()  # the run's totals: setup_cost plus every check's cost
+    setup_cost: Cost = Cost()
 
 
 class NameVersion(_Frozen):
