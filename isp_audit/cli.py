@@ -31,6 +31,7 @@ from .gate import summary_line
 from .outputs import ReportSpec, check_report_specs, write_reports
 from .pack import verify_pack
 from .profile import starter_profile
+from .progress import live_progress
 from .resources import package_path as resource_path
 from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ism_2066_label
 from .sanitize import SafeConsole, visible
@@ -165,8 +166,8 @@ def scan(
     )  # fmt: skip
     plan = pipeline.plan_scan(options)
     pipeline.start(plan)
-    with _browser(browser, headed) as (br, label, _), err.status("starting") as status:
-        scanned = pipeline.scan(plan, br, label, lambda msg: status.update(msg))
+    with _browser(browser, headed) as (br, label, _), live_progress(err) as shown:
+        scanned = pipeline.scan(plan, br, label, shown.say)
     _report_run(pipeline.finish(plan, scanned, _say), out)
 
 
@@ -210,9 +211,9 @@ def demo(
     if unknown:
         raise AuditError(f"unknown check id {unknown[0]!r}; `isp-audit checks` lists them")
     out.mkdir(parents=True, exist_ok=True)
-    with _browser(browser, headed) as (br, label, _), err.status("starting demo") as status:
+    with _browser(browser, headed) as (br, label, _), live_progress(err) as shown:
         selected = tuple(c for c in REGISTRY if c in wanted)
-        outcomes = run_demo(out, br, label, lambda msg: status.update(msg), selected, pack=pack)
+        outcomes = run_demo(out, br, label, shown.say, selected, pack=pack)
     ok = True
     for o in outcomes:
         print_summary(err, o.result, str(out / o.name), title=f"demo app with {o.name} sessions — {o.result.target}")

@@ -25,6 +25,7 @@ from .model import CheckResult, Cost, ScanResult, Verdict
 from .oracle import Oracle
 from .policy import Policy, format_duration
 from .profile import Profile
+from .progress import meter
 from .recorder import Recorder, utc_now
 from .redact import Redactor
 from .session.kit import SessionKit
@@ -98,6 +99,7 @@ def run_scan(
         lab.set_deadline(scan_deadline)
         with hard_limit(scan_deadline, limits.hard_grace_s):
             _ = lab.username, lab.password  # missing credentials end the scan before the browser does anything
+            meter().checks(0, len(request.checks))
             progress(f"logging in to {profile.base_url}")
             lab.live_login()
         setup_cost = lab.cost()
@@ -107,6 +109,7 @@ def run_scan(
                 break
             progress(f"{check_id}: {catalogue[check_id].title}")
             results.append(_run_check(lab, catalogue[check_id], scan_deadline, redactor))
+            meter().checks(len(results), len(request.checks))
     except AuditError as exc:
         aborted = str(exc)
     except requests.RequestException as exc:

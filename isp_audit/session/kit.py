@@ -27,6 +27,7 @@ from ..model import Cost, ScanStats
 from ..oracle import HttpFetcher, Observation, Oracle
 from ..policy import Policy
 from ..profile import Profile
+from ..progress import meter
 from ..recorder import Exchange, Recorder, utc_now
 from ..redact import Redactor
 from ..state import ClientState, StateItem
@@ -159,7 +160,12 @@ class SessionKit:
         return time.monotonic()
 
     def wait_until(self, when: float) -> None:
-        time.sleep(max(0.0, when - time.monotonic()))
+        """Sleep until ``when``, showing the wait on a terminal (timeout measurements wait for minutes)."""
+        start = time.monotonic()
+        while (left := when - time.monotonic()) > 0:
+            meter().waiting("waiting (timeout measurement)", time.monotonic() - start, when - start)
+            time.sleep(min(left, 1.0))
+        meter().finished("waiting")
 
     # --- bookkeeping (the scanner's, never a check's) ----------------------------------------------------
     def begin_check(self, deadline: Deadline) -> None:

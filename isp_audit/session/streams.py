@@ -15,6 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..progress import meter
 from .records import TIME_BUDGET_REACHED, TokenSample
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class Sample:
     stopped: str = ""  # why collection ended before the requested count, if it did
     budget_s: float = 0.0
     streams: int = 1
+    started: float = 0.0  # monotonic
+    wanted: int = 0
 
     def frozen(self, wanted: int, started: float) -> TokenSample:
         return TokenSample(
@@ -62,7 +65,16 @@ def gather(
     lab: SessionKit, one: Callable[[], Taken], want: int, sample: Sample, started: float, parallel: bool
 ) -> None:
     """Call ``one`` until ``sample`` holds ``want`` values, one stops it, or the (scaled) budget ends."""
-    sample.budget_s = lab.policy.entropy_time_budget
+    sample.budget_s, sample.started, sample.wanted = lab.policy.entropy_time_budget, started, want
+    try:
+        _gather(lab, one, want, sample, started, parallel)
+    finally:
+        meter().finished("tokens")
+
+
+def _gather(
+    lab: SessionKit, one: Callable[[], Taken], want: int, sample: Sample, started: float, parallel: bool
+) -> None:
     probe_start = time.monotonic()
     for _ in range(min(PROBE, want)):
         if _out_of_budget(sample, started) or not _take(lab, sample, one):
@@ -114,7 +126,14 @@ def _keep(lab: SessionKit, sample: Sample, result: Taken | Stop) -> bool:
         lab.note_login()
     sample.values.append(result.value)
     sample.issued_at.append(time.time())
+    _show(sample)
     return True
+
+
+def _show(sample: Sample) -> None:
+    elapsed = time.monotonic() - sample.started
+    rate = len(sample.values) / elapsed if elapsed > 0 else 0.0
+    meter().tokens(len(sample.values), sample.wanted, rate, sample.budget_s - elapsed)
 
 
 def _concurrently(lab: SessionKit, one: Callable[[], Taken], want: int, sample: Sample, started: float) -> None:
