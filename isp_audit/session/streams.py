@@ -1,8 +1,9 @@
 """Collecting many independent values (fresh session tokens) over a few concurrent streams, on a budget.
 
 The first few values are taken on one stream to measure what one costs; the time budget then becomes
-``max(configured, wanted × cost / streams × MARGIN)``, so a slow target (or a busy machine) still reaches the
-wanted sample in a default run, capped by the check's deadline (which includes ``--max-time``). At most
+``max(configured, wanted × cost / streams × MARGIN)``, and follows the rate achieved from then on (it only
+grows), so a slow target (or a busy machine) still reaches the wanted sample in a default run, capped by the
+check's deadline (which includes ``--max-time``). At most
 ``policy.concurrency`` requests are ever in flight to the target. Values are taken in the order they
 arrive; the counting the kit does (logins, plain-HTTP exchanges) happens on the calling thread.
 """
@@ -126,8 +127,18 @@ def _keep(lab: SessionKit, sample: Sample, result: Taken | Stop) -> bool:
         lab.note_login()
     sample.values.append(result.value)
     sample.issued_at.append(time.time())
+    _rescale(lab, sample)
     _show(sample)
     return True
+
+
+def _rescale(lab: SessionKit, sample: Sample) -> None:
+    """Once measured, the budget follows the rate actually achieved (it only grows): a target or machine
+    that slows down after the first tokens still gets the wanted sample, within the check's deadline."""
+    if len(sample.values) <= PROBE:
+        return
+    per_value = (time.monotonic() - sample.started) / len(sample.values)  # all streams together
+    sample.budget_s = max(sample.budget_s, scaled_budget(lab, sample.wanted, per_value, 1, sample.started))
 
 
 def _show(sample: Sample) -> None:
