@@ -83,7 +83,14 @@ def run_scan(
     oracle = None
     if profile.authenticated is not None:
         a = profile.authenticated
-        oracle = Oracle(profile.url(a.url), a.expect_text, a.expect_selector, a.expect_status, a.not_redirected_to)
+        oracle = Oracle(
+            profile.url(a.oracle_url),
+            a.expect_text,
+            a.expect_selector,
+            a.expect_status,
+            a.not_redirected_to,
+            request=a.request.spec() if a.request else None,
+        )
     policy = request.policy or profile.policy.build()
     limits = request.limits
     lab = SessionKit(browser, profile, recorder, redactor, oracle, policy, limits)
@@ -207,7 +214,16 @@ def _not_run(meta: CheckMeta, reason: str, redactor: Redactor) -> CheckResult:
 def _token_rows(tokens: TokenIdentification | None, fp: Callable[[str], str]) -> tuple[dict[str, str], ...]:
     if tokens is None:
         return ()
-    return tuple(
-        {"kind": t.kind, "name": t.name, "scope": t.scope, "fingerprint": fp(t.value), "identified_by": tokens.method}
-        for t in tokens.tokens
-    )
+    rows = []
+    for t in tokens.tokens:
+        row = {
+            "kind": t.kind,
+            "name": t.name,
+            "scope": t.scope,
+            "fingerprint": fp(t.value),
+            "identified_by": tokens.method,
+        }
+        if (member := tokens.member(t)) is not None:  # a session of several items: each member's role
+            row |= {"role": member.role, "role_why": member.why}
+        rows.append(row)
+    return tuple(rows)

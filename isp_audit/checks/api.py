@@ -31,6 +31,7 @@ from ..session.records import (
     LogoutResult,
     Replay,
     SeenUrl,
+    SessionMember,
     TokenIdentification,
     TokenSample,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "Replay",
     "SecretIndex",
     "SeenUrl",
+    "SessionMember",
     "SetCookieRecord",
     "StateItem",
     "TokenAnalysis",

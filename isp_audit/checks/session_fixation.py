@@ -3,6 +3,9 @@
 Two clients, end to end: an attacker takes the state an anonymous visitor gets, plants it in a victim's
 browser, the victim logs in, and the attacker's copy is replayed. A second experiment plants a session ID
 the server never issued, to catch servers that adopt whatever ID the browser presents.
+
+In a session made of several items only the secret is forged and judged: an identifier (the same at every
+login of the user, e.g. a user-id cookie) is not a session ID, so it is never planted as a "never-issued ID".
 """
 
 from __future__ import annotations
@@ -11,8 +14,17 @@ import secrets
 import string
 from dataclasses import replace
 
-from ._shared import carried_from, describe
-from .api import CheckOutcome, ClientState, Lab, Verdict, decodes_to
+from ._shared import carried_from, describe, identifiers_sentence, member_rows
+from .api import (
+    CheckOutcome,
+    ClientState,
+    Lab,
+    LoginRecord,
+    StateItem,
+    TokenIdentification,
+    Verdict,
+    decodes_to,
+)
 
 
 def forge_like(value: str) -> str:
@@ -28,15 +40,24 @@ def forge_like(value: str) -> str:
 
 def run(lab: Lab) -> CheckOutcome:
     record = lab.live_login()
-    fp = lab.fp
-    cookie_tokens = [t for t in record.tokens.tokens if t.kind == "cookie"]
+    identified = record.tokens
+    cookie_tokens = [t for t in identified.secrets if t.kind == "cookie"]
+    identifiers = identifiers_sentence(lab, identified)
     if not cookie_tokens:
-        return CheckOutcome(
-            Verdict.NOT_APPLICABLE,
-            f"The session travels in {describe([t.label for t in record.tokens.tokens])}, which a page sets "
-            "only after login; there is no pre-login ID to plant in a victim's browser.",
-            {},
-        )
+        return _nothing_to_plant(identified, identifiers)
+    outcome = _plant_and_replay(lab, record, cookie_tokens)
+    if not identifiers:
+        return outcome
+    return CheckOutcome(
+        outcome.verdict,
+        f"{outcome.summary.rstrip('.')}; {identifiers}, so it was not planted as a session ID.",
+        {**outcome.evidence, **member_rows(identified)},
+    )
+
+
+def _plant_and_replay(lab: Lab, record: LoginRecord, cookie_tokens: list[StateItem]) -> CheckOutcome:
+    fp = lab.fp
+    identified = record.tokens
     evidence: dict = {}
 
     # Experiment 1: the attacker's own pre-login state, planted in the victim's browser.
@@ -56,7 +77,9 @@ def run(lab: Lab) -> CheckOutcome:
     carried = [
         (item, source)
         for item in lab.session_items(victim_post)
-        if (source := carried_from(item, planted)) is not None and (source.kind, source.name) != (item.kind, item.name)
+        if identified.role_of(item) == "secret"
+        and (source := carried_from(item, planted)) is not None
+        and (source.kind, source.name) != (item.kind, item.name)
     ]
     renamed_after = None
     if carried:
@@ -127,4 +150,20 @@ def run(lab: Lab) -> CheckOutcome:
         f"{story} — not logged in; a never-issued ID planted the same way was replaced at login and stayed "
         f"anonymous ({forged_after.observation}).",
         evidence,
+    )
+
+
+def _nothing_to_plant(identified: TokenIdentification, identifiers: str) -> CheckOutcome:
+    if identifiers and any(t.kind == "cookie" for t in identified.identifiers):
+        return CheckOutcome(
+            Verdict.NOT_APPLICABLE,
+            f"{identifiers[:1].upper()}{identifiers[1:]}: there is no session secret for an attacker to plant "
+            "(see server-side-state for whether the identifiers log in by themselves).",
+            member_rows(identified),
+        )
+    return CheckOutcome(
+        Verdict.NOT_APPLICABLE,
+        f"The session travels in {describe([t.label for t in identified.tokens])}, which a page sets "
+        "only after login; there is no pre-login ID to plant in a victim's browser.",
+        {},
     )

@@ -54,11 +54,49 @@ class TokenTrial:
     authenticated_without: bool
 
 
+MemberRole = Literal["secret", "identifier"]
+
+
+@dataclass(frozen=True)
+class SessionMember:
+    """The role one token plays in a session made of several items, found by comparing two logins.
+
+    A *secret* takes a new value at each login of the user; an *identifier* is the same at every login
+    (a user id, or a deterministic encryption of the user name): it names the user, it cannot be the
+    secret that proves the session, and it is judged as an identifier, never as a random token.
+    """
+
+    item: StateItem
+    role: MemberRole
+    why: str
+
+
 @dataclass(frozen=True)
 class TokenIdentification:
     tokens: tuple[StateItem, ...]
     trials: tuple[TokenTrial, ...]
     method: str
+    # Set when the session is several items: each token's role (see isp_audit.session.members).
+    members: tuple[SessionMember, ...] = ()
+    roles_by: str = ""  # how the roles were found, or why they could not be
+    # The identifiers replayed without any secret: proof of client-held identity when authenticated.
+    identifiers_alone: AuthCheck | None = None
+
+    def role_of(self, item: StateItem) -> MemberRole:
+        """An item's role (matched by kind and name); a token never classified is the secret."""
+        member = self.member(item)
+        return member.role if member is not None else "secret"
+
+    def member(self, item: StateItem) -> SessionMember | None:
+        return next((m for m in self.members if (m.item.kind, m.item.name) == (item.kind, item.name)), None)
+
+    @property
+    def secrets(self) -> tuple[StateItem, ...]:
+        return tuple(t for t in self.tokens if self.role_of(t) == "secret")
+
+    @property
+    def identifiers(self) -> tuple[StateItem, ...]:
+        return tuple(t for t in self.tokens if self.role_of(t) == "identifier")
 
 
 @dataclass(frozen=True)
