@@ -33,6 +33,7 @@ from .pack import verify_pack
 from .portfolio.command import merge_command, scan_portfolio
 from .portfolio.run import PortfolioOptions
 from .profile import starter_profile
+from .progress import live_progress
 from .resources import package_path as resource_path
 from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from .sanitize import SafeConsole, visible
@@ -116,6 +117,10 @@ def scan(
     entropy_samples: Annotated[
         int | None, typer.Option(help="Tokens to collect for token-entropy (default 1000, up to 20000).")
     ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=32, help="Most requests in flight to the target at once (default 4)."),
+    ] = None,
     measure_timeouts: Annotated[
         bool, typer.Option("--measure-timeouts", help="Measure idle/absolute expiry by waiting (slow).")
     ] = False,
@@ -184,12 +189,12 @@ def scan(
     options = pipeline.ScanOptions(
         url, profile_path, username, password_env, login_url, out, json_out, checks, skip, policy,
         entropy_samples, measure_timeouts, timeout_budget, max_time, tuple(report or ()), operator, pack,
-        zip_path, fail_on or "low", advisory, waivers, attestations,
+        zip_path, fail_on or "low", advisory, waivers, attestations, concurrency,
     )  # fmt: skip
     plan = pipeline.plan_scan(options)
     pipeline.start(plan)
-    with _browser(browser, headed) as (br, label, _), err.status("starting") as status:
-        scanned = pipeline.scan(plan, br, label, lambda msg: status.update(msg))
+    with _browser(browser, headed) as (br, label, _), live_progress(err) as shown:
+        scanned = pipeline.scan(plan, br, label, shown.say)
     _report_run(pipeline.finish(plan, scanned, _say), out)
 
 
@@ -233,9 +238,9 @@ def demo(
     if unknown:
         raise AuditError(f"unknown check id {unknown[0]!r}; `isp-audit checks` lists them")
     out.mkdir(parents=True, exist_ok=True)
-    with _browser(browser, headed) as (br, label, _), err.status("starting demo") as status:
+    with _browser(browser, headed) as (br, label, _), live_progress(err) as shown:
         selected = tuple(c for c in REGISTRY if c in wanted)
-        outcomes = run_demo(out, br, label, lambda msg: status.update(msg), selected, pack=pack)
+        outcomes = run_demo(out, br, label, shown.say, selected, pack=pack)
     ok = True
     for o in outcomes:
         print_summary(err, o.result, str(out / o.name), title=f"demo app with {o.name} sessions — {o.result.target}")

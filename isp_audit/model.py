@@ -70,6 +70,29 @@ class Step:
     screenshot: str | None = None
 
 
+@dataclass(frozen=True)
+class Cost:
+    """What some work cost the target in the units that dominate a scan's time (see bench/target_cost.py)."""
+
+    logins: int = 0  # browser or plain-HTTP logins, token-entropy's sampled ones included
+    browser_replays: int = 0  # oracle questions answered in a fresh browser context
+    http_replays: int = 0  # oracle questions answered over plain HTTP
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(
+            self.logins + other.logins,
+            self.browser_replays + other.browser_replays,
+            self.http_replays + other.http_replays,
+        )
+
+    def __sub__(self, other: Cost) -> Cost:
+        return Cost(
+            self.logins - other.logins,
+            self.browser_replays - other.browser_replays,
+            self.http_replays - other.http_replays,
+        )
+
+
 class CheckResult(BaseModel):
     """A check's outcome as reported: the catalogue's id and title, the verdict and the evidence kept.
     The results document's entry (``isp_audit.results.model.CheckEntry``) is this plus the catalogue entry."""
@@ -85,6 +108,7 @@ class CheckResult(BaseModel):
     steps: tuple[int, ...]
     started_at: str
     duration_s: float
+    cost: Cost = Cost()  # what this check spent
 
 
 @dataclass(frozen=True)
@@ -95,6 +119,8 @@ class ScanStats:
     browser_requests: int
     http_requests: int
     clients: int
+    cost: Cost = Cost()  # the whole run's: setup_cost plus every check's cost
+    setup_cost: Cost = Cost()  # spent before the first check (the baseline login and its identification)
 
 
 @dataclass(frozen=True)

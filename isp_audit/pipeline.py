@@ -65,6 +65,7 @@ class ScanOptions:
     advisory: bool = False
     waivers: Path | None = None
     attestations: Path | None = None
+    concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,8 @@ def _policy(profile: Profile, opts: ScanOptions) -> Policy:
     cli_policy: dict[str, object] = {}
     if opts.entropy_samples is not None:
         cli_policy["entropy_samples"] = opts.entropy_samples
+    if opts.concurrency is not None:
+        cli_policy["concurrency"] = opts.concurrency
     if opts.measure_timeouts:
         cli_policy["measure_timeouts"] = True
     if opts.timeout_budget is not None:

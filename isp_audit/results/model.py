@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..model import SEVERITIES, CheckResult, Severity, Verdict
+from ..model import SEVERITIES, CheckResult, Cost, Severity, Verdict
 from ..recorder import har_path
 
 __all__ = [
@@ -310,6 +310,8 @@ class Stats(_Frozen):
     browser_requests: int
     http_requests: int
     clients: int
+    cost: Cost = Cost()  # the run's totals: setup_cost plus every check's cost
+    setup_cost: Cost = Cost()
 
 
 class NameVersion(_Frozen):
