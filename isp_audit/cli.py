@@ -25,7 +25,7 @@ from .browser import BrowserChoice, binary_version, find_browser, launch
 from .catalogue import explain_text, load_catalogue
 from .checks import REGISTRY
 from .diff import DIFF_FORMATS, diff_documents, print_diff
-from .document import load_document
+from .document import load_results
 from .errors import AuditError
 from .gate import summary_line
 from .outputs import ReportSpec, check_report_specs, write_reports
@@ -33,8 +33,9 @@ from .pack import verify_pack
 from .portfolio.command import merge_command, scan_portfolio
 from .portfolio.run import PortfolioOptions
 from .profile import starter_profile
+from .progress import live_progress
 from .resources import package_path as resource_path
-from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ism_2066_label
+from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from .sanitize import SafeConsole, visible
 from .scanner import INTERRUPTED
 from .validate import check_output_file, check_report_paths, split_ids
@@ -42,7 +43,7 @@ from .validate import check_output_file, check_report_paths, split_ids
 try:  # typer >= 0.2x raises its own vendored copy of click's exceptions; older typer raises click's
     from typer._click import exceptions as click_errors
 except ImportError:  # pragma: no cover - depends on the installed typer
-    from click import exceptions as click_errors
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 EXIT_HELP = """Exit codes: 0 no failure at or above --fail-on (default: any failure counts); 1 at least one
 unwaived failure at or above it, or an expired waiver; 2 the scan could not be done (usage, profile,
@@ -116,6 +117,10 @@ def scan(
     entropy_samples: Annotated[
         int | None, typer.Option(help="Tokens to collect for token-entropy (default 1000, up to 20000).")
     ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=32, help="Most requests in flight to the target at once (default 4)."),
+    ] = None,
     measure_timeouts: Annotated[
         bool, typer.Option("--measure-timeouts", help="Measure idle/absolute expiry by waiting (slow).")
     ] = False,
@@ -184,12 +189,12 @@ def scan(
     options = pipeline.ScanOptions(
         url, profile_path, username, password_env, login_url, out, json_out, checks, skip, policy,
         entropy_samples, measure_timeouts, timeout_budget, max_time, tuple(report or ()), operator, pack,
-        zip_path, fail_on or "low", advisory, waivers, attestations,
+        zip_path, fail_on or "low", advisory, waivers, attestations, concurrency,
     )  # fmt: skip
     plan = pipeline.plan_scan(options)
     pipeline.start(plan)
-    with _browser(browser, headed) as (br, label, _), err.status("starting") as status:
-        scanned = pipeline.scan(plan, br, label, lambda msg: status.update(msg))
+    with _browser(browser, headed) as (br, label, _), live_progress(err) as shown:
+        scanned = pipeline.scan(plan, br, label, shown.say)
     _report_run(pipeline.finish(plan, scanned, _say), out)
 
 
@@ -208,7 +213,7 @@ def _report_run(run: pipeline.RunOutcome, out: Path) -> NoReturn:
         # Everything recorded up to the failure is on disk; say so on the same single line.
         raise AuditError(f"{run.result.aborted} (evidence so far in {out}/)")
     print_summary(err, run.result, str(out))
-    _say(f"ISM-2066: {ism_2066_label(run.doc)}")
+    _say(f"ISM-2066: {run.doc.ism_2066_label}")
     _say(summary_line(run.exit))
     raise typer.Exit(run.exit.code)
 
@@ -233,9 +238,9 @@ def demo(
     if unknown:
         raise AuditError(f"unknown check id {unknown[0]!r}; `isp-audit checks` lists them")
     out.mkdir(parents=True, exist_ok=True)
-    with _browser(browser, headed) as (br, label, _), err.status("starting demo") as status:
+    with _browser(browser, headed) as (br, label, _), live_progress(err) as shown:
         selected = tuple(c for c in REGISTRY if c in wanted)
-        outcomes = run_demo(out, br, label, lambda msg: status.update(msg), selected, pack=pack)
+        outcomes = run_demo(out, br, label, shown.say, selected, pack=pack)
     ok = True
     for o in outcomes:
         print_summary(err, o.result, str(out / o.name), title=f"demo app with {o.name} sessions — {o.result.target}")
@@ -311,7 +316,7 @@ def report_cmd(
     specs = [ReportSpec.parse(r) for r in report]
     check_report_specs(specs)
     check_report_paths(specs, default_dir=Path("."))
-    doc = load_document(results)
+    doc = load_results(results)
     folder = results if results.is_dir() else results.parent
     if (folder / "data" / "results.json").is_file():
         folder = folder / "data"
@@ -353,7 +358,7 @@ def diff_cmd(
         wanted.append((fmt, path or f"diff.{fmt}"))
         if wanted[-1][1] != "-":
             check_output_file(Path(wanted[-1][1]), f"--report {spec}")
-    change = diff_documents(load_document(old), load_document(new))
+    change = diff_documents(load_results(old), load_results(new))
     print_diff(err, change)
     for fmt, path in wanted:
         text = renderers[fmt](change)
@@ -397,7 +402,7 @@ def main() -> None:
         _fail(_usage_line(exc))
     except AuditError as exc:
         _fail(f"{exc}" + (f" — {exc.hint}" if exc.hint else ""))
-    except (KeyboardInterrupt, click_errors.Abort):
+    except (KeyboardInterrupt, typer.Abort):  # typer >= 0.2x's vendored click has no exceptions.Abort
         err.print("isp-audit: interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # unexpected: still one line; ISP_AUDIT_DEBUG=1 shows the traceback

@@ -206,6 +206,7 @@ class PolicySettings(_Strict):
     entropy_samples: int | None = None
     entropy_browser_samples: int | None = None
     entropy_time_budget: str | float | None = None
+    concurrency: int | None = None
     idle_timeout: str | float | None = None
     absolute_timeout: str | float | None = None
     measure_timeouts: bool | None = None

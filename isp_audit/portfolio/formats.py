@@ -228,7 +228,7 @@ def render_sarif(view: PortfolioView) -> str:
 
 def _sarif_target_run(t: TargetView) -> dict[str, Any]:
     if t.doc is not None:
-        run = sarif_run(t.doc.to_json())
+        run = sarif_run(t.doc)
     else:
         note = {"level": "error", "message": {"text": t.record.error or NOT_AUDITED}}
         run = {
