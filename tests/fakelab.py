@@ -24,7 +24,9 @@ from isp_audit.checks.api import (
     LogoutReplay,
     LogoutResult,
     Outcome,
+    PageVisit,
     Policy,
+    PreLogin,
     Replay,
     SeenUrl,
     SetCookieRecord,
@@ -91,6 +93,7 @@ class FakeServer:
     live: set[str] = field(default_factory=set)
     token_names: tuple[str, ...] = ("sid",)  # the cookies that carry the session
     adopt_planted: bool = False  # keeps a planted (pre-login) value as the logged-in session
+    adopt_only: set[str] | None = None  # when set, only these planted values are kept (e.g. ones it issued)
     renames_planted: str | None = None  # the session token takes the value of this planted cookie
     refuse_login_after: int | None = None  # extra logins beyond this count are refused
     ends_oldest_beyond: int | None = None  # at most this many live sessions: the oldest ends
@@ -101,7 +104,7 @@ class FakeServer:
         for name in self.token_names:
             value = random_value()
             old = planted.find_named("cookie", name) if planted else None
-            if self.adopt_planted and old is not None:
+            if self.adopt_planted and old is not None and (self.adopt_only is None or old.value in self.adopt_only):
                 value = old.value
             renamed = planted.find_named("cookie", self.renames_planted) if planted and self.renames_planted else None
             if renamed is not None:
@@ -136,6 +139,7 @@ class FakeLab:
     recorded_urls: list[SeenUrl] = field(default_factory=list)
     recorded_states: list[ClientState] = field(default_factory=list)
     anonymous: ClientState = field(default_factory=ClientState)
+    arrival_pages: tuple[str, ...] = ("/", "/account", "/login")  # pre-login discovery; the last issues `anonymous`
     logout: LogoutReplay | Callable[[FakeLab], LogoutReplay] | None = None
     sample: TokenSample | Callable[[StateItem, int], TokenSample] | None = None
     secrets_registered: list[str] = field(default_factory=list)
@@ -187,6 +191,11 @@ class FakeLab:
     def anonymous_state(self, client_name: str) -> ClientState:
         return self.anonymous
 
+    def pre_login_discovery(self, client_name: str) -> PreLogin:
+        *before, last = (f"{ORIGIN}{path}" for path in self.arrival_pages)
+        pages = [PageVisit(url, url, 200) for url in before]
+        return PreLogin((*pages, PageVisit(last, last, 200, self.anonymous.items)), self.anonymous)
+
     def is_authenticated(
         self,
         state: ClientState,
@@ -233,7 +242,11 @@ def login_record(
     """A login whose tokens are ``tokens`` (default: every item of ``post``)."""
     found = tokens if tokens is not None else post.items
     identified = TokenIdentification(found, (), "removing each of these alone logged the client out")
-    return LoginRecord(client_name, pre or ClientState(), post, "/account", identified, "2026-01-01T00:00:00Z")
+    pre = pre or ClientState()
+    arrival = PreLogin(
+        (PageVisit(f"{ORIGIN}/", f"{ORIGIN}/", 200), PageVisit(f"{ORIGIN}/login", "", 200, pre.items)), pre
+    )
+    return LoginRecord(client_name, pre, post, "/account", identified, "2026-01-01T00:00:00Z", (), arrival)
 
 
 def fake_lab(post: ClientState | None = None, pre: ClientState | None = None, **kw: object) -> FakeLab:

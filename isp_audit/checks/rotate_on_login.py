@@ -8,8 +8,12 @@ from .api import CheckOutcome, Lab, Verdict
 
 
 def run(lab: Lab) -> CheckOutcome:
+    """The live login's client arrived as a user does (pre-login discovery: base URL, protected page, login
+    page) and logged in; every session token it held before is compared with its value after."""
     record = lab.live_login()
     fp = lab.fp
+    arrival = record.arrival
+    visited = f" (pages visited before login: {arrival.describe()})" if arrival else ""
     rows = []
     kept: list[str] = []
     for token in record.tokens.tokens:
@@ -21,7 +25,8 @@ def run(lab: Lab) -> CheckOutcome:
         elif carried is not None:
             renamed = "" if (carried.kind, carried.name) == (token.kind, token.name) else f" (was {carried.label})"
             status = "NOT replaced" + renamed
-            kept.append(f"{token.label} ({fp(token.value)}){renamed}")
+            issuer = arrival.issued_by(carried) if arrival else None
+            kept.append(f"{token.label} ({fp(token.value)}){renamed}" + (f", issued by {issuer}" if issuer else ""))
         else:
             status = "replaced"
         rows.append(
@@ -44,6 +49,7 @@ def run(lab: Lab) -> CheckOutcome:
         )
     evidence = {
         "logged_in_at": record.logged_in_at,
+        "pre_login_discovery": arrival.evidence(fp) if arrival else None,
         "tokens": rows,
         "pre_login_state_after_login": {
             "authenticated": pre_check.authenticated,
@@ -58,7 +64,8 @@ def run(lab: Lab) -> CheckOutcome:
             (
                 f"Captured the pre-login state, logged in at {record.logged_in_at}, then replayed the pre-login "
                 f"state from a clean client: {pre_check.observation} — it is authenticated"
-                + (f"; {', '.join(kept)} kept its value across login." if kept else ".")
+                + (f"; {', '.join(kept)} kept its value across login" if kept else "")
+                + f"{visited}."
             ),
             evidence,
         )
@@ -67,7 +74,7 @@ def run(lab: Lab) -> CheckOutcome:
             Verdict.FAIL,
             (
                 f"Logged in at {record.logged_in_at}: {', '.join(kept)} held the same value before and after "
-                "login (session fixation risk), although the pre-login state alone is not authenticated."
+                f"login (session fixation risk), although the pre-login state alone is not authenticated{visited}."
             ),
             evidence,
         )
@@ -75,9 +82,9 @@ def run(lab: Lab) -> CheckOutcome:
         return CheckOutcome(
             Verdict.NOT_APPLICABLE,
             (
-                f"No session token existed before login: {', '.join(str(r['token']) for r in rows)} "
-                "first appeared at login, so there was nothing to rotate; the pre-login state is not "
-                "authenticated after login."
+                f"No session token existed before login{visited}: "
+                f"{', '.join(str(r['token']) for r in rows)} first appeared at login, so there was nothing to "
+                "rotate; the pre-login state is not authenticated after login."
             ),
             evidence,
         )
@@ -86,7 +93,7 @@ def run(lab: Lab) -> CheckOutcome:
         Verdict.PASS,
         (
             f"Logged in at {record.logged_in_at}: {changed} was replaced, and the pre-login state replayed "
-            f"afterwards is not authenticated ({pre_check.observation})."
+            f"afterwards is not authenticated ({pre_check.observation}){visited}."
         ),
         evidence,
     )
