@@ -106,3 +106,9 @@ def test_quick_mode_without_username_logs_in(tmp_path: Path) -> None:
     # Logged in with the password alone; the URL given is the protected page, so the session it issues
     # is found and seen kept at login.
     assert (check["check_id"], check["verdict"]) == ("rotate-on-login", "fail"), check["summary"]
+
+
+def test_no_username_on_a_form_that_needs_one_says_so(browser: Browser, tmp_path: Path) -> None:
+    login = {"url": "/login", "password_env": PASSWORD_ENV}
+    result = _scan(browser, create_app(PASSWORD, rotate=True), tmp_path, login)
+    assert result.aborted and "the profile gives no username" in result.aborted, result.aborted
