@@ -140,6 +140,7 @@ class FakeLab:
     recorded_states: list[ClientState] = field(default_factory=list)
     anonymous: ClientState = field(default_factory=ClientState)
     arrival_pages: tuple[str, ...] = ("/", "/account", "/login")  # pre-login discovery; the last issues `anonymous`
+    arrival_statuses: tuple[int, ...] = ()  # each page's status (default: all 200)
     logout: LogoutReplay | Callable[[FakeLab], LogoutReplay] | None = None
     sample: TokenSample | Callable[[StateItem, int], TokenSample] | None = None
     secrets_registered: list[str] = field(default_factory=list)
@@ -192,9 +193,11 @@ class FakeLab:
         return self.anonymous
 
     def pre_login_discovery(self, client_name: str) -> PreLogin:
-        *before, last = (f"{ORIGIN}{path}" for path in self.arrival_pages)
-        pages = [PageVisit(url, url, 200) for url in before]
-        return PreLogin((*pages, PageVisit(last, last, 200, self.anonymous.items)), self.anonymous)
+        urls = [f"{ORIGIN}{path}" for path in self.arrival_pages]
+        statuses = self.arrival_statuses or (200,) * len(urls)
+        pages = [PageVisit(url, url, status) for url, status in zip(urls, statuses, strict=True)]
+        pages[-1] = PageVisit(urls[-1], urls[-1], statuses[-1], self.anonymous.items)
+        return PreLogin(tuple(pages), self.anonymous)
 
     def is_authenticated(
         self,

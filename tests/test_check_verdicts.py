@@ -540,3 +540,11 @@ def test_token_entropy_fails_counter_tokens():
 def test_every_check_has_verdict_tests(check_id: str):
     names = [n for n in globals() if n.startswith(f"test_{check_id.replace('-', '_')}_")]
     assert len(names) >= 2, f"{check_id} has no FakeLab verdict tests"
+
+
+def test_session_fixation_warns_when_no_token_was_issued_but_a_page_faulted():
+    lab = fake_lab()  # the arrival is issued nothing
+    lab.arrival_statuses = (200, 503, 200)
+    outcome = run("session-fixation", lab)
+    assert outcome.verdict is Verdict.WARN, outcome.summary
+    assert "/account (answered 503 Service Unavailable)" in outcome.summary and "is unknown" in outcome.summary

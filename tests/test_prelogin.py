@@ -15,6 +15,8 @@ from playwright.sync_api import Browser
 
 from isp_audit.demo.apps import RunningApp
 from isp_audit.model import ScanResult
+from isp_audit.profile import Profile
+from isp_audit.session.prelogin import arrival_pages
 from tests.apps.flask_flash import create_app
 from tests.conftest import run_cli, scan_in_process
 
@@ -47,6 +49,23 @@ def test_fixture_truth() -> None:
         attacker = app.test_client()
         attacker.set_cookie("session", planted.value)
         assert attacker.get("/account", headers=ua).status_code == (302 if rotate else 200)
+
+
+def test_arrival_pages_end_where_the_login_starts() -> None:
+    def profile(login: dict) -> Profile:
+        return Profile.model_validate({"target": {"base_url": "http://a.test/app/"}, "login": login})
+
+    form = profile({"url": "/login", "password_env": "X"})
+    assert arrival_pages(form, "http://a.test/account") == (
+        "http://a.test/app/",
+        "http://a.test/account",
+        "http://a.test/login",
+    )
+    assert arrival_pages(form, None) == ("http://a.test/app/", "http://a.test/login")
+    quick = profile({"url": "http://a.test/app/", "password_env": "X"})  # quick mode: URL = base = login page
+    assert arrival_pages(quick, "http://a.test/app/") == ("http://a.test/app/",)
+    steps = profile({"steps": [{"goto": "/sso"}], "password_env": "X"})  # no login URL: the base URL is last
+    assert arrival_pages(steps, "http://a.test/account") == ("http://a.test/account", "http://a.test/app/")
 
 
 def _scan(browser: Browser, app: object, out: Path, login: dict | None = None) -> ScanResult:

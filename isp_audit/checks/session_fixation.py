@@ -154,6 +154,13 @@ def run(lab: Lab) -> CheckOutcome:
             f"kept as the victim's session ({describe(adopted) or 'see evidence'}) and the attacker {how}.",
             evidence,
         )
+    if not planted_tokens and arrival.unseen:
+        return CheckOutcome(
+            Verdict.WARN,
+            f"{story} — not logged in; but {describe(list(arrival.unseen))} answered with a fault or could not "
+            "be loaded, so whether a page issues a pre-login session token to plant is unknown.",
+            evidence,
+        )
     if kept:
         return CheckOutcome(
             Verdict.WARN,

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import requests
+
 from ..deadlines import OutOfTime
 from ..errors import AuditError, ScopeViolation
 from ..profile import Profile
@@ -69,7 +71,7 @@ class Arrival:
             obs = self.kit.goto(client, url)
         except OutOfTime:
             raise
-        except AuditError as exc:
+        except (AuditError, requests.RequestException) as exc:  # e.g. cannot load, or a body over the cap
             if must_load:
                 raise
             self.kit.recorder.step(client.name, "pre-login visit", f"GET {path_of(url)} could not be loaded: {exc}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from ..classify import Outcome, ServerFault
+from ..classify import Outcome, ServerFault, status_fault
 from ..state import ClientState, StateItem
 
 
@@ -93,12 +93,19 @@ class PreLogin:
         names = {(i.kind, i.name) for p in self.pages for i in p.issued}
         return tuple(i for i in self.state.items if (i.kind, i.name) in names)
 
+    @property
+    def unseen(self) -> tuple[str, ...]:
+        """The paths of pages that answered with a fault or could not be loaded: what they issue is unknown."""
+        return tuple(path_of(p.url) for p in self.pages if not p.landed or status_fault(p.status))
+
     def describe(self) -> str:
         """E.g. ``/, /account (→ /login), /login``: the pages visited, in words for summaries."""
         words = []
         for page in self.pages:
             asked, landed = path_of(page.url), path_of(page.landed) if page.landed else ""
-            words.append(asked if not landed or landed == asked else f"{asked} (→ {landed})")
+            word = asked if not landed or landed == asked else f"{asked} (→ {landed})"
+            fault = status_fault(page.status) if page.landed else "could not be loaded"
+            words.append(f"{word} ({fault})" if fault else word)
         return ", ".join(words)
 
     def evidence(self, fp: Callable[[str], str]) -> list[dict[str, object]]:
