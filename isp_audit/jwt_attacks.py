@@ -9,39 +9,33 @@ casings, ``-X n`` null signature, the broken-signature check, ``-X b`` blank pas
 re-signed with a recovered secret, to prove whether ``exp`` is enforced.
 
 Everything here is pure: the functions build tokens and compute HMACs, and never touch the network.
-The scanner replays the variants against the application's own "am I logged in?" page.
+The scanner replays the variants against the application's own "am I logged in?" page. Reading a token
+(its segments, header and claims) is :mod:`isp_audit.jose`'s job; this module only forges.
 
 Evidence safety: a recovered secret never appears in a field, ``repr`` or ``str`` of :class:`CrackResult`
-(only its line number in the public wordlist, which is enough to reproduce the finding), and
-:func:`sensitive_claims` reports claim *names*, never values.
+(only its line number in the public wordlist, which is enough to reproduce the finding).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import json
-import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .jose import decode, numeric_date, safe_alg
+
 __all__ = [
     "HMAC_ALGS",
-    "SENSITIVE_CLAIM_PATTERNS",
     "WORDLIST_PATH",
     "CrackResult",
-    "DecodedJwt",
     "Variant",
     "crack_hmac_secret",
-    "decode",
     "expired_variant",
-    "lifetime_seconds",
-    "payload_claims",
     "resign",
-    "sensitive_claims",
     "unsigned_variants",
 ]
 
@@ -54,9 +48,6 @@ NONE_CASINGS: tuple[str, ...] = ("none", "None", "NONE", "nOnE")
 
 WORDLIST_PATH = Path(__file__).resolve().parent / "data" / "jwt-secrets.txt"
 
-_B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
-
-
 # --- encoding helpers -------------------------------------------------------------------------------
 
 
@@ -65,97 +56,10 @@ def _b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _b64url_decode(segment: str, what: str) -> bytes:
-    # Strict alphabet check first: urlsafe_b64decode silently drops characters outside it, which would
-    # let a mangled token "decode" to something other than what the server sees.
-    text = segment.rstrip("=")
-    if not _B64URL_RE.fullmatch(text) or len(text) % 4 == 1:
-        raise ValueError(f"JWT {what} is not base64url")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as exc:  # pragma: no cover - the regex above catches these
-        raise ValueError(f"JWT {what} is not base64url") from exc
-
-
 def _json_segment(data: Mapping[str, object]) -> str:
     # Compact JSON like every mainstream JWT library emits; dict order is kept, so an edited header or
     # payload keeps its original key order and differs from the original only where we changed it.
     return _b64url_encode(json.dumps(data, separators=(",", ":")).encode("utf-8"))
-
-
-def _json_object(segment: str, what: str) -> dict[str, object]:
-    raw = _b64url_decode(segment, what)
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"JWT {what} is not UTF-8 JSON") from exc
-    if not isinstance(value, dict):
-        raise ValueError(f"JWT {what} is not a JSON object")
-    return value
-
-
-def _number(value: object) -> float | None:
-    # NumericDate (RFC 7519 §2) is a JSON number; bool is an int subclass in Python but not a date.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-# --- decoding ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DecodedJwt:
-    """A JWS compact JWT split into its parts. Nothing is verified.
-
-    ``signing_input`` is the first two segments exactly as received (not re-encoded), because that is
-    what the signature covers: re-encoding could reorder or re-space the JSON and break a valid HMAC.
-    """
-
-    header: dict[str, object]
-    payload: dict[str, object]
-    signature: bytes
-    signing_input: bytes
-
-    @property
-    def alg(self) -> str:
-        """The header's ``alg``, or ``""`` when missing or not a string."""
-        alg = self.header.get("alg")
-        return alg if isinstance(alg, str) else ""
-
-
-def decode(token: str) -> DecodedJwt:
-    """Split a JWS compact JWT (RFC 7515 §7.1) without verifying it.
-
-    Tolerates surrounding whitespace and a ``Bearer`` prefix (as copied from an Authorization header).
-    Raises ``ValueError`` with a short message that never quotes the token, since callers may log it.
-    """
-    text = token.strip()
-    if text[:7].lower() == "bearer ":
-        text = text[7:].strip()
-    parts = text.split(".")
-    if len(parts) == 5:
-        raise ValueError("token is a JWE (5 segments): encrypted, not a signed JWT")
-    if len(parts) != 3:
-        raise ValueError(f"not a JWS compact JWT: expected 3 dot-separated segments, got {len(parts)}")
-    header = _json_object(parts[0], "header")
-    payload = _json_object(parts[1], "payload")
-    signature = _b64url_decode(parts[2], "signature")
-    return DecodedJwt(header, payload, signature, f"{parts[0]}.{parts[1]}".encode("ascii"))
-
-
-def payload_claims(token: str) -> dict[str, object]:
-    """The payload's claims, leniently: ``{}`` when the payload segment is not base64 JSON.
-
-    For reading declared lifetimes only (``exp``, ``iat``), where a token the strict :func:`decode`
-    refuses (e.g. an odd signature segment) still says what it claims.
-    """
-    try:
-        payload = token.removeprefix("Bearer ").split(".")[1]
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 # --- unsigned variants ------------------------------------------------------------------------------
@@ -211,7 +115,7 @@ def unsigned_variants(token: str) -> list[Variant]:
         variants.append(
             Variant(
                 name="signature-stripped",
-                description=f"original header (alg '{_safe_alg(decoded.alg)}') and payload, signature removed",
+                description=f"original header (alg '{safe_alg(decoded.alg)}') and payload, signature removed",
                 token=f"{header_b64}.{payload_b64}.",
             )
         )
@@ -226,11 +130,6 @@ def unsigned_variants(token: str) -> list[Variant]:
             )
         )
     return variants
-
-
-def _safe_alg(alg: str) -> str:
-    # The alg string goes into evidence text; keep it to what real algorithm names look like.
-    return alg if re.fullmatch(r"[A-Za-z0-9+-]{1,20}", alg) else "unrecognised"
 
 
 # --- offline HMAC secret check ----------------------------------------------------------------------
@@ -299,7 +198,7 @@ def crack_hmac_secret(token: str, wordlist: Iterable[str] | None = None, max_wor
     alg = decoded.alg
     digest = HMAC_ALGS.get(alg)
     if digest is None:
-        return CrackResult(False, 0, None, alg, f"alg '{_safe_alg(alg)}' is not HMAC (HS256/HS384/HS512): not tested")
+        return CrackResult(False, 0, None, alg, f"alg '{safe_alg(alg)}' is not HMAC (HS256/HS384/HS512): not tested")
     if not decoded.signature:
         return CrackResult(False, 0, None, alg, "token has no signature: nothing to test")
 
@@ -340,7 +239,7 @@ def resign(token: str, secret: bytes, alg: str, payload_changes: Mapping[str, ob
     """
     digest = HMAC_ALGS.get(alg)
     if digest is None:
-        raise ValueError(f"cannot re-sign with alg '{_safe_alg(alg)}': only HS256/HS384/HS512")
+        raise ValueError(f"cannot re-sign with alg '{safe_alg(alg)}': only HS256/HS384/HS512")
     decoded = decode(token)
     payload = dict(decoded.payload)
     payload.update(payload_changes)
@@ -361,14 +260,14 @@ def expired_variant(token: str, secret: bytes, now: float | None = None) -> Vari
     decoded = decode(token)
     alg = decoded.alg
     if alg not in HMAC_ALGS:
-        raise ValueError(f"cannot re-sign alg '{_safe_alg(alg)}': only HS256/HS384/HS512")
+        raise ValueError(f"cannot re-sign alg '{safe_alg(alg)}': only HS256/HS384/HS512")
     new_exp = int(time.time() if now is None else now) - 3600
-    old_exp = _number(decoded.payload.get("exp"))
+    old_exp = numeric_date(decoded.payload.get("exp"))
     # Shift relative to the old exp; without one, pretend it was issued (and valid from) an hour earlier.
     shift = new_exp - old_exp if old_exp is not None else None
     changes: dict[str, object] = {"exp": new_exp}
     for claim in ("iat", "nbf"):
-        value = _number(decoded.payload.get(claim))
+        value = numeric_date(decoded.payload.get(claim))
         if value is None:
             continue
         moved = value + shift if shift is not None else new_exp - 3600
@@ -379,105 +278,3 @@ def expired_variant(token: str, secret: bytes, now: float | None = None) -> Vari
         description=f"exp set to one hour ago (iat/nbf shifted to match), re-signed {alg} with the recovered secret",
         token=resign(token, secret, alg, changes),
     )
-
-
-# --- passive observations ---------------------------------------------------------------------------
-
-
-def lifetime_seconds(decoded: DecodedJwt, *, now: float | None = None) -> float | None:
-    """How long the token is valid for: ``exp - iat``; with no ``iat``, ``exp - now`` (the time left).
-
-    ``None`` when there is no numeric ``exp``, i.e. the token never expires by itself.
-    """
-    exp = _number(decoded.payload.get("exp"))
-    if exp is None:
-        return None
-    iat = _number(decoded.payload.get("iat"))
-    if iat is not None:
-        return exp - iat
-    return exp - (time.time() if now is None else now)
-
-
-# Matched against a normalised claim name: camelCase split and lower-cased, runs of other characters
-# turned into "_" (``dateOfBirth`` -> ``date_of_birth``, ``X-API-Key`` -> ``x_api_key``). Short
-# abbreviations must be a whole "_"-separated word, so ``pan`` matches ``pan``/``card_pan`` but not
-# ``company``. What is flagged (claims a session token should not carry, as the token is readable by
-# anyone who holds it):
-#   credentials   password, passwd, passphrase, passcode, pass, pwd, pw, pin, *secret*, api/private/
-#                 secret/access/signing/encryption/master key, access/refresh token, credential(s)
-#   government id ssn, social security, tax file number, tfn, tax id, passport, medicare,
-#                 driver('s) licence/license, licence/license number
-#   financial     credit card, card number, cc number, ccn, pan, cvv, cvc, iban, bsb, bank account,
-#                 account number, routing number
-#   personal      dob, *birth* (birthdate, date_of_birth), *phone*, mobile number, msisdn, email/e-mail,
-#                 mail, address (street/postal/home...; not ip_address/mac_address), postcode, zip code
-# Not flagged on purpose: sub, iss, aud, iat, exp, nbf, jti, role(s), scope, name/given_name (too common
-# in ordinary tokens to be a useful signal), and OIDC "*_verified" booleans (email_verified says nothing).
-SENSITIVE_CLAIM_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p)
-    for p in (
-        r"pass_?(?:word|wd|phrase|code)",
-        r"(?:^|_)(?:pass|pwd|pw|pin)(?:_|$)",
-        r"secret",
-        r"(?:api|private|priv|secret|access|signing|encryption|master)_?key",
-        r"(?:refresh|access)_?token",
-        r"credential",
-        r"(?:^|_)ssn(?:_|$)",
-        r"social_?security",
-        r"tax_?file",
-        r"(?:^|_)tfn(?:_|$)",
-        r"(?:^|_)tax_?id(?:_|$)",
-        r"passport",
-        r"medicare",
-        r"drivers?_?licen[cs]e|licen[cs]e_?(?:number|num|no)",
-        r"credit_?card",
-        r"card_?(?:number|num|no)(?:_|$)",
-        r"(?:^|_)cc_?(?:number|num|no)(?:_|$)|(?:^|_)ccn(?:_|$)",
-        r"(?:^|_)pan(?:_|$)",
-        r"(?:^|_)(?:cvv|cvc)2?(?:_|$)",
-        r"(?:^|_)(?:iban|bsb)(?:_|$)",
-        r"bank_?account|account_?(?:number|num|no)(?:_|$)|routing_?(?:number|num|no)",
-        r"(?:^|_)dob(?:_|$)",
-        r"birth",
-        r"phone",
-        r"(?:^|_)mobile_?(?:number|num|no)(?:_|$)|(?:^|_)msisdn(?:_|$)",
-        r"e_?mail",
-        r"(?:^|_)mail(?:_|$)",
-        r"(?<!ip)(?<!mac)(?:^|_)addr(?:ess)?(?:_|\d|$)",
-        r"post_?code|postal_?code|zip_?code",
-    )
-)
-
-
-def _normalise_claim_name(name: str) -> str:
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", spaced)
-    return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
-
-
-def _is_sensitive(name: str) -> bool:
-    normal = _normalise_claim_name(name)
-    if normal.endswith("_verified"):
-        return False
-    return any(p.search(normal) for p in SENSITIVE_CLAIM_PATTERNS)
-
-
-def sensitive_claims(decoded: DecodedJwt) -> list[str]:
-    """Names of payload claims that look sensitive (see ``SENSITIVE_CLAIM_PATTERNS``), in payload order.
-
-    Nested objects are searched too and reported as dotted paths (``user.email``); a flagged object is
-    reported once, not its children. Only names are returned: values are never read, so the result is
-    safe for evidence. This is a name heuristic for a reviewer, not proof that a value is real data.
-    """
-    found: list[str] = []
-
-    def walk(obj: Mapping[str, object], prefix: str) -> None:
-        for name, value in obj.items():
-            path = f"{prefix}{name}"
-            if _is_sensitive(name):
-                found.append(path)
-            elif isinstance(value, dict):
-                walk(value, f"{path}.")
-
-    walk(decoded.payload, "")
-    return found

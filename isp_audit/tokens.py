@@ -12,15 +12,20 @@ import binascii
 import json
 import math
 import re
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
+from . import jose
+
 FORMATS: tuple[str, ...] = (
     "jwt",
     "jwe",
+    "tornado-signed",
+    "starlette-session",
     "itsdangerous",
     "django-signed",
     "express-cookie-session",
@@ -28,6 +33,16 @@ FORMATS: tuple[str, ...] = (
     "express-session-id",
     "rails-encrypted",
     "rails-signed",
+    "rack-session",
+    "play-session",
+    "laravel-encrypted",
+    "laravel-session-id",
+    "gorilla-securecookie",
+    "gorilla-session-id",
+    "iron-sealed",
+    "spring-session-id",
+    "php-session-id",
+    "java-session-id",
     "aspnetcore-dataprotection",
     "aspnetcore-session-id",
     "aspnet-forms",
@@ -55,6 +70,10 @@ class TokenAnalysis:
     claim_names: tuple[str, ...]
     redacted_view: object
     summary: str
+    # Times the format's own structure states, readable without a key (Unix seconds): tornado's and
+    # itsdangerous' signing time, gorilla's timestamp, iron's expiry. Never a claim value (a JWT's exp).
+    issued_at: float | None = None
+    expires_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -215,38 +234,30 @@ def _aspnet_forms(t: _Token) -> TokenAnalysis | None:
     return None
 
 
+# Auth.js / NextAuth cookie names (nextauthjs/next-auth packages/core/src/lib/utils/cookie.ts), chunked ".0", ".1".
+_AUTHJS_NAME = re.compile(r"(?:__Secure-)?(?:next-auth|authjs)\.session-token(?:\.\d+)?")
+
+
 def _jose(t: _Token) -> TokenAnalysis | None:
-    # RFC 7515 (JWS compact: 3 parts) and RFC 7516 (JWE compact: 5 parts), header JSON first.
-    parts = t.text.split(".")
-    header = _loads(_b64decode(parts[0])) if len(parts) in (3, 5) else None
-    if not isinstance(header, dict):
+    # RFC 7515 (JWS compact: 3 parts) and RFC 7516 (JWE compact: 5 parts), read by isp_audit.jose.
+    found = jose.parse(t.text)
+    if found is None:
         return None
-    if len(parts) == 5 and "enc" in header:
-        return _result("jwe", "JSON Web Encryption token (JWE)", client_state=True, encrypted=True)
-    if len(parts) != 3 or "alg" not in header:
-        return None
-    alg = header["alg"] if isinstance(header["alg"], str) else ""
-    signed = alg.lower() != "none" and bool(parts[2])
-    shown = alg if re.fullmatch(r"[A-Za-z0-9+-]{1,20}", alg) else "unrecognised"
-    result = _result("jwt", "JSON Web Token", client_state=True, signed=signed, data=_loads(_b64decode(parts[1])))
-    kind = f"signed, alg {shown}" if signed else "UNSIGNED, alg none"
-    return replace(result, summary=result.summary.replace("JSON Web Token", f"JSON Web Token ({kind})", 1))
-
-
-def _itsdangerous(t: _Token) -> TokenAnalysis | None:
-    # itsdangerous URLSafe(Timed)Serializer, Flask's SecureCookieSessionInterface:
-    # "[.]payload.timestamp.signature" (base64url JSON, "." prefix = zlib), or untimed "payload.sig".
-    compressed = t.text.startswith(".")
-    parts = t.text.removeprefix(".").split(".")
-    if len(parts) not in (2, 3) or not _B64URL_SIG_RE.fullmatch(parts[-1]):
-        return None
-    if len(parts) == 3 and not re.fullmatch(r"[A-Za-z0-9_-]{2,12}", parts[1]):
-        return None
-    data = _b64_json(("." if compressed else "") + parts[0])
-    if data is None:
-        return None
-    label = "Flask/itsdangerous signed cookie"
-    return _result("itsdangerous", label, client_state=True, signed=True, data=data)
+    if found.kind == "jwe":
+        enc = found.header.get("enc")
+        shown = f"enc {jose.safe_alg(enc)}" if isinstance(enc, str) else "JWE"
+        if _AUTHJS_NAME.fullmatch(t.name):  # JWT session strategy: the whole session, encrypted with AUTH_SECRET
+            label = f"Auth.js/NextAuth session token (JWE, {shown})"
+        else:
+            label = "JSON Web Encryption token (JWE)"
+        return _result("jwe", label, client_state=True, encrypted=True)
+    claims = dict(found.claims) if found.claims is not None else None
+    kind = f"signed, alg {jose.safe_alg(found.alg)}" if found.signed else "UNSIGNED, alg none"
+    # Play 2.6+ (play/api/mvc/Cookie.scala JWTCookieDataCodec): HS256 JWS whose session map is claim "data".
+    play = t.name in ("PLAY_SESSION", "PLAY_FLASH") or (claims is not None and isinstance(claims.get("data"), dict))
+    label = f"Play session JWT ({kind})" if play else f"JSON Web Token ({kind})"
+    # Claim values, iat and exp included, stay out of the analysis: it is written to evidence.
+    return _result("jwt", label, client_state=True, signed=found.signed, data=claims)
 
 
 def _django_signed(t: _Token) -> TokenAnalysis | None:
@@ -469,11 +480,275 @@ def _unknown(t: _Token) -> TokenAnalysis:
     return _result("unknown", "Unrecognised token", client_state=False, detail=detail)
 
 
+# --- session formats of common stacks (../shared/reference/session-formats.md) ------------------------
+
+
+def _readable_payload(raw: bytes | None) -> object | None:
+    """A signed payload's content: JSON, else printable UTF-8 text (tornado signs a bare user name)."""
+    if raw is None:
+        return None
+    if (data := _loads(raw)) is not None:
+        return data
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text and text.isprintable() else None
+
+
+def _stated_time(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def _with_times(
+    result: TokenAnalysis, issued: float | None = None, expires: float | None = None, *, say: bool = True
+) -> TokenAnalysis:
+    """Attach the times the format states and, with ``say``, name them in the summary (a time is no secret)."""
+    said = [f"{what} {_stated_time(t)}" for what, t in (("signed at", issued), ("expiring", expires)) if t]
+    summary = result.summary + (f" ({', '.join(said)})" if said and say else "")
+    return replace(result, issued_at=issued, expires_at=expires, summary=summary)
+
+
+def _plausible_time(seconds: float) -> float | None:
+    # 2001-09-09 .. 2286: a 10-digit Unix time, the only kind these formats write.
+    return seconds if 1_000_000_000 <= seconds < 10_000_000_000 else None
+
+
+_TORNADO_V1 = re.compile(r"([A-Za-z0-9+/]*={0,2})\|(\d{10})\|([0-9a-f]{40})")
+
+
+def _tornado_fields(text: str) -> list[str] | None:
+    """tornado.web._decode_signed_value_v2: "2|" then four "len:value|" fields, then the 64-hex HMAC."""
+    if not text.startswith("2|"):
+        return None
+    rest, fields = text[2:], []
+    for _ in range(4):
+        length, colon, rest = rest.partition(":")
+        if not colon or not length.isdigit() or len(length) > 5:
+            return None
+        size = int(length)
+        if rest[size : size + 1] != "|":
+            return None
+        fields.append(rest[:size])
+        rest = rest[size + 1 :]
+    return [*fields, rest] if re.fullmatch(r"[0-9a-f]{64}", rest) else None
+
+
+def _tornado(t: _Token) -> TokenAnalysis | None:
+    # tornadoweb/tornado tornado/web.py create_signed_value: v2 "2|1:<keyver>|<n>:<ts>|<n>:<name>|<n>:
+    # <b64 value>|<HMAC-SHA256 hex>" (default), v1 "<b64 value>|<ts>|<HMAC-SHA1 hex>". Signed, not encrypted.
+    fields = _tornado_fields(t.text)
+    if fields is not None and fields[1].isdigit():
+        version, stamp, payload = "v2", fields[1], fields[3]
+    elif match := _TORNADO_V1.fullmatch(t.text):
+        version, stamp, payload = "v1", match[2], match[1]
+    else:
+        return None
+    raw = _b64decode(payload) if payload else b""
+    if raw is None:
+        return None
+    label = f"Tornado signed cookie ({version})"
+    result = _result("tornado-signed", label, client_state=True, signed=True, data=_readable_payload(raw))
+    return _with_times(result, issued=_plausible_time(float(stamp)))
+
+
+def _itsdangerous_time(part: str) -> float | None:
+    # itsdangerous TimestampSigner: the signing time as a big-endian integer in base64url.
+    raw = _b64decode(part)
+    return _plausible_time(float(int.from_bytes(raw, "big"))) if raw else None
+
+
+def _starlette(raw: bytes, payload: str) -> bool:
+    # Starlette's SessionMiddleware signs b64encode(json.dumps(session)): standard base64 (may hold
+    # "+/=") of JSON with the default ", " and ": " separators, where Flask writes compact base64url JSON.
+    return bool(re.search(r"[+/=]", payload)) or b'": ' in raw or b'", "' in raw
+
+
+def _itsdangerous(t: _Token) -> TokenAnalysis | None:
+    # itsdangerous URLSafe(Timed)Serializer, Flask's SecureCookieSessionInterface:
+    # "[.]payload.timestamp.signature" (base64url JSON, "." prefix = zlib), or untimed "payload.sig".
+    # Starlette/FastAPI SessionMiddleware: TimestampSigner over standard base64 JSON, never compressed.
+    compressed = t.text.startswith(".")
+    parts = t.text.removeprefix(".").split(".")
+    if len(parts) not in (2, 3) or not _B64URL_SIG_RE.fullmatch(parts[-1]):
+        return None
+    if len(parts) == 3 and not re.fullmatch(r"[A-Za-z0-9_-]{2,12}", parts[1]):
+        return None
+    data = _b64_json(("." if compressed else "") + parts[0])
+    if data is None:
+        return None
+    issued = _itsdangerous_time(parts[1]) if len(parts) == 3 else None
+    if not compressed and len(parts) == 3 and _starlette(_b64decode(parts[0]) or b"", parts[0]):
+        label = "Starlette/FastAPI SessionMiddleware cookie (itsdangerous-signed)"
+        result = _result("starlette-session", label, client_state=True, signed=True, data=data)
+        return _with_times(result, issued=issued)
+    label = "Flask/itsdangerous signed cookie"
+    result = _result("itsdangerous", label, client_state=True, signed=True, data=data)
+    return _with_times(result, issued=issued, say=False)  # Flask's summary wording predates the times
+
+
+def _rack(t: _Token) -> TokenAnalysis | None:
+    # rack/rack lib/rack/session/cookie.rb (2.2): base64(Marshal or JSON) plus "--<HMAC-SHA1 hex>" when a
+    # secret is set. Marshal data starts "\x04\x08" (base64 "BAh"); the session hash holds "session_id".
+    payload, sep, mac = t.text.partition("--")
+    if sep and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", mac):
+        return None
+    raw = _b64decode(payload)
+    named = t.name == "rack.session"
+    if raw is None or not (named or (sep and raw.startswith(b"\x04\x08") and b"session_id" in raw)):
+        return None
+    data = _loads(raw)
+    if not (raw.startswith(b"\x04\x08") or isinstance(data, dict)):
+        return None
+    label = "Rack::Session::Cookie" + ("" if sep else " (UNSIGNED: no secret set)")
+    detail = "" if data is not None else "carrying Ruby Marshal data, readable without a key (not decoded here)"
+    return _result("rack-session", label, client_state=True, signed=bool(sep), data=data, detail=detail)
+
+
+def _play_legacy(t: _Token) -> TokenAnalysis | None:
+    # playframework core/play/src/main/scala/play/api/mvc/Cookie.scala (before 2.6, and its fallback
+    # decoder): "<HMAC-SHA1 hex>-k=v&k2=v2", URL-encoded. PLAY_FLASH uses the same format.
+    match = re.fullmatch(r"([0-9a-f]{40})-(.+)", t.text, re.DOTALL)
+    data = _key_values(match[2]) if match else None
+    if data is None:
+        return None
+    return _result("play-session", "Play session cookie (legacy signed)", client_state=True, signed=True, data=data)
+
+
+# Laravel's CBC envelope around "<40 hex prefix>|<40-char id>" (81 bytes, padded to 96) is 128 base64
+# characters; any state is longer. Illuminate/Encryption/Encrypter.php, Cookie/CookieValuePrefix.php.
+_LARAVEL_ID_VALUE_MAX = 128
+
+
+def _laravel(t: _Token) -> TokenAnalysis | None:
+    # Laravel EncryptCookies: base64(JSON {"iv","value","mac","tag"}), AES-256-CBC + HMAC or AES-GCM.
+    envelope = _loads(_b64decode(t.text))
+    if not isinstance(envelope, dict) or not {"iv", "value", "mac"} <= envelope.keys():
+        return None
+    value = envelope["value"] if isinstance(envelope["value"], str) else ""
+    cookie_driver = re.fullmatch(r"[A-Za-z0-9]{40}", t.name) is not None  # SESSION_DRIVER=cookie names it by id
+    if not cookie_driver and 0 < len(value) <= _LARAVEL_ID_VALUE_MAX:
+        detail = "holding an encrypted id of id size (session state is kept server side unless the driver is cookie)"
+        label = "Laravel encrypted cookie"
+        return _result("laravel-session-id", label, client_state=False, encrypted=True, detail=detail)
+    label = "Laravel encrypted cookie" + (" (cookie session driver)" if cookie_driver else "")
+    return _result("laravel-encrypted", label, client_state=True, signed=True, encrypted=True)
+
+
+_GORILLA_RE = re.compile(rb"(\d{10})\|([A-Za-z0-9_=-]+)\|(.{32})", re.DOTALL)
+_GORILLA_ID_RE = re.compile(rb"[A-Z2-7]{50,56}")  # gorilla/sessions: base32 of 32 random bytes, "=" stripped
+
+
+def _gorilla_session_id(payload: bytes) -> str | None:
+    """FilesystemStore's payload: the gob encoding of the id, a length-prefixed string at the end."""
+    if len(payload) > 80:
+        return None
+    for size in range(50, 57):
+        if len(payload) > size and payload[-size - 1] == size and _GORILLA_ID_RE.fullmatch(payload[-size:]):
+            return payload[-size:].decode("ascii")
+    return None
+
+
+def _gorilla(t: _Token) -> TokenAnalysis | None:
+    # gorilla/securecookie Encode: base64url("<unix-s>|" base64url(payload) "|" HMAC-SHA256), payload gob or
+    # JSON, AES-CTR when a block key is set. gorilla/sessions' FilesystemStore encodes only the session id.
+    match = _GORILLA_RE.fullmatch(_b64decode(t.text) or b"") if t.text.startswith("MT") else None
+    if match is None:
+        return None
+    issued = _plausible_time(float(match[1]))
+    payload = _b64decode(match[2].decode("ascii")) or b""
+    if sid := _gorilla_session_id(payload):
+        detail = f"holding a signed {len(sid)}-character session id (session state is kept server side)"
+        label = "gorilla/sessions signed session id (FilesystemStore)"
+        result = _result("gorilla-session-id", label, client_state=False, signed=True, detail=detail)
+        return _with_times(result, issued=issued)
+    data = _loads(payload)
+    detail = "" if data is not None else "carrying gob-encoded or encrypted values (not decoded)"
+    label = "gorilla/securecookie signed cookie (CookieStore)"
+    result = _result("gorilla-securecookie", label, client_state=True, signed=True, data=data, detail=detail)
+    return _with_times(result, issued=issued)
+
+
+_IRON_RE = re.compile(
+    r"Fe26\.2\*([^*]*)\*[0-9a-f]{64}\*[A-Za-z0-9_-]+\*[A-Za-z0-9_-]+\*(\d*)\*[0-9a-f]{64}\*[A-Za-z0-9_-]+(?:~\d+)?"
+)
+
+
+def _iron(t: _Token) -> TokenAnalysis | None:
+    # hapijs/iron lib/index.js seal: "Fe26.2*pwId*salt*iv*ciphertext*expiration(ms)*hmacSalt*hmac"; AES-256-
+    # CBC + HMAC-SHA256. iron-session (vvo/iron-session) appends "~2". Readable: password id and expiry.
+    match = _IRON_RE.fullmatch(t.text)
+    if match is None:
+        return None
+    expires = _plausible_time(int(match[2]) / 1000) if match[2] else None
+    label = "@hapi/iron sealed cookie (Fe26.2)"
+    result = _result("iron-sealed", label, client_state=True, signed=True, encrypted=True)
+    return _with_times(result, expires=expires)
+
+
+def _spring_session(t: _Token) -> TokenAnalysis | None:
+    # spring-session DefaultCookieSerializer: base64 of the session id, a UUID string (48 characters).
+    raw = _b64decode(t.text) if len(t.text) == 48 else None
+    if raw is None or not re.fullmatch(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", raw):
+        return None
+    detail = "holding a base64-encoded UUID (session state is kept server side)"
+    return _result("spring-session-id", "Spring Session id", client_state=False, detail=detail)
+
+
+_SERVER_IDS: tuple[tuple[str, str, re.Pattern[str], str], ...] = (
+    # php-src ext/session/session.c: sid_length x sid_bits_per_character (4: hex, 5: [0-9a-v], 6: adds A-Z,-).
+    ("phpsessid", "php-session-id", re.compile(r"[0-9a-zA-Z,-]{22,256}"), "PHP session id"),
+    # Tomcat StandardSessionIdGenerator: 32 upper hex plus ".<jvmRoute>"; Jetty "node0<base36>.node0".
+    ("jsessionid", "java-session-id", re.compile(r"[0-9A-Za-z_-]{16,128}(?:\.[\w-]{1,40})?"), "Java JSESSIONID"),
+)
+
+
+def _named_server_id(t: _Token) -> TokenAnalysis | None:
+    # The name says the stack; the value must still look like that stack's random id (no decodable data).
+    for name, fmt, shape, label in _SERVER_IDS:
+        if t.name.lower() == name and shape.fullmatch(t.text) and _opaque(t) is not None:
+            detail = f"({len(t.text)} characters, no decodable structure): session state is kept server side"
+            return _result(fmt, label, client_state=False, detail=detail)
+    return None
+
+
+def id_part(value: str, fmt: str) -> tuple[str, str]:
+    """The part of an issued token whose randomness ISM-2065 judges, and what that part is.
+
+    A signature, routing suffix or encryption envelope around an id is not the id: an HMAC over a
+    guessable id looks random, and a constant suffix or JSON envelope looks like structure. One rule for
+    token-entropy; client-held state (``client_state``) is not an entropy candidate at all.
+    """
+    text = unquote(value.strip().strip('"'))
+    if fmt == "express-session-id":
+        return text.removeprefix("s:").rsplit(".", 1)[0], "ID without its signature"
+    if fmt == "java-session-id":
+        return text.split(".", 1)[0], "ID without its route suffix"
+    if fmt == "spring-session-id":
+        return (_b64decode(text) or b"").decode("ascii", "replace"), "the UUID inside the base64"
+    if fmt == "gorilla-session-id":
+        match = _GORILLA_RE.fullmatch(_b64decode(text) or b"")
+        sid = _gorilla_session_id(_b64decode(match[2].decode("ascii")) or b"") if match else None
+        return (sid or text), "the session id inside the signed value"
+    if fmt == "laravel-session-id":
+        envelope = _loads(_b64decode(text))
+        inner = envelope.get("value") if isinstance(envelope, dict) else None
+        what = "the ciphertext of the encrypted id (the id itself is only readable with the app key)"
+        return (inner if isinstance(inner, str) else text), what
+    return value, "whole value"
+
+
 # First match wins, so order matters: specific structural formats come before generic ones,
 # because their parts also satisfy the generic checks (a CfDJ8 or express-session value looks
 # like a random id; a JWT's segments are base64 JSON). JOSE precedes itsdangerous (both are
 # dot-separated; only JOSE has an "alg" header). Plain-words runs before opaque so that
-# "alice,bob,carol" is read as data; its word-shape test keeps random ids with "," out.
+# "alice,bob,carol" is read as data; its word-shape test keeps random ids with "," out. The stack
+# formats (iron, tornado, gorilla, Laravel, Spring) come before JOSE and the generic decoders, which
+# would otherwise read a Laravel envelope as base64 JSON or a gorilla payload as encoded state; Rack
+# precedes Rails (same "--<hex>" shape), Play's legacy form precedes key=value text, and the named
+# PHP/Java ids sit just before opaque.
 def _signature_companion(token: _Token) -> TokenAnalysis | None:
     """cookie-session's ``NAME.sig`` cookie: a keygrip HMAC of cookie ``NAME``, not an identifier.
 
@@ -499,15 +774,23 @@ _DETECTORS: tuple[Callable[[_Token], TokenAnalysis | None], ...] = (
     _signature_companion,
     _aspnet_core,
     _aspnet_forms,
+    _iron,
+    _tornado,
+    _gorilla,
+    _laravel,
+    _spring_session,
     _jose,
     _itsdangerous,
     _express_session_id,
     _django_signed,
+    _rack,
     _rails,
+    _play_legacy,
     _base64_json,
     _readable_text,
     _encoded_state,
     _plain_words,
+    _named_server_id,
     _opaque,
 )
 

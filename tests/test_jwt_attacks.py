@@ -13,17 +13,13 @@ from collections import Counter
 import jwt
 import pytest
 
+from isp_audit.jose import SENSITIVE_CLAIM_PATTERNS, DecodedJwt, decode, lifetime_seconds, sensitive_claims
 from isp_audit.jwt_attacks import (
-    SENSITIVE_CLAIM_PATTERNS,
     WORDLIST_PATH,
     CrackResult,
-    DecodedJwt,
     crack_hmac_secret,
-    decode,
     expired_variant,
-    lifetime_seconds,
     resign,
-    sensitive_claims,
     unsigned_variants,
 )
 

@@ -19,16 +19,8 @@ from ..cookies import AttributeValue, SetCookieRecord, attribute
 from ..encodings import SecretIndex, contains, decodes_to
 from ..entropy import EntropyPolicy, analyse_tokens, required_sample_size, verdict
 from ..errors import LoginFailed
-from ..jwt_attacks import (
-    DecodedJwt,
-    crack_hmac_secret,
-    decode,
-    expired_variant,
-    lifetime_seconds,
-    payload_claims,
-    sensitive_claims,
-    unsigned_variants,
-)
+from ..jose import DecodedJwt, decode, lifetime_seconds, payload_claims, sensitive_claims
+from ..jwt_attacks import crack_hmac_secret, expired_variant, unsigned_variants
 from ..model import CheckOutcome, Verdict
 from ..policy import Policy, format_duration
 from ..session.records import (
@@ -45,7 +37,7 @@ from ..session.records import (
     TokenSample,
 )
 from ..state import ClientState, Cookie, StateItem
-from ..tokens import TokenAnalysis, analyse_token
+from ..tokens import TokenAnalysis, analyse_token, id_part
 
 __all__ = [
     "AttributeValue",
@@ -84,6 +76,7 @@ __all__ = [
     "decodes_to",
     "expired_variant",
     "format_duration",
+    "id_part",
     "lifetime_seconds",
     "payload_claims",
     "required_sample_size",

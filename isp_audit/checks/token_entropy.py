@@ -1,26 +1,19 @@
 """token-entropy (ISM-2065): session IDs carry at least 128 bits of entropy (256 preferred), with no structure.
 
 Fresh tokens are collected (see isp_audit.session.sampling) and analysed Burp-Sequencer style (isp_audit.entropy).
-Signed client-held state is out of scope here (ISM-2065 is about opaque tokens that are not signed); for a
-signed opaque ID such as express-session's ``s:<id>.<signature>`` only the ID part is analysed, because an
-HMAC over a guessable ID would look random.
+Signed or encrypted client-held state is out of scope here (ISM-2065 is about opaque tokens that are not
+signed), timestamps and all; for an opaque ID wrapped in a signature, route suffix or envelope (express-session's
+``s:<id>.<signature>``, Tomcat's ``<id>.<route>``) only the ID part is analysed (isp_audit.tokens.id_part).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from urllib.parse import unquote
 
 from ._shared import analyse_session_tokens, describe
-from .api import CheckOutcome, EntropyPolicy, Lab, Verdict, analyse_tokens, required_sample_size, verdict
+from .api import CheckOutcome, EntropyPolicy, Lab, Verdict, analyse_tokens, id_part, required_sample_size, verdict
 
 ORDER = {"fail": 3, "warn": 2, "pass": 1}
-
-
-def _id_part(value: str, fmt: str) -> str:
-    if fmt == "express-session-id":
-        return unquote(value).removeprefix("s:").rsplit(".", 1)[0]
-    return value
 
 
 def run(lab: Lab) -> CheckOutcome:
@@ -44,7 +37,7 @@ def run(lab: Lab) -> CheckOutcome:
     sentences = []
     for token, analysis in opaque:
         sample = lab.sample_tokens(token, policy.entropy_samples)
-        values = [_id_part(v, analysis.format) for v in sample.values]
+        values = [id_part(v, analysis.format)[0] for v in sample.values]
         if len(values) < 2:
             rows.append(
                 {"token": token.label, "method": sample.method, "collected": len(values), "stopped": sample.stopped}
@@ -65,9 +58,7 @@ def run(lab: Lab) -> CheckOutcome:
                 "collected": len(values),
                 "requested": policy.entropy_samples,
                 "stopped": sample.stopped or None,
-                "analysed_part": "ID without its signature"
-                if analysis.format == "express-session-id"
-                else "whole value",
+                "analysed_part": id_part(token.value, analysis.format)[1],
                 "verdict": outcome,
                 "report": row,
             }
