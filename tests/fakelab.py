@@ -247,7 +247,8 @@ def login_record(
     identified = TokenIdentification(found, (), "removing each of these alone logged the client out")
     pre = pre or ClientState()
     arrival = PreLogin(
-        (PageVisit(f"{ORIGIN}/", f"{ORIGIN}/", 200), PageVisit(f"{ORIGIN}/login", "", 200, pre.items)), pre
+        (PageVisit(f"{ORIGIN}/", f"{ORIGIN}/", 200), PageVisit(f"{ORIGIN}/login", f"{ORIGIN}/login", 200, pre.items)),
+        pre,
     )
     return LoginRecord(client_name, pre, post, "/account", identified, "2026-01-01T00:00:00Z", (), arrival)
 

@@ -26,7 +26,8 @@ def run(lab: Lab) -> CheckOutcome:
             renamed = "" if (carried.kind, carried.name) == (token.kind, token.name) else f" (was {carried.label})"
             status = "NOT replaced" + renamed
             issuer = arrival.issued_by(carried) if arrival else None
-            kept.append(f"{token.label} ({fp(token.value)}){renamed}" + (f", issued by {issuer}" if issuer else ""))
+            issued = f", issued by {issuer}" if issuer else ""
+            kept.append(f"{token.label} ({fp(token.value)}{issued}){renamed}")
         else:
             status = "replaced"
         rows.append(

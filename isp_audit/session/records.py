@@ -73,6 +73,12 @@ class PageVisit:
     issued: tuple[StateItem, ...] = ()  # items new, or with a new value, after this page
     note: str = ""  # e.g. "redirected out of scope to …", "could not be loaded: …"
 
+    @property
+    def words(self) -> str:
+        """``/account (→ /login)``: the page asked for and, when redirected, where it ended."""
+        asked, landed = path_of(self.url), path_of(self.landed) if self.landed else ""
+        return asked if not landed or landed == asked else f"{asked} (→ {landed})"
+
 
 @dataclass(frozen=True)
 class PreLogin:
@@ -83,9 +89,9 @@ class PreLogin:
     state: ClientState  # everything the client held after the last page
 
     def issued_by(self, item: StateItem) -> str | None:
-        """The path of the last visited page that issued ``item`` (same kind and name), if any did."""
-        pages = [p.url for p in self.pages if any((i.kind, i.name) == (item.kind, item.name) for i in p.issued)]
-        return path_of(pages[-1]) if pages else None
+        """The last visited page that issued ``item`` (same kind and name), in words, if any did."""
+        pages = [p.words for p in self.pages if any((i.kind, i.name) == (item.kind, item.name) for i in p.issued)]
+        return pages[-1] if pages else None
 
     @property
     def issued(self) -> tuple[StateItem, ...]:
@@ -102,10 +108,8 @@ class PreLogin:
         """E.g. ``/, /account (→ /login), /login``: the pages visited, in words for summaries."""
         words = []
         for page in self.pages:
-            asked, landed = path_of(page.url), path_of(page.landed) if page.landed else ""
-            word = asked if not landed or landed == asked else f"{asked} (→ {landed})"
             fault = status_fault(page.status) if page.landed else "could not be loaded"
-            words.append(f"{word} ({fault})" if fault else word)
+            words.append(f"{page.words} ({fault})" if fault else page.words)
         return ", ".join(words)
 
     def evidence(self, fp: Callable[[str], str]) -> list[dict[str, object]]:
