@@ -159,14 +159,19 @@ class Authenticated(_Strict):
 
 
 class Logout(_Strict):
+    """How to log out: a URL (with method), a selector to click, or steps in the login step language."""
+
     url: HttpUrl | None = None
     method: Literal["GET", "POST"] = "GET"
     click: str | None = None
+    steps: list[LoginStep] | None = None
 
     @model_validator(mode="after")
     def _one_way(self) -> Logout:
-        if (self.url is None) == (self.click is None):
-            raise ValueError("give either url (with method) or click")
+        if sum(way is not None for way in (self.url, self.click, self.steps)) != 1:
+            raise ValueError("give either url (with method) or click or steps, exactly one")
+        if self.steps is not None and not self.steps:
+            raise ValueError("steps must list at least one step")
         return self
 
 

@@ -201,7 +201,16 @@ def _not_run(meta: CheckMeta, reason: str, redactor: Redactor) -> CheckResult:
 def _token_rows(tokens: TokenIdentification | None, fp: Callable[[str], str]) -> tuple[dict[str, str], ...]:
     if tokens is None:
         return ()
-    return tuple(
-        {"kind": t.kind, "name": t.name, "scope": t.scope, "fingerprint": fp(t.value), "identified_by": tokens.method}
-        for t in tokens.tokens
-    )
+    rows = []
+    for t in tokens.tokens:
+        row = {
+            "kind": t.kind,
+            "name": t.name,
+            "scope": t.scope,
+            "fingerprint": fp(t.value),
+            "identified_by": tokens.method,
+        }
+        if (member := tokens.member(t)) is not None:  # a session of several items: each member's role
+            row |= {"role": member.role, "role_why": member.why}
+        rows.append(row)
+    return tuple(rows)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from isp_audit.checks.api import (
     AuthCheck,
@@ -29,6 +29,7 @@ from isp_audit.checks.api import (
     PreLogin,
     Replay,
     SeenUrl,
+    SessionMember,
     SetCookieRecord,
     StateItem,
     TokenIdentification,
@@ -241,10 +242,23 @@ def login_record(
     pre: ClientState | None = None,
     tokens: tuple[StateItem, ...] | None = None,
     client_name: str = "user-1",
+    roles: dict[str, str] | None = None,
+    identifiers_alone: Outcome | None = None,
 ) -> LoginRecord:
-    """A login whose tokens are ``tokens`` (default: every item of ``post``)."""
+    """A login whose tokens are ``tokens`` (default: every item of ``post``). ``roles`` (token name →
+    "secret" or "identifier") makes it a session of several members; ``identifiers_alone`` is the
+    oracle's answer when the identifiers were replayed without any secret."""
     found = tokens if tokens is not None else post.items
     identified = TokenIdentification(found, (), "removing each of these alone logged the client out")
+    if roles:
+        members = tuple(SessionMember(t, roles[t.name], "scripted") for t in found if t.name in roles)  # type: ignore[arg-type]
+        alone = None
+        if identifiers_alone is not None:
+            reason = "answered 503 Service Unavailable" if identifiers_alone is Outcome.FAULT else "oracle"
+            alone = AuthCheck(identifiers_alone, reason, f"GET /account ({identifiers_alone.value})", "http", 0)
+        identified = replace(
+            identified, members=members, roles_by="compared between two logins", identifiers_alone=alone
+        )
     pre = pre or ClientState()
     arrival = PreLogin(
         (PageVisit(f"{ORIGIN}/", f"{ORIGIN}/", 200), PageVisit(f"{ORIGIN}/login", f"{ORIGIN}/login", 200, pre.items)),
@@ -254,14 +268,21 @@ def login_record(
 
 
 def fake_lab(post: ClientState | None = None, pre: ClientState | None = None, **kw: object) -> FakeLab:
-    """A lab whose live login holds ``post`` (default: one opaque ``sid`` cookie the server knows)."""
+    """A lab whose live login holds ``post`` (default: one opaque ``sid`` cookie the server knows).
+
+    ``roles`` and ``identifiers_alone`` (see :func:`login_record`) script a session of several members;
+    the server then knows only the secrets' values (an identifier alone logs nobody in)."""
     server = kw.pop("server", None) or FakeServer()
     assert isinstance(server, FakeServer)
     post = post if post is not None else state(cookie("sid", random_value(), http_only=True))
+    roles = kw.pop("roles", None) or {}
+    assert isinstance(roles, dict)
     for item in post.items:
-        server.admit(item.value)
+        if roles.get(item.name) != "identifier":
+            server.admit(item.value)
     tokens = kw.pop("tokens", None)
-    record = login_record(post, pre, tokens)  # type: ignore[arg-type]
+    alone = kw.pop("identifiers_alone", None)
+    record = login_record(post, pre, tokens, roles=roles, identifiers_alone=alone)  # type: ignore[arg-type]
     return FakeLab(record, server=server, **kw)  # type: ignore[arg-type]
 
 

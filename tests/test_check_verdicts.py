@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from dataclasses import replace
 
 import jwt
 import pytest
@@ -533,6 +534,101 @@ def test_token_entropy_fails_counter_tokens():
     lab = fake_lab(sample=sampled([f"session{n:08d}" for n in range(1000)]))
     outcome = run("token-entropy", lab)
     assert outcome.verdict is Verdict.FAIL, outcome.summary
+
+
+# --- sessions made of several items: the secret is judged, the identifier reported -------------------------
+UID = "1001"  # a user's numeric id: the same at every login
+
+
+def set_lab(pre: ClientState | None = None, both_identifiers: bool = False, **kw: object) -> FakeLab:
+    """A PHP-style session: a random ``sid`` (the secret) plus ``uid`` (an identifier)."""
+    roles = {"sid": "identifier" if both_identifiers else "secret", "uid": "identifier"}
+    post = state(cookie("sid", random_value()), cookie("uid", UID))
+    return fake_lab(post, pre, roles=roles, **kw)
+
+
+def test_token_entropy_samples_only_the_secret_of_a_set():
+    asked: list[str] = []
+
+    def sample(token, want):  # the identifier's values would all repeat: it must never be sampled
+        asked.append(token.name)
+        return sampled([UID] * 1000 if token.name == "uid" else [secrets.token_urlsafe(32) for _ in range(1000)])
+
+    outcome = run("token-entropy", set_lab(sample=sample))
+    assert asked == ["sid"]
+    assert outcome.verdict is Verdict.PASS, outcome.summary
+    assert "cookie `uid`" in outcome.summary and "identifier that accompanies the secret" in outcome.summary
+    assert [m["role"] for m in outcome.evidence["members"]] == ["secret", "identifier"]
+
+
+def test_token_entropy_fails_when_no_member_changes_between_logins():
+    outcome = run("token-entropy", set_lab(both_identifiers=True, sample=lambda t, w: pytest.fail("sampled")))
+    assert outcome.verdict is Verdict.FAIL and "no per-login secret" in outcome.summary
+
+
+def test_rotate_on_login_does_not_judge_an_identifier_kept_across_login():
+    pre = state(cookie("sid", random_value()), cookie("uid", UID))  # uid from an earlier visit, same value
+    outcome = run("rotate-on-login", set_lab(pre))
+    assert outcome.verdict is Verdict.PASS, outcome.summary
+    assert "cookie `sid`" in outcome.summary and "so it is not judged" in outcome.summary
+
+
+def test_rotate_on_login_still_fails_a_secret_kept_beside_an_identifier():
+    sid = random_value()
+    lab = set_lab(state(cookie("sid", sid)), answers={"pre-login": REJECTED})
+    lab.login = replace(lab.login, post_login=state(cookie("sid", sid), cookie("uid", UID)))
+    lab.login = replace(lab.login, tokens=replace(lab.login.tokens, tokens=lab.login.post_login.items))
+    outcome = run("rotate-on-login", lab)
+    assert outcome.verdict is Verdict.FAIL and "cookie `sid`" in outcome.summary and "`uid` (" in outcome.summary
+
+
+def test_session_fixation_plants_only_the_secret_of_a_set():
+    lab = set_lab()
+    lab.anonymous = state(cookie("sid", random_value()))
+    outcome = run("session-fixation", lab)
+    assert outcome.verdict is Verdict.PASS, outcome.summary
+    planted = outcome.evidence["planted_unissued_id"]["planted"]
+    assert len(planted) == 1 and planted[0].startswith("cookie `sid`"), planted
+    assert "was not planted as a session ID" in outcome.summary
+
+
+def test_session_fixation_not_applicable_when_no_member_is_a_secret():
+    outcome = run("session-fixation", set_lab(both_identifiers=True))
+    assert outcome.verdict is Verdict.NOT_APPLICABLE and "no session secret" in outcome.summary
+
+
+def set_sss_lab(alone: Outcome, *outcomes: Outcome) -> FakeLab:
+    lab = set_lab(identifiers_alone=alone)
+    lab.logout = logout_replay(lab, dict(zip(CLIENTS, outcomes, strict=False)))
+    return lab
+
+
+def test_server_side_state_passes_with_an_identifier_beside_the_secret():
+    outcome = run("server-side-state", set_sss_lab(REJECTED, REJECTED, REJECTED))
+    assert outcome.verdict is Verdict.PASS, outcome.summary
+    assert "identifier that accompanies the secret cookie `sid`" in outcome.summary
+    assert "not recognised" not in outcome.summary
+
+
+def test_server_side_state_fails_when_the_identifier_alone_logs_in():
+    outcome = run("server-side-state", set_sss_lab(AUTH, REJECTED, REJECTED))
+    assert outcome.verdict is Verdict.FAIL and "client-held identity" in outcome.summary
+    assert outcome.evidence["identifiers_alone"]["outcome"] == "authenticated"
+
+
+def test_server_side_state_error_when_the_identifier_replay_faults():
+    outcome = run("server-side-state", set_sss_lab(FAULT, REJECTED, REJECTED))
+    assert outcome.verdict is Verdict.ERROR and "a fault is not a rejection" in outcome.summary
+
+
+def test_token_opacity_reports_an_identifier_beside_an_opaque_secret():
+    outcome = run("token-opacity", set_lab(identifiers_alone=REJECTED))
+    assert outcome.verdict is Verdict.PASS and "identifier that accompanies the secret" in outcome.summary
+
+
+def test_token_opacity_fails_when_the_identifier_alone_logs_in():
+    outcome = run("token-opacity", set_lab(identifiers_alone=AUTH))
+    assert outcome.verdict is Verdict.FAIL and "client-held identity" in outcome.summary
 
 
 # --- the suite covers every check ---------------------------------------------------------------------------

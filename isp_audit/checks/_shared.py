@@ -11,6 +11,7 @@ from .api import (
     SetCookieRecord,
     StateItem,
     TokenAnalysis,
+    TokenIdentification,
     analyse_token,
     decodes_to,
 )
@@ -81,3 +82,32 @@ def describe(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def identifiers_sentence(lab: Lab, identified: TokenIdentification) -> str:
+    """How a session of several items names its identifiers ('' when it has none), for every summary alike."""
+    ids = identified.identifiers
+    if not ids:
+        return ""
+    named = describe([f"{t.label} ({lab.fp(t.value)})" for t in ids])
+    one = len(ids) == 1
+    secrets = describe([t.label for t in identified.secrets])
+    if not secrets:
+        return (
+            f"{named} {'is an identifier' if one else 'are identifiers'}, the same at every login of "
+            f"{lab.username}: no member of the session changes between logins"
+        )
+    return (
+        f"{named} {'is an identifier that accompanies' if one else 'are identifiers that accompany'} the secret "
+        f"{secrets} (the same value at every login of {lab.username})"
+    )
+
+
+def member_rows(identified: TokenIdentification) -> dict[str, Any]:
+    """The evidence of a session's members and how their roles were found (empty for a single token)."""
+    if not identified.members and not identified.roles_by:
+        return {}
+    return {
+        "members": [{"token": m.item.label, "role": m.role, "why": m.why} for m in identified.members],
+        "roles_by": identified.roles_by,
+    }

@@ -33,6 +33,7 @@ from ..session.records import (
     PreLogin,
     Replay,
     SeenUrl,
+    SessionMember,
     TokenIdentification,
     TokenSample,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "Replay",
     "SecretIndex",
     "SeenUrl",
+    "SessionMember",
     "SetCookieRecord",
     "StateItem",
     "TokenAnalysis",

@@ -27,6 +27,7 @@ def run(lab: Lab) -> CheckOutcome:
             "logout_control": logout.control,
             "logged_out_at": logout.logged_out_at,
             "told_browser_to_delete": dropped,
+            "logout_requests_to_server": None if logout.server_requests is None else list(logout.server_requests),
             "absent_from_browser_after_logout": gone,
             "replays": [
                 {
@@ -48,6 +49,8 @@ def run(lab: Lab) -> CheckOutcome:
         if told
         else "the logout response did not tell the browser to delete any session cookie"
     )
+    if logout.server_requests == ():  # said because it matters: the server was never told of the logout
+        client_side += f"; {logout.told_server}"
     seen = "; ".join(f"{r.how}: {r.check.observation} ({r.check.outcome.value})" for r in result.replays)
     story = (
         f"Logged in at {record.logged_in_at}, logged out at {logout.logged_out_at} ({logout.control}; "

@@ -1,10 +1,16 @@
 """rotate-on-login: every session token that existed before login is replaced at login, and the
-pre-login state is not authenticated afterwards."""
+pre-login state is not authenticated afterwards.
+
+In a session made of several items the secret must rotate; an identifier (the same at every login of the
+user, e.g. a user-id cookie) is reported, not judged: keeping it across login is what it is for.
+"""
 
 from __future__ import annotations
 
-from ._shared import carried_from
+from ._shared import carried_from, describe, identifiers_sentence, member_rows
 from .api import CheckOutcome, Lab, Verdict
+
+IDENTIFIER = "identifier: the same at every login of the user, not judged"
 
 
 def run(lab: Lab) -> CheckOutcome:
@@ -14,9 +20,20 @@ def run(lab: Lab) -> CheckOutcome:
     fp = lab.fp
     arrival = record.arrival
     visited = f" (pages visited before login: {arrival.describe()})" if arrival else ""
-    rows = []
+    rows: list[dict[str, str | None]] = []
     kept: list[str] = []
     for token in record.tokens.tokens:
+        if record.tokens.role_of(token) == "identifier":
+            before = record.pre_login.find_named(token.kind, token.name)
+            rows.append(
+                {
+                    "token": token.label,
+                    "before_login": fp(before.value) if before else None,
+                    "after_login": fp(token.value),
+                    "status": IDENTIFIER,
+                }
+            )
+            continue
         named = record.pre_login.find(token.key) or record.pre_login.find_named(token.kind, token.name)
         carried = carried_from(token, record.pre_login)
         before = carried or named
@@ -57,8 +74,11 @@ def run(lab: Lab) -> CheckOutcome:
             "observation": pre_check.observation,
             "via": pre_check.via,
         },
+        **member_rows(record.tokens),
     }
-    existed = [r for r in rows if r["status"] != "new at login"]
+    identifiers = identifiers_sentence(lab, record.tokens)
+    also = f"; {identifiers}, so it is not judged" if identifiers else ""
+    existed = [r for r in rows if r["status"] not in ("new at login", IDENTIFIER)]
     if pre_check.authenticated:
         return CheckOutcome(
             Verdict.FAIL,
@@ -75,17 +95,19 @@ def run(lab: Lab) -> CheckOutcome:
             Verdict.FAIL,
             (
                 f"Logged in at {record.logged_in_at}: {', '.join(kept)} held the same value before and after "
-                f"login (session fixation risk), although the pre-login state alone is not authenticated{visited}."
+                "login (session fixation risk), although the pre-login state alone is not authenticated"
+                f"{also}{visited}."
             ),
             evidence,
         )
     if not existed:
+        new = [str(r["token"]) for r in rows if r["status"] == "new at login"]
         return CheckOutcome(
             Verdict.NOT_APPLICABLE,
             (
-                f"No session token existed before login{visited}: "
-                f"{', '.join(str(r['token']) for r in rows)} first appeared at login, so there was nothing to "
-                "rotate; the pre-login state is not authenticated after login."
+                f"No session secret existed before login{visited}: {describe(new)} "
+                "first appeared at login, so there was nothing to rotate; the pre-login state is not "
+                f"authenticated after login{also}."
             ),
             evidence,
         )
@@ -94,7 +116,7 @@ def run(lab: Lab) -> CheckOutcome:
         Verdict.PASS,
         (
             f"Logged in at {record.logged_in_at}: {changed} was replaced, and the pre-login state replayed "
-            f"afterwards is not authenticated ({pre_check.observation}){visited}."
+            f"afterwards is not authenticated ({pre_check.observation}){also}{visited}."
         ),
         evidence,
     )

@@ -1,10 +1,15 @@
 """server-side-state: the session tokens are opaque IDs (state held server side), confirmed by the logout
-experiment, rather than state the client carries (JWT, signed or encrypted cookie stores)."""
+experiment, rather than state the client carries (JWT, signed or encrypted cookie stores).
+
+In a session made of several items, an identifier (the same at every login of the user) is reported as
+such, not as an unrecognised format; when the identifiers alone, without any secret, log in, the client
+holds the identity itself, and the check fails (client-held identity).
+"""
 
 from __future__ import annotations
 
-from ._shared import analyse_session_tokens, analysis_row, describe
-from .api import CheckOutcome, Lab, Outcome, Verdict
+from ._shared import analyse_session_tokens, analysis_row, describe, identifiers_sentence, member_rows
+from .api import CheckOutcome, Lab, Outcome, TokenIdentification, Verdict
 
 
 def run(lab: Lab) -> CheckOutcome:
@@ -13,7 +18,11 @@ def run(lab: Lab) -> CheckOutcome:
     record = replay.record
     fp = lab.fp
     analyses = analyse_session_tokens(record)
-    evidence: dict = {"tokens": [analysis_row(lab, t, a) for t, a in analyses]}
+    identified = record.tokens
+    evidence: dict = {"tokens": [analysis_row(lab, t, a) for t, a in analyses], **member_rows(identified)}
+    identity = _client_held_identity(lab, identified, evidence)
+    if identity is not None:
+        return identity
 
     outcome = replay.outcome
     evidence["logout_replay"] = (
@@ -59,8 +68,12 @@ def run(lab: Lab) -> CheckOutcome:
             f"Decoded the session tokens: {described}, so session state is held by the client; {after_logout}.",
             evidence,
         )
-    unknown = [f"{t.label} ({fp(t.value)})" for t, a in analyses if a.format == "unknown"]
-    opaque = ", ".join(f"{t.label} ({fp(t.value)}, {a.label.lower()})" for t, a in analyses)
+    secrets = [(t, a) for t, a in analyses if identified.role_of(t) == "secret"]
+    unknown = [f"{t.label} ({fp(t.value)})" for t, a in secrets if a.format == "unknown"]
+    opaque = ", ".join(f"{t.label} ({fp(t.value)}, {a.label.lower()})" for t, a in secrets)
+    if identifiers := identifiers_sentence(lab, identified):
+        alone = identified.identifiers_alone
+        opaque += f"; {identifiers}" + (f", not logged in without it ({alone.observation})" if alone else "")
     if unknown:
         return CheckOutcome(
             Verdict.WARN,
@@ -85,5 +98,32 @@ def run(lab: Lab) -> CheckOutcome:
     return CheckOutcome(
         Verdict.PASS,
         f"Decoded {opaque}: no client-side state, and {after_logout}: the session lives on the server.",
+        evidence,
+    )
+
+
+def _client_held_identity(lab: Lab, identified: TokenIdentification, evidence: dict) -> CheckOutcome | None:
+    """A failure when the session's identifiers, replayed without any secret, logged in; an error when that
+    replay was answered with a fault; None when they did not log in (or the session has none)."""
+    alone = identified.identifiers_alone
+    if alone is None:
+        return None
+    evidence["identifiers_alone"] = {"outcome": alone.outcome.value, "observation": alone.observation}
+    identifiers = identifiers_sentence(lab, identified)
+    if alone.fault:
+        return CheckOutcome(
+            Verdict.ERROR,
+            f"{identifiers[:1].upper()}{identifiers[1:]}; replayed without the secret, the identifiers "
+            f"{alone.fault} (a fault is not a rejection), so whether they log in by themselves is unknown.",
+            evidence,
+        )
+    if not alone.authenticated:
+        return None
+    named = describe([t.label for t in identified.identifiers])
+    return CheckOutcome(
+        Verdict.FAIL,
+        f"{identifiers[:1].upper()}{identifiers[1:]}; replayed without any secret, {named} alone logged in "
+        f"({alone.observation}): the client holds the identity itself (client-held identity), so whoever "
+        "presents it is that user.",
         evidence,
     )

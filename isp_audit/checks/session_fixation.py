@@ -9,6 +9,9 @@ issued, to catch servers that adopt whatever ID the browser presents.
 
 It passes only when an issued pre-login token was planted and stayed anonymous, or when none of the pages
 visited issued one (the summary names them).
+
+In a session made of several items only the secret is forged and judged: an identifier (the same at every
+login of the user, e.g. a user-id cookie) is not a session ID, so it is never planted as a "never-issued ID".
 """
 
 from __future__ import annotations
@@ -17,8 +20,18 @@ import secrets
 import string
 from dataclasses import replace
 
-from ._shared import carried_from, describe
-from .api import CheckOutcome, ClientState, Lab, LoginRecord, StateItem, Verdict, decodes_to
+from ._shared import carried_from, describe, identifiers_sentence, member_rows
+from .api import (
+    CheckOutcome,
+    ClientState,
+    Lab,
+    LoginRecord,
+    PreLogin,
+    StateItem,
+    TokenIdentification,
+    Verdict,
+    decodes_to,
+)
 
 
 def forge_like(value: str) -> str:
@@ -34,15 +47,24 @@ def forge_like(value: str) -> str:
 
 def run(lab: Lab) -> CheckOutcome:
     record = lab.live_login()
-    fp = lab.fp
-    cookie_tokens = [t for t in record.tokens.tokens if t.kind == "cookie"]
+    identified = record.tokens
+    cookie_tokens = [t for t in identified.secrets if t.kind == "cookie"]
+    identifiers = identifiers_sentence(lab, identified)
     if not cookie_tokens:
-        return CheckOutcome(
-            Verdict.NOT_APPLICABLE,
-            f"The session travels in {describe([t.label for t in record.tokens.tokens])}, which a page sets "
-            "only after login; there is no pre-login ID to plant in a victim's browser.",
-            {},
-        )
+        return _nothing_to_plant(identified, identifiers)
+    outcome = _plant_and_replay(lab, record, cookie_tokens)
+    if not identifiers:
+        return outcome
+    return CheckOutcome(
+        outcome.verdict,
+        f"{outcome.summary.rstrip('.')}; {identifiers}, so it was not planted as a session ID.",
+        {**outcome.evidence, **member_rows(identified)},
+    )
+
+
+def _plant_and_replay(lab: Lab, record: LoginRecord, cookie_tokens: list[StateItem]) -> CheckOutcome:
+    fp = lab.fp
+    identified = record.tokens
     evidence: dict = {}
 
     # Experiment 1: what the attacker's own arrival was issued, planted in the victim's browser.
@@ -62,7 +84,12 @@ def run(lab: Lab) -> CheckOutcome:
     _, victim_post = lab.extra_login("victim", start=planted)
     attacker_after = lab.is_authenticated(planted, "attacker's planted state after the victim logged in", "attacker")
     victim_items = lab.session_items(victim_post)
-    kept = [t for t in planted_tokens if any(decodes_to(i.value, t.value) for i in victim_items)]
+    # A secret the server kept from what was planted (an identifier is the same at every login by nature).
+    kept = [
+        t
+        for t in planted_tokens
+        if identified.role_of(t) == "secret" and any(decodes_to(i.value, t.value) for i in victim_items)
+    ]
     evidence["planted_pre_login_state"] = {
         "planted": [f"{t.label} {fp(t.value)} (issued by {_page(arrival.issued_by(t))})" for t in planted_tokens]
         or "no session token existed before login",
@@ -77,7 +104,9 @@ def run(lab: Lab) -> CheckOutcome:
     carried = [
         (item, source)
         for item in lab.session_items(victim_post)
-        if (source := carried_from(item, planted)) is not None and (source.kind, source.name) != (item.kind, item.name)
+        if identified.role_of(item) == "secret"
+        and (source := carried_from(item, planted)) is not None
+        and (source.kind, source.name) != (item.kind, item.name)
     ]
     renamed_after = None
     if carried:
@@ -110,22 +139,7 @@ def run(lab: Lab) -> CheckOutcome:
         "observation": forged_after.observation,
     }
 
-    if planted_tokens:
-        planted_desc = describe(
-            [f"{t.label} ({fp(t.value)}, issued by {_page(arrival.issued_by(t))})" for t in planted_tokens]
-        )
-        story = (
-            f"An attacker client arrived anonymously ({arrival.describe()}) and planted the pre-login "
-            f"{planted_desc} in a victim client with the same browser, which logged in; the attacker's copy "
-            f"then gave {attacker_after.observation}"
-        )
-    else:
-        story = (
-            f"An attacker client arrived anonymously ({arrival.describe()}): none of these pages issued a "
-            f"session token, so only {describe([i.label for i in planted.items]) or 'an empty state'} was "
-            f"planted in a victim client, which logged in; the attacker's copy then gave "
-            f"{attacker_after.observation}"
-        )
+    story = _story(lab, arrival, planted_tokens, attacker_after.observation)
     if attacker_after.authenticated:
         return CheckOutcome(
             Verdict.FAIL, f"{story} — the attacker is logged in as the victim (session fixation).", evidence
@@ -176,12 +190,47 @@ def run(lab: Lab) -> CheckOutcome:
     )
 
 
+def _story(lab: Lab, arrival: PreLogin, planted_tokens: tuple[StateItem, ...], observation: str) -> str:
+    """Experiment 1 in words: the pages the attacker arrived through and what was planted, issued where."""
+    if planted_tokens:
+        planted_desc = describe(
+            [f"{t.label} ({lab.fp(t.value)}, issued by {_page(arrival.issued_by(t))})" for t in planted_tokens]
+        )
+        return (
+            f"An attacker client arrived anonymously ({arrival.describe()}) and planted the pre-login "
+            f"{planted_desc} in a victim client with the same browser, which logged in; the attacker's copy "
+            f"then gave {observation}"
+        )
+    return (
+        f"An attacker client arrived anonymously ({arrival.describe()}): none of these pages issued a "
+        f"session token, so only {describe([i.label for i in arrival.state.items]) or 'an empty state'} was "
+        f"planted in a victim client, which logged in; the attacker's copy then gave {observation}"
+    )
+
+
 def _page(url: str | None) -> str:
     return url or "a page before login"
 
 
 def _issued_to_user_not_attacker(lab: Lab, record: LoginRecord, planted: tuple[StateItem, ...]) -> str:
-    """The session tokens the live login's own arrival was issued and the attacker's was not, in words."""
+    """The session secrets the live login's own arrival was issued and the attacker's was not, in words."""
     have = {(t.kind, t.name) for t in planted}
-    missing = [t.label for t in lab.session_items(record.pre_login) if (t.kind, t.name) not in have]
+    user_had = [t for t in lab.session_items(record.pre_login) if record.tokens.role_of(t) == "secret"]
+    missing = [t.label for t in user_had if (t.kind, t.name) not in have]
     return describe(missing)
+
+
+def _nothing_to_plant(identified: TokenIdentification, identifiers: str) -> CheckOutcome:
+    if identifiers and any(t.kind == "cookie" for t in identified.identifiers):
+        return CheckOutcome(
+            Verdict.NOT_APPLICABLE,
+            f"{identifiers[:1].upper()}{identifiers[1:]}: there is no session secret for an attacker to plant "
+            "(see server-side-state for whether the identifiers log in by themselves).",
+            member_rows(identified),
+        )
+    return CheckOutcome(
+        Verdict.NOT_APPLICABLE,
+        f"The session travels in {describe([t.label for t in identified.tokens])}, which a page sets "
+        "only after login; there is no pre-login ID to plant in a victim's browser.",
+        {},
+    )

@@ -4,14 +4,29 @@ Fresh tokens are collected (see isp_audit.session.sampling) and analysed Burp-Se
 Signed or encrypted client-held state is out of scope here (ISM-2065 is about opaque tokens that are not
 signed), timestamps and all; for an opaque ID wrapped in a signature, route suffix or envelope (express-session's
 ``s:<id>.<signature>``, Tomcat's ``<id>.<route>``) only the ID part is analysed (isp_audit.tokens.id_part).
+In a session made of several items only the secret is sampled
+(see isp_audit.session.members); an identifier, the same at every login, is reported instead, and a session
+with no secret at all fails.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from ._shared import analyse_session_tokens, describe
-from .api import CheckOutcome, EntropyPolicy, Lab, Verdict, analyse_tokens, id_part, required_sample_size, verdict
+from ._shared import analyse_session_tokens, describe, identifiers_sentence, member_rows
+from .api import (
+    CheckOutcome,
+    EntropyPolicy,
+    Lab,
+    StateItem,
+    TokenAnalysis,
+    TokenIdentification,
+    Verdict,
+    analyse_tokens,
+    id_part,
+    required_sample_size,
+    verdict,
+)
 
 ORDER = {"fail": 3, "warn": 2, "pass": 1}
 
@@ -19,6 +34,7 @@ ORDER = {"fail": 3, "warn": 2, "pass": 1}
 def run(lab: Lab) -> CheckOutcome:
     record = lab.live_login()
     policy = lab.policy
+    identified = record.tokens
     analyses = analyse_session_tokens(record)
     opaque = [(t, a) for t, a in analyses if not a.client_state]
     if not opaque:
@@ -29,41 +45,19 @@ def run(lab: Lab) -> CheckOutcome:
             "concerns opaque tokens; see server-side-state and token-opacity.",
             {},
         )
+    # In a session of several items only the secret is sampled: an identifier is the same at every login.
+    secrets = [(t, a) for t, a in opaque if identified.role_of(t) == "secret"]
+    identifiers = identifiers_sentence(lab, identified)
+    if not secrets:
+        return _no_opaque_secret(identified, identifiers, member_rows(identified))
     entropy_policy = EntropyPolicy(
         fail_below_bits=policy.entropy_min_bits, warn_below_bits=policy.entropy_preferred_bits
     )
-    rows = []
-    worst = "pass"
-    sentences = []
-    for token, analysis in opaque:
-        sample = lab.sample_tokens(token, policy.entropy_samples)
-        values = [id_part(v, analysis.format)[0] for v in sample.values]
-        if len(values) < 2:
-            rows.append(
-                {"token": token.label, "method": sample.method, "collected": len(values), "stopped": sample.stopped}
-            )
-            sentences.append(f"{token.label}: could not collect fresh tokens ({sample.stopped or 'none issued'})")
-            worst = max(worst, "warn", key=ORDER.__getitem__)
-            continue
-        report = analyse_tokens(values, entropy_policy, username=lab.username, issued_at=sample.issued_at)
-        outcome = verdict(report, entropy_policy)
-        worst = max(worst, outcome, key=ORDER.__getitem__)
-        row = asdict(report)
-        # Per-position statistics are long; keep the positions that lost bits, and the totals.
-        row["positions"] = [p for p in row["positions"] if p["bits"] < 1 or p["chi_square_p"] is None][:40]
-        rows.append(
-            {
-                "token": token.label,
-                "method": sample.method,
-                "collected": len(values),
-                "requested": policy.entropy_samples,
-                "stopped": sample.stopped or None,
-                "analysed_part": id_part(token.value, analysis.format)[1],
-                "verdict": outcome,
-                "report": row,
-            }
-        )
-        sentences.append(f"{token.label}: {len(values)} fresh tokens from {sample.method}: {report.reason.rstrip('.')}")
+    judged = [_judge(lab, token, analysis, entropy_policy) for token, analysis in secrets]
+    worst = max((outcome for _, _, outcome in judged), key=ORDER.__getitem__)
+    sentences = [sentence for _, sentence, _ in judged]
+    if identifiers:
+        sentences.append(f"{identifiers}, so it is reported, not sampled")
     evidence = {
         "policy": {
             "fail_below_bits": policy.entropy_min_bits,
@@ -71,7 +65,53 @@ def run(lab: Lab) -> CheckOutcome:
             "requested_samples": policy.entropy_samples,
             "min_conclusive_sample_base64": required_sample_size(64),
         },
-        "tokens": rows,
+        "tokens": [row for row, _, _ in judged],
+        **member_rows(identified),
     }
     verdict_ = {"pass": Verdict.PASS, "warn": Verdict.WARN, "fail": Verdict.FAIL}[worst]
     return CheckOutcome(verdict_, "; ".join(sentences) + ".", evidence)
+
+
+def _no_opaque_secret(identified: TokenIdentification, identifiers: str, members: dict) -> CheckOutcome:
+    """A session whose members are all identifiers has no secret to measure; one whose secret is
+    client-held state is out of this check's scope."""
+    if identified.secrets:
+        held = describe([t.label for t in identified.secrets])
+        return CheckOutcome(
+            Verdict.NOT_APPLICABLE,
+            f"The session's secret {held} is client-held state (ISM-2065 concerns opaque tokens; see "
+            f"server-side-state and token-opacity); {identifiers}, so it is reported, not sampled.",
+            members,
+        )
+    return CheckOutcome(
+        Verdict.FAIL,
+        f"{identifiers[:1].upper()}{identifiers[1:]}: the session carries no per-login secret, so it has no "
+        "entropy at all (see server-side-state for whether these identifiers log in by themselves).",
+        members,
+    )
+
+
+def _judge(lab: Lab, token: StateItem, analysis: TokenAnalysis, entropy_policy: EntropyPolicy) -> tuple[dict, str, str]:
+    """Sample fresh values of one secret and judge them: the evidence row, a sentence and the outcome."""
+    policy = lab.policy
+    sample = lab.sample_tokens(token, policy.entropy_samples)
+    values = [id_part(v, analysis.format)[0] for v in sample.values]
+    if len(values) < 2:
+        row = {"token": token.label, "method": sample.method, "collected": len(values), "stopped": sample.stopped}
+        return row, f"{token.label}: could not collect fresh tokens ({sample.stopped or 'none issued'})", "warn"
+    report = analyse_tokens(values, entropy_policy, username=lab.username, issued_at=sample.issued_at)
+    outcome = verdict(report, entropy_policy)
+    details = asdict(report)
+    # Per-position statistics are long; keep the positions that lost bits, and the totals.
+    details["positions"] = [p for p in details["positions"] if p["bits"] < 1 or p["chi_square_p"] is None][:40]
+    row = {
+        "token": token.label,
+        "method": sample.method,
+        "collected": len(values),
+        "requested": policy.entropy_samples,
+        "stopped": sample.stopped or None,
+        "analysed_part": id_part(token.value, analysis.format)[1],
+        "verdict": outcome,
+        "report": details,
+    }
+    return row, f"{token.label}: {len(values)} fresh tokens from {sample.method}: {report.reason.rstrip('.')}", outcome

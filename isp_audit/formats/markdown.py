@@ -111,7 +111,9 @@ def _executive_summary(doc: dict[str, Any]) -> list[str]:
     status = (doc.get("summary") or {}).get("ism_2066", "not_assessed")
     tokens = doc.get("session_tokens") or []
     token_text = ", ".join(
-        f"{inline(t.get('kind'))} {_code(t.get('name'))} ({inline(t.get('fingerprint'))})" for t in tokens
+        f"{inline(t.get('kind'))} {_code(t.get('name'))} ({inline(t.get('fingerprint'))})"
+        + (f", {inline(t.get('role'))}" if t.get("role") else "")  # secret or identifier, in a set
+        for t in tokens
     )
     if tokens:
         token_text += f"; found by behaviour: {inline(tokens[0].get('identified_by'))}"

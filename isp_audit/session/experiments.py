@@ -21,8 +21,9 @@ from ..recorder import utc_now
 from ..state import ClientState
 from .clients import Client
 from .login import first_line
-from .oracle import LOGOUT_NAME
+from .logout_finder import LogoutFinder, RequestTally
 from .records import Fingerprint, LoginRecord, LogoutReplay, LogoutResult, Replay
+from .steps import describe_step, run_steps
 
 if TYPE_CHECKING:
     from .kit import SessionKit
@@ -47,30 +48,22 @@ class Logout:
         self.kit = kit
 
     def logout(self, client: Client) -> LogoutResult:
-        """Log out through the profile's method or the page's own log-out control."""
-        spec = self.kit.profile.logout
+        """Log out through the profile's way (url, click or steps) or the page's own (see logout_finder),
+        counting the requests the logout sent to the target: one that sent none only cleared the client."""
         page = client.page
         fetches_before = client.script_fetches
         self.kit.drain_traffic()  # so that only the logout's own responses count as "told to delete"
         set_cookies_before = len(self.kit.recorder.set_cookies)
-        control = ""
+        tally = RequestTally(self.kit.profile)
+        page.on("request", tally)
         try:
-            if spec is not None and spec.click:
-                page.click(spec.click)
-                control = f"clicked {spec.click}"
-            elif spec is not None and spec.url:
-                url = self.kit.profile.url(spec.url)
-                if spec.method == "GET":
-                    self.kit.goto(client, url)
-                    control = f"GET {urlsplit(url).path}"
-                else:
-                    control = self._post_logout(page, url)
-            else:
-                control = self._click_logout_control(client)
+            control = self._log_out(client, tally)
             page.wait_for_load_state("load")
             self.kit.settle(client, fetches_before)
         except PlaywrightError as exc:
             raise AuditError(f"logout failed: {first_line(exc)}") from exc
+        finally:
+            page.remove_listener("request", tally)
         at = utc_now()
         self.kit.drain_traffic()
         state = self.kit.capture(client, f"{client.name} after logout")
@@ -80,13 +73,37 @@ class Logout:
             if rec.client == client.name and rec.deletes
         }
         own = self.kit.is_authenticated(state, "the browser's own state after logout")
+        result = LogoutResult(control, state, not own.authenticated, told, at, tally.sent)
         self.kit.recorder.step(
             client.name,
             "logout",
-            f"{control}; the browser itself is {'still logged in' if own.authenticated else 'logged out'}",
+            f"{control}; {result.told_server}; "
+            f"the browser itself is {'still logged in' if own.authenticated else 'logged out'}",
             page,
         )
-        return LogoutResult(control, state, not own.authenticated, told, at)
+        return result
+
+    def _log_out(self, client: Client, tally: RequestTally) -> str:
+        """Do the logout the profile names, else find the page's own way; return what was done, in words."""
+        spec = self.kit.profile.logout
+        page = client.page
+        if spec is None:
+            return LogoutFinder(self.kit, client, tally).run()
+        if spec.steps:
+            run_steps(client, spec.steps, lambda url: self.kit.goto(client, self.kit.profile.url(url)), self._fill_in)
+            return "ran logout.steps: " + "; ".join(describe_step(step) for step in spec.steps)
+        if spec.click:
+            page.click(spec.click)
+            return f"clicked {spec.click}"
+        url = self.kit.profile.url(spec.url or "")
+        if spec.method == "GET":
+            self.kit.goto(client, url)
+            return f"GET {urlsplit(url).path}"
+        return self._post_logout(page, url)
+
+    def _fill_in(self, text: str) -> str:
+        """A logout step's value may name the user (never the password: a logout has no need of it)."""
+        return text.replace("{username}", self.kit.username)
 
     def _post_logout(self, page: Page, url: str) -> str:
         path = urlsplit(url).path
@@ -99,18 +116,6 @@ class Logout:
         # No form on the page: post from the page's own origin so cookies and same-site rules apply.
         page.evaluate("url => fetch(url, {method: 'POST', credentials: 'include'})", url)
         return f"POST {path} (fetch from the page)"
-
-    def _click_logout_control(self, client: Client) -> str:
-        page = client.page
-        for attempt in range(2):
-            control = page.get_by_role("link", name=LOGOUT_NAME).or_(page.get_by_role("button", name=LOGOUT_NAME))
-            if control.count():
-                name = (control.first.inner_text() or "log out").strip()
-                control.first.click()
-                return f"clicked the page's {name!r} control"
-            if attempt == 0 and self.kit.oracle is not None:
-                self.kit.goto(client, self.kit.oracle.url)  # the control may live on the authenticated page
-        raise AuditError("no log-out link or button found; set logout: (url or click) in the profile")
 
     def logout_and_replay(self, record: LoginRecord) -> LogoutReplay:
         try:

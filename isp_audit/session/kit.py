@@ -35,6 +35,7 @@ from .credentials import Credentials
 from .experiments import ExtraLogins, LoginFault, Logout, raise_document_fault
 from .identify import identify_tokens
 from .login import LoginFlow
+from .members import SetRoles
 from .navigate import Navigator
 from .oracle import OracleProof, Replayer
 from .prelogin import Arrival
@@ -94,6 +95,7 @@ class SessionKit:
         self._replayer = Replayer(self)
         self._logout = Logout(self)
         self._extra_logins = ExtraLogins(self)
+        self._set_roles = SetRoles(self)
         self._login_flow = LoginFlow(profile, recorder, self.credentials, self)
         self._arrival = Arrival(self)
 
@@ -293,13 +295,21 @@ class SessionKit:
                 f"login did not reach the authenticated state ({check.reason}); "
                 f"see the screenshot of step {len(self.recorder.steps)}"
             )
-        tokens = identify_tokens(self.is_authenticated, post, "logged-in state")
-        if self.baseline_tokens is None:  # the first login's tokens are the ones reports name
+        reused = self._set_roles.reusable(post)  # when trying the tokens again would end this session
+        tokens = reused or identify_tokens(self.is_authenticated, post, "logged-in state")
+        first = self.baseline_tokens is None
+        if first:  # the first login's tokens are the ones reports name (set now: extra_login needs them)
             self.baseline_tokens = tokens
         if not tokens.tokens:
             raise AuditError(
                 "could not identify any session token: no cookie, storage item or header carries the login"
             )
+        tokens = self._set_roles.apply(tokens, post, trialled=reused is None)  # secret or identifier
+        if first or (tokens.roles_by and self.baseline_tokens is not None and not self.baseline_tokens.roles_by):
+            self.baseline_tokens = tokens
+        if self._set_roles.take_relogin():  # the trials or a second login ended this session on the server
+            self.close_client(client)
+            return self.live_login()
         steps = tuple(range(first_step, len(self.recorder.steps) + 1))
         self._live = LoginRecord(client.name, pre, post, landing, tokens, utc_now(), steps, arrival)
         self._live_client, self._live_ended = client, False

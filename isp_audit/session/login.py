@@ -24,6 +24,7 @@ from ..recorder import Recorder
 from ..state import ClientState
 from .clients import Client
 from .credentials import Credentials
+from .steps import run_steps
 
 LOGIN_NAME = re.compile(r"log\s*-?\s*in|sign\s*-?\s*in", re.I)
 OTP_FIELD = (
@@ -313,7 +314,6 @@ class LoginFlow:
         self._submit(client, submit.first if submit.count() else None, field_.first)
 
     def _login_steps(self, client: Client) -> None:
-        page = client.page
         fetches_before = client.script_fetches
         values = {"username": self.credentials.username, "password": self.credentials.password}
 
@@ -324,28 +324,12 @@ class LoginFlow:
                 text = text.replace("{" + key + "}", value)
             return text
 
-        for step in self.profile.login.steps or []:
-            kind = step.kind
-            if kind == "goto":
-                self.browsing.goto(client, self.profile.url(fill_in(step.goto or "")))
-            elif kind == "fill" and step.fill:
-                page.fill(step.fill.selector, fill_in(step.fill.value))
-            elif kind == "select" and step.select:
-                page.select_option(step.select.selector, fill_in(step.select.value))
-            elif kind == "click":
-                page.click(step.click or "")
-                page.wait_for_load_state("load")
-            elif kind == "press" and step.press:
-                page.press(step.press.selector, step.press.key)
-                page.wait_for_load_state("load")
-            elif kind == "wait_for" and step.wait_for:
-                w = step.wait_for
-                if w.selector:
-                    page.wait_for_selector(w.selector)
-                if w.url:
-                    page.wait_for_url(w.url)
-                if w.text:
-                    page.get_by_text(w.text).first.wait_for()
+        run_steps(
+            client,
+            self.profile.login.steps or [],
+            lambda url: self.browsing.goto(client, self.profile.url(url)),
+            fill_in,
+        )
         self.browsing.settle(client, fetches_before)
 
 

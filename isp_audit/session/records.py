@@ -56,11 +56,49 @@ class TokenTrial:
     authenticated_without: bool
 
 
+MemberRole = Literal["secret", "identifier"]
+
+
+@dataclass(frozen=True)
+class SessionMember:
+    """The role one token plays in a session made of several items, found by comparing two logins.
+
+    A *secret* takes a new value at each login of the user; an *identifier* is the same at every login
+    (a user id, or a deterministic encryption of the user name): it names the user, it cannot be the
+    secret that proves the session, and it is judged as an identifier, never as a random token.
+    """
+
+    item: StateItem
+    role: MemberRole
+    why: str
+
+
 @dataclass(frozen=True)
 class TokenIdentification:
     tokens: tuple[StateItem, ...]
     trials: tuple[TokenTrial, ...]
     method: str
+    # Set when the session is several items: each token's role (see isp_audit.session.members).
+    members: tuple[SessionMember, ...] = ()
+    roles_by: str = ""  # how the roles were found, or why they could not be
+    # The identifiers replayed without any secret: proof of client-held identity when authenticated.
+    identifiers_alone: AuthCheck | None = None
+
+    def role_of(self, item: StateItem) -> MemberRole:
+        """An item's role (matched by kind and name); a token never classified is the secret."""
+        member = self.member(item)
+        return member.role if member is not None else "secret"
+
+    def member(self, item: StateItem) -> SessionMember | None:
+        return next((m for m in self.members if (m.item.kind, m.item.name) == (item.kind, item.name)), None)
+
+    @property
+    def secrets(self) -> tuple[StateItem, ...]:
+        return tuple(t for t in self.tokens if self.role_of(t) == "secret")
+
+    @property
+    def identifiers(self) -> tuple[StateItem, ...]:
+        return tuple(t for t in self.tokens if self.role_of(t) == "identifier")
 
 
 @dataclass(frozen=True)
@@ -153,6 +191,20 @@ class LogoutResult:
     client_logged_out: bool
     told_to_drop: dict[str, str]
     logged_out_at: str
+    # The requests the logout sent to the target ("POST /logout"), from its first action on; None where
+    # they were not counted. Empty: the logout never told the server (it only cleared client storage).
+    server_requests: tuple[str, ...] | None = None
+
+    @property
+    def told_server(self) -> str:
+        """``the logout sent 2 requests to the server (POST /logout, GET /login)``, or that it sent none."""
+        sent = self.server_requests
+        if sent is None:
+            return ""
+        if not sent:
+            return "the logout made no request to the server (it only cleared client storage)"
+        shown = ", ".join(sent[:6]) + (f", and {len(sent) - 6} more" if len(sent) > 6 else "")
+        return f"the logout sent {len(sent)} request{'s' if len(sent) != 1 else ''} to the server ({shown})"
 
 
 @dataclass(frozen=True)
