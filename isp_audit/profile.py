@@ -112,7 +112,7 @@ class Login(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Login:
         # The username is optional: password-only forms (a single password field) have none.
-        if not self.has_username and any("{username}" in text for text in self._step_texts()):
+        if not self.has_username and uses_username(self.steps):
             raise ValueError("steps use {username}, but neither username nor username_env is given")
         if self.selectors is not None and (self.selectors.username is None) == self.has_username:
             raise ValueError(
@@ -134,12 +134,14 @@ class Login(_Strict):
     def has_username(self) -> bool:
         return bool(self.username or self.username_env)
 
-    def _step_texts(self) -> list[str]:
-        """Every step value that placeholders are filled into."""
-        texts = []
-        for step in self.steps or []:
-            texts += [step.goto or "", step.fill.value if step.fill else "", step.select.value if step.select else ""]
-        return texts
+
+def uses_username(steps: list[LoginStep] | None) -> bool:
+    """Whether a step value that placeholders are filled into uses ``{username}``."""
+    for step in steps or []:
+        values = (step.goto or "", step.fill.value if step.fill else "", step.select.value if step.select else "")
+        if any("{username}" in value for value in values):
+            return True
+    return False
 
 
 class Authenticated(_Strict):
@@ -212,6 +214,12 @@ class Profile(_Strict):
     checks: list[str] | None = None
     skip: list[str] = Field(default_factory=list)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+
+    @model_validator(mode="after")
+    def _logout_steps_username(self) -> Profile:
+        if self.logout is not None and not self.login.has_username and uses_username(self.logout.steps):
+            raise ValueError("logout.steps use {username}, but neither login.username nor login.username_env is given")
+        return self
 
     @property
     def base_url(self) -> str:

@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import Browser
 
 from isp_audit.demo.apps import RunningApp
+from isp_audit.errors import ProfileError
 from isp_audit.model import ScanResult
-from isp_audit.profile import Profile
+from isp_audit.profile import Profile, parse_profile
 from isp_audit.session.prelogin import arrival_pages
 from tests.apps.flask_flash import create_app
 from tests.conftest import run_cli, scan_in_process
@@ -131,3 +132,14 @@ def test_no_username_on_a_form_that_needs_one_says_so(browser: Browser, tmp_path
     login = {"url": "/login", "password_env": PASSWORD_ENV}
     result = _scan(browser, create_app(PASSWORD, rotate=True), tmp_path, login)
     assert result.aborted and "the profile gives no username" in result.aborted, result.aborted
+
+
+def test_username_placeholders_need_a_username() -> None:
+    base = "target: {base_url: 'http://a.test/'}\nlogin:\n  password_env: X\n"
+    assert parse_profile(base + "  url: /login\n").login.has_username is False  # password-only: fine
+    with pytest.raises(ProfileError, match=r"line 2: login: steps use \{username\}, but neither"):
+        parse_profile(base + "  steps: [{fill: {selector: '#u', value: '{username}'}}]\n", "p.yaml")
+    logout = "logout:\n  steps: [{click: '#menu'}, {goto: '/users/{username}/logout'}]\n"
+    with pytest.raises(ProfileError, match=r"logout.steps use \{username\}, but neither login.username"):
+        parse_profile(base + "  url: /login\n" + logout, "p.yaml")
+    assert parse_profile(base + "  url: /login\n  username: bob\n" + logout).logout is not None
