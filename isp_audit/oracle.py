@@ -8,7 +8,7 @@ two paths cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -16,6 +16,7 @@ from bs4 import BeautifulSoup
 
 from .cookies import parse_set_cookie
 from .http import DEFAULT_DEADLINE_S, send, soup
+from .request_oracle import RequestSpec
 from .scope import Scope
 from .state import ClientState, Cookie
 
@@ -33,17 +34,21 @@ class Observation:
     blocked_redirect: str | None = None  # an out-of-scope Location that was recorded, not followed
     via: str = "http"
     first_status: int | None = None  # the status of the first response, when it redirected
+    method: str = "GET"
 
     def summary(self) -> str:
         """E.g. ``HTTP GET /account → 302 … ended at /login (200)``: the words an assessor reads."""
         asked = urlsplit(self.url).path or "/"
         final = urlsplit(self.final_url).path or "/"
         if self.blocked_redirect:
-            return f"{self.via.upper()} GET {asked} → redirected out of scope to {self.blocked_redirect} (not followed)"
+            return (
+                f"{self.via.upper()} {self.method} {asked} → redirected out of scope to {self.blocked_redirect} "
+                "(not followed)"
+            )
         if final != asked:
             hop = f"{self.first_status} " if self.first_status else ""
-            return f"{self.via.upper()} GET {asked} → {hop}redirect to {final} ({self.status})"
-        return f"{self.via.upper()} GET {asked} → {self.status}"
+            return f"{self.via.upper()} {self.method} {asked} → {hop}redirect to {final} ({self.status})"
+        return f"{self.via.upper()} {self.method} {asked} → {self.status}"
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class Oracle:
     not_redirected_to: str | None = None
     derived: bool = False
     reason: str = ""
+    # A request oracle: the server is asked over plain HTTP with the token placed by header templates.
+    request: RequestSpec | None = None
 
     def describe(self) -> str:
         parts = []
@@ -67,6 +74,10 @@ class Oracle:
         if self.expect_selector:
             parts.append(f"page has element {self.expect_selector!r}")
         how = "derived" if self.derived else "from the profile"
+        if self.request is not None:
+            how = "derived from the app's own traffic" if self.derived else "from the profile"
+            asked = f"{self.request.method} {_path_query(self.url)}{self.request.describe()}"
+            return f"{asked}: {' and '.join(parts)} ({how})"
         return f"GET {urlsplit(self.url).path or '/'}: {' and '.join(parts)} ({how})"
 
     def judge(self, obs: Observation) -> tuple[bool, str]:
@@ -114,7 +125,19 @@ class HttpFetcher:
         self.deadline_s = deadline_s  # per exchange (isp_audit.http.send)
         self.requests_made = 0
 
-    def get(self, url: str, state: ClientState, extra_headers: dict[str, str] | None = None) -> Observation:
+    def ask(self, oracle: Oracle, state: ClientState, extra_headers: dict[str, str] | None = None) -> Observation:
+        """The oracle's request for ``state``: a page GET, or the request oracle with its headers filled from
+        the state (the state's own copies of those headers are not sent: the templates place them)."""
+        if oracle.request is None:
+            return self.get(oracle.url, state, extra_headers)
+        spec = oracle.request
+        kept = tuple((n, v) for n, v in state.headers if n.lower() not in spec.placed_headers)
+        headers = {"Accept": "application/json, text/plain, */*", **spec.fill(state, oracle.url)}
+        return self.get(oracle.url, replace(state, headers=kept), {**headers, **(extra_headers or {})}, spec.method)
+
+    def get(
+        self, url: str, state: ClientState, extra_headers: dict[str, str] | None = None, method: str = "GET"
+    ) -> Observation:
         jar = list(state.cookies)
         current = url
         first_status: int | None = None
@@ -131,19 +154,24 @@ class HttpFetcher:
                 headers["Cookie"] = cookie_header
             self._scope.require(current)
             self.requests_made += 1
-            resp = send("GET", current, headers, deadline_s=self.deadline_s)
-            self._on_exchange({"method": "GET", "url": current, "request_headers": headers, "response": resp})
+            resp = send(method, current, headers, deadline_s=self.deadline_s)
+            self._on_exchange({"method": method, "url": current, "request_headers": headers, "response": resp})
             jar = _apply_set_cookies(jar, resp, parts.hostname or "")
             location = resp.headers.get("Location")
             if resp.is_redirect and location:
                 first_status = first_status or resp.status_code
                 nxt = urljoin(current, location)
                 if not self._scope.allows(nxt):
-                    return Observation(url, current, resp.status_code, resp.text, blocked_redirect=nxt)
+                    return Observation(url, current, resp.status_code, resp.text, blocked_redirect=nxt, method=method)
                 current = nxt
                 continue
-            return Observation(url, current, resp.status_code, resp.text, first_status=first_status)
-        return Observation(url, current, 310, "", first_status=first_status)
+            return Observation(url, current, resp.status_code, resp.text, first_status=first_status, method=method)
+        return Observation(url, current, 310, "", first_status=first_status, method=method)
+
+
+def _path_query(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _apply_set_cookies(jar: list[Cookie], resp: requests.Response, host: str) -> list[Cookie]:

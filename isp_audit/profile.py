@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from .errors import ProfileError
 from .policy import Policy, build_policy
+from .request_oracle import SAFE_METHODS, RequestSpec, check_template
 from .scope import Scope
 
 
@@ -144,10 +145,39 @@ def uses_username(steps: list[LoginStep] | None) -> bool:
     return False
 
 
-class Authenticated(_Strict):
-    """The oracle: how to tell a logged-in client from an anonymous one."""
+class OracleRequest(_Strict):
+    """``authenticated.request``: a server request whose answer tells logged-in from anonymous (safe method
+    only), with header templates placing the token as the app does (see isp_audit.request_oracle)."""
 
+    method: str = "GET"
     url: HttpUrl
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("method")
+    @classmethod
+    def _safe(cls, value: str) -> str:
+        if value.upper() not in SAFE_METHODS:
+            raise ValueError(
+                f"must be GET or HEAD (the oracle is asked many times and must change nothing), not {value}"
+            )
+        return value.upper()
+
+    @field_validator("headers")
+    @classmethod
+    def _templates(cls, value: dict[str, str]) -> dict[str, str]:
+        for template in value.values():
+            check_template(template)
+        return value
+
+    def spec(self) -> RequestSpec:
+        return RequestSpec(self.method, tuple(self.headers.items()))
+
+
+class Authenticated(_Strict):
+    """The oracle: how to tell a logged-in client from an anonymous one (a page, or a server request)."""
+
+    url: HttpUrl | None = None
+    request: OracleRequest | None = None
     expect_text: str | None = None
     expect_selector: str | None = None
     expect_status: int | None = None
@@ -155,9 +185,18 @@ class Authenticated(_Strict):
 
     @model_validator(mode="after")
     def _some_expectation(self) -> Authenticated:
+        if (self.url is None) == (self.request is None):
+            raise ValueError("give exactly one of url (a page) or request (a server request)")
+        if self.request is not None and self.expect_selector:
+            raise ValueError("expect_selector needs a page (url); a request oracle takes expect_status or expect_text")
         if not any((self.expect_text, self.expect_selector, self.expect_status, self.not_redirected_to)):
             raise ValueError("give at least one of expect_text, expect_selector, expect_status, not_redirected_to")
         return self
+
+    @property
+    def oracle_url(self) -> str:
+        """The page or request URL (relative to the base URL, or absolute)."""
+        return self.request.url if self.request is not None else self.url or "/"
 
 
 class Logout(_Strict):

@@ -82,7 +82,14 @@ def run_scan(
     oracle = None
     if profile.authenticated is not None:
         a = profile.authenticated
-        oracle = Oracle(profile.url(a.url), a.expect_text, a.expect_selector, a.expect_status, a.not_redirected_to)
+        oracle = Oracle(
+            profile.url(a.oracle_url),
+            a.expect_text,
+            a.expect_selector,
+            a.expect_status,
+            a.not_redirected_to,
+            request=a.request.spec() if a.request else None,
+        )
     policy = request.policy or profile.policy.build()
     limits = request.limits
     lab = SessionKit(browser, profile, recorder, redactor, oracle, policy, limits)

@@ -41,6 +41,7 @@ FORMATS: tuple[str, ...] = (
     "gorilla-session-id",
     "iron-sealed",
     "spring-session-id",
+    "signed-uuid-session-id",
     "php-session-id",
     "java-session-id",
     "aspnetcore-dataprotection",
@@ -697,6 +698,20 @@ def _spring_session(t: _Token) -> TokenAnalysis | None:
     return _result("spring-session-id", "Spring Session id", client_state=False, detail=detail)
 
 
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_SIGNED_UUID_RE = re.compile(rf"({_UUID})!([A-Za-z0-9+/_-]{{20,}}=*)")
+
+
+def _signed_uuid_id(t: _Token) -> TokenAnalysis | None:
+    # pgAdmin 4's ManagedSessionInterface (web/pgadmin/utils/session.py): "<uuid4 sid>!<base64 HMAC of
+    # the sid>"; the state lives in the server's session store, the HMAC only proves the id was issued.
+    if not _SIGNED_UUID_RE.fullmatch(t.text):
+        return None
+    detail = "holding a UUID session id and its HMAC (session state is kept server side)"
+    label = "signed UUID session id (uuid!hmac, e.g. pgAdmin 4)"
+    return _result("signed-uuid-session-id", label, client_state=False, signed=True, detail=detail)
+
+
 _SERVER_IDS: tuple[tuple[str, str, re.Pattern[str], str], ...] = (
     # php-src ext/session/session.c: sid_length x sid_bits_per_character (4: hex, 5: [0-9a-v], 6: adds A-Z,-).
     ("phpsessid", "php-session-id", re.compile(r"[0-9a-zA-Z,-]{22,256}"), "PHP session id"),
@@ -726,6 +741,8 @@ def id_part(value: str, fmt: str) -> tuple[str, str]:
         return text.removeprefix("s:").rsplit(".", 1)[0], "ID without its signature"
     if fmt == "java-session-id":
         return text.split(".", 1)[0], "ID without its route suffix"
+    if fmt == "signed-uuid-session-id":
+        return text.split("!", 1)[0], "the UUID without its HMAC"
     if fmt == "spring-session-id":
         return (_b64decode(text) or b"").decode("ascii", "replace"), "the UUID inside the base64"
     if fmt == "gorilla-session-id":
@@ -779,6 +796,7 @@ _DETECTORS: tuple[Callable[[_Token], TokenAnalysis | None], ...] = (
     _gorilla,
     _laravel,
     _spring_session,
+    _signed_uuid_id,
     _jose,
     _itsdangerous,
     _express_session_id,

@@ -217,6 +217,18 @@ def test_spring_session_id() -> None:
     assert id_part(value, result.format) == (sid, "the UUID inside the base64")
 
 
+def test_signed_uuid_session_id() -> None:
+    # pgAdmin 4 (web/pgadmin/utils/session.py, ManagedSessionInterface): the cookie is "<sid>!<digest>", sid a
+    # uuid4 string, digest = base64(HMAC-SHA256(secret, f"{sid}:{randval}")) (its _calc_hmac, rebuilt here).
+    sid = str(uuid.uuid4())
+    digest = base64.b64encode(hmac.new(b"k" * 32, f"{sid}:{secrets.token_hex(10)}".encode(), "sha256").digest())
+    value = f"{sid}!{digest.decode()}"
+    result = analyse_token("pga4_session", value)
+    check(result, "signed-uuid-session-id", client_state=False, signed=True, encrypted=False)
+    assert id_part(value, result.format) == (sid, "the UUID without its HMAC")
+    assert analyse_token("pga4_session", f"{sid}!").format != "signed-uuid-session-id"
+
+
 def test_java_jsessionid() -> None:
     # Tomcat StandardSessionIdGenerator: 32 upper-case hex, then ".<jvmRoute>" (the tomcat 10.1 sample's shape).
     sid = secrets.token_hex(16).upper()

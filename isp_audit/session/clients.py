@@ -7,6 +7,7 @@ back into Playwright.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -24,6 +25,18 @@ from ..state import ClientState
 from .records import Fingerprint
 
 NAV_TIMEOUT_MS = 20_000
+SCRIPT_REQUESTS_KEPT = 200  # the latest XHR/fetch requests of a client, for deriving a request oracle
+# Headers an app's script sets to carry a session token (captured into the state, replayed as its items).
+TOKEN_HEADER = re.compile(r"authorization|x-[a-z0-9-]*(?:token|auth|session|api-?key)[a-z0-9-]*", re.I)
+
+
+@dataclass(frozen=True)
+class ScriptRequest:
+    """An in-scope XHR/fetch request the page's own scripts made (memory only: headers carry tokens)."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]  # names lower-cased, as the browser reports them
 
 
 @dataclass
@@ -35,6 +48,7 @@ class Client:
     page: Page
     auth_headers: dict[str, str] = field(default_factory=dict)
     script_fetches: int = 0  # XHR/fetch requests the page's own scripts made: a sign of a single-page app
+    script_requests: list[ScriptRequest] = field(default_factory=list)  # the latest of them, in scope
     in_flight: int = 0  # requests started and not yet finished or failed
     document_status: int = 0  # status of the main frame's latest document response (a 503 page is a fault)
     closed: bool = False
@@ -166,11 +180,20 @@ class ClientPool:
             self.out_of_scope.append(request.url)
             if is_page_navigation(request):
                 self.out_of_scope_navigations.append(request.url)
-        auth = request.headers.get("authorization")
-        if auth and self.profile.in_scope(request.url):
-            self.redactor.register(auth)
-            self.redactor.register(auth.partition(" ")[2])
-            client.auth_headers["Authorization"] = auth
+        if self.profile.in_scope(request.url):
+            self._note_script_request(client, request)
+
+    def _note_script_request(self, client: Client, request: Request) -> None:
+        """Keep the token headers the page sent (they become part of its state) and its XHR/fetch requests."""
+        headers = request.headers
+        for name, value in headers.items():
+            if value and TOKEN_HEADER.fullmatch(name):
+                self.redactor.register(value)
+                self.redactor.register(value.partition(" ")[2])
+                client.auth_headers["-".join(p.capitalize() for p in name.split("-"))] = value
+        if request.resource_type in ("xhr", "fetch"):
+            client.script_requests.append(ScriptRequest(request.method, request.url, tuple(headers.items())))
+            del client.script_requests[:-SCRIPT_REQUESTS_KEPT]
 
     def drain(self) -> None:
         """Move finished browser requests into the HAR (safe here: we are outside event handlers)."""

@@ -138,6 +138,8 @@ class Logout:
         can travel without a browser), a browser that looks exactly like the user's, and a stranger's."""
         label = "captured session tokens replayed after logout"
         replays = []
+        if self.kit.oracle is not None and self.kit.oracle.request is not None:
+            return self._ask_server(state, label)  # a request oracle: the server is asked, over plain HTTP
         if self.kit.http_replay_ok and state.cookie_only:
             check = self.kit.is_authenticated(state, f"{label} (plain HTTP)", "replay")
             replays.append(Replay("plain HTTP", "over plain HTTP with the browser's user agent", check))
@@ -156,6 +158,23 @@ class Logout:
             )
         )
         return tuple(replays)
+
+    def _ask_server(self, state: ClientState, label: str) -> tuple[Replay, ...]:
+        """With a request oracle, the logged-out tokens are sent in the app's own request over plain HTTP,
+        once as the user's browser would send it and once as another device."""
+        own = self.kit.is_authenticated(state, f"{label} (plain HTTP, the browser's user agent)", "replay")
+        stranger = Fingerprint()
+        other = self.kit.is_authenticated(
+            state, f"{label} (plain HTTP, another fingerprint)", "replay-stranger", fingerprint=stranger
+        )
+        return (
+            Replay("plain HTTP", "in the app's own request over plain HTTP with the browser's user agent", own),
+            Replay(
+                "another device",
+                f"in the app's own request over plain HTTP as another device ({stranger.user_agent.split(')')[0]}))",
+                other,
+            ),
+        )
 
 
 class ExtraLogins:

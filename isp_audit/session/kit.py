@@ -74,6 +74,7 @@ class SessionKit:
         self.redactor = redactor
         self.oracle = oracle
         self.http_replay_ok = False
+        self.expect_wait_s = 0.0  # how long a browser replay waits for the oracle's element (set at the proof)
         self.logins = 0
         # Raw (unredacted) URLs the scan saw, kept in memory only, for checks that look for tokens in URLs.
         self._urls_seen: list[SeenUrl] = []

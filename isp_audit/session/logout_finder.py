@@ -146,12 +146,14 @@ class LogoutFinder:
     def run(self) -> str:
         oracle = self.kit.oracle
         searched = urlsplit(self.page.url).path
-        pages = [None, oracle.url] if oracle is not None else [None]
+        # The control may live on the authenticated page; a request oracle's URL is an API, not a page.
+        page_url = None if oracle is None else oracle.url if oracle.request is None else self.kit.profile.base_url
+        pages = [None, page_url] if page_url is not None else [None]
         for url in pages:
             if url is not None:
                 if urlsplit(url).path == searched:
                     continue  # already searched this page
-                self.kit.goto(self.client, url)  # the control may live on the authenticated page
+                self.kit.goto(self.client, url)
             if self._visible_control() or self._control_in_menu() or self._logout_route_on_page():
                 return " → ".join(self.trail)
         if self._well_known_route():

@@ -79,6 +79,8 @@ class Navigator:
         status = 0
         try:
             response = client.page.goto(url, wait_until="load", timeout=self.action_ms())
+            if response is None:  # same document (only the #fragment differs): reload, so there is a status
+                response = client.page.reload(wait_until="load", timeout=self.action_ms())
             status = response.status if response else 0
             first = response.request if response else None
             while first is not None and first.redirected_from is not None:

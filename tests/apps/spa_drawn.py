@@ -1,0 +1,114 @@
+"""A single-page app whose logged-in look is drawn from localStorage alone, while its API checks the token.
+
+The trap issue 7 describes: the page shows "Welcome, <name>" and a "Sign out" button whenever a token is
+in localStorage, whatever the token is, so an oracle that reads the page is blind to the server. The API
+(``/api/me``, ``/api/items``) verifies a real HS256 JWT with a random key (alg none, a stripped or a
+corrupted signature are refused with 401). Logging out only clears storage: the server is never told.
+A grounded variant (``grounded_delay_ms``) asks the server before drawing, draws late, and moves to a
+``#/notes`` hash route after login, for the settle tests. The page also keeps a plain ``username`` item
+in localStorage (not a session token: the server never sees it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterable
+
+import jwt
+from werkzeug.wrappers import Request, Response
+
+PASSWORD_ENV = "SPA_DRAWN_PASSWORD"
+USERNAME = "admin"
+
+PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Drawn SPA</title></head><body>
+<h1>Notes</h1><main id="main"></main>
+<script>
+const main = document.getElementById("main");
+const GROUNDED_DELAY_MS = /*DELAY*/null;
+function showLogin(msg) {
+  main.innerHTML = '<p>' + (msg || 'Please sign in') + '</p><form id="f"><input name="username">' +
+    '<input type="password" name="password"><button type="submit">Sign in</button></form>';
+  document.getElementById("f").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(e.target));
+    const r = await fetch("/api/login", {method: "POST", headers: {"Content-Type": "application/json"},
+                                         body: JSON.stringify(data)});
+    if (!r.ok) { showLogin("Invalid username or password"); return; }
+    localStorage.setItem("auth_token", (await r.json()).token);
+    localStorage.setItem("username", data.username);
+    localStorage.setItem("theme", "dark");
+    if (GROUNDED_DELAY_MS !== null) location.hash = "#/notes";  // a hash route: same-document navigation
+    render();
+  });
+}
+function draw(token) {
+  main.innerHTML = '<p id="welcome">Welcome, ' + localStorage.getItem("username") + '</p>' +
+    '<button id="out">Sign out</button><ul id="items"></ul>';
+  document.getElementById("out").addEventListener("click", () => { localStorage.clear(); render(); });
+  const auth = {headers: {"Authorization": "Bearer " + token}};
+  fetch("/api/me", auth).catch(() => {});
+  fetch("/api/items", auth).then((r) => r.ok ? r.json() : {items: []}).then((d) => {
+    document.getElementById("items").innerHTML = d.items.map((i) => '<li>' + i + '</li>').join('');
+  }).catch(() => {});
+}
+function render() {
+  const token = localStorage.getItem("auth_token");
+  if (!token) { showLogin(); return; }
+  if (GROUNDED_DELAY_MS === null) { draw(token); return; }  // drawn from storage alone: the server is not asked
+  // The grounded variant asks the server first, and draws late (as apps behind a slow API do).
+  main.innerHTML = '<p>Loading…</p>';
+  fetch("/api/me", {headers: {"Authorization": "Bearer " + token}}).then((r) => {
+    if (!r.ok) { localStorage.clear(); showLogin(); return; }
+    setTimeout(() => draw(token), GROUNDED_DELAY_MS);
+  });
+}
+render();
+</script></body></html>"""
+
+
+class DrawnSpaApp:
+    """The fixture: ``GET /`` is the page; ``/api/login`` issues a JWT; ``/api/me`` and ``/api/items`` check it."""
+
+    def __init__(self, password: str | None = None, grounded_delay_ms: int | None = None) -> None:
+        self.key = secrets.token_bytes(32)
+        self.password = password  # else the environment variable PASSWORD_ENV
+        # The grounded variant: the page asks /api/me before drawing, draws this late, and routes by #hash.
+        self.page = PAGE if grounded_delay_ms is None else PAGE.replace("/*DELAY*/null", str(int(grounded_delay_ms)))
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        request = Request(environ)
+        route = {
+            ("GET", "/"): lambda r: Response(self.page, mimetype="text/html"),
+            ("POST", "/api/login"): self.login,
+            ("GET", "/api/me"): lambda r: self.with_user(r, lambda user: {"user": user}),
+            ("GET", "/api/items"): lambda r: self.with_user(r, lambda user: {"items": ["first note", "second"]}),
+        }.get((request.method, request.path))
+        response = route(request) if route else Response("not found", 404)
+        return response(environ, start_response)
+
+    def login(self, request: Request) -> Response:
+        data = request.get_json(silent=True) or {}
+        if data.get("username") != USERNAME or data.get("password") != (self.password or os.environ.get(PASSWORD_ENV)):
+            return _json({"error": "invalid"}, 401)
+        now = int(time.time())
+        return _json({"token": jwt.encode({"sub": USERNAME, "iat": now, "exp": now + 3600}, self.key, "HS256")})
+
+    def user(self, request: Request) -> str | None:
+        """The token's subject when its HS256 signature is good and it has not expired (pyjwt refuses
+        ``alg: none`` and any other algorithm, since only HS256 is allowed)."""
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        try:
+            return str(jwt.decode(token, self.key, algorithms=["HS256"])["sub"])
+        except jwt.PyJWTError:
+            return None
+
+    def with_user(self, request: Request, body: Callable[[str], dict]) -> Response:
+        user = self.user(request)
+        return _json({"error": "unauthenticated"}, 401) if user is None else _json(body(user))
+
+
+def _json(data: dict, status: int = 200) -> Response:
+    return Response(json.dumps(data), status, mimetype="application/json")
