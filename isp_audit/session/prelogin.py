@@ -55,7 +55,9 @@ class Arrival:
 
     def visit(self, client: Client) -> PreLogin:
         oracle = self.kit.oracle
-        pages = arrival_pages(self.kit.profile, oracle.url if oracle is not None else None)
+        # A request oracle is an API call the app's scripts make, not a page a visitor arrives through.
+        protected = oracle.url if oracle is not None and oracle.request is None else None
+        pages = arrival_pages(self.kit.profile, protected)
         state = ClientState()
         visits: list[PageVisit] = []
         for index, url in enumerate(pages):
