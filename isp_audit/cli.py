@@ -25,14 +25,17 @@ from .browser import BrowserChoice, binary_version, find_browser, launch
 from .catalogue import explain_text, load_catalogue
 from .checks import REGISTRY
 from .diff import DIFF_FORMATS, diff_documents, print_diff
-from .document import load_document
+from .document import load_results
 from .errors import AuditError
 from .gate import summary_line
 from .outputs import ReportSpec, check_report_specs, write_reports
 from .pack import verify_pack
+from .portfolio.command import merge_command, scan_portfolio
+from .portfolio.run import PortfolioOptions
 from .profile import starter_profile
+from .progress import live_progress
 from .resources import package_path as resource_path
-from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ism_2066_label
+from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from .sanitize import SafeConsole, visible
 from .scanner import INTERRUPTED
 from .validate import check_output_file, check_report_paths, split_ids
@@ -40,7 +43,7 @@ from .validate import check_output_file, check_report_paths, split_ids
 try:  # typer >= 0.2x raises its own vendored copy of click's exceptions; older typer raises click's
     from typer._click import exceptions as click_errors
 except ImportError:  # pragma: no cover - depends on the installed typer
-    from click import exceptions as click_errors
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 EXIT_HELP = """Exit codes: 0 no failure at or above --fail-on (default: any failure counts); 1 at least one
 unwaived failure at or above it, or an expired waiver; 2 the scan could not be done (usage, profile,
@@ -116,6 +119,10 @@ def scan(
     entropy_samples: Annotated[
         int | None, typer.Option(help="Tokens to collect for token-entropy (default 1000, up to 20000).")
     ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=32, help="Most requests in flight to the target at once (default 4)."),
+    ] = None,
     measure_timeouts: Annotated[
         bool, typer.Option("--measure-timeouts", help="Measure idle/absolute expiry by waiting (slow).")
     ] = False,
@@ -141,8 +148,11 @@ def scan(
     pack: Annotated[bool, typer.Option("--pack", help="Make the output folder a BagIt evidence pack.")] = False,
     zip_path: Annotated[Path | None, typer.Option("--zip", help="Also zip the evidence pack to this file.")] = None,
     fail_on: Annotated[
-        str, typer.Option(help="Lowest severity whose failure gives exit 1: critical, high, medium, low, info, none.")
-    ] = "low",
+        str | None,
+        typer.Option(
+            help="Lowest severity whose failure gives exit 1: critical, high, medium, low, info, none (default low)."
+        ),
+    ] = None,
     advisory: Annotated[bool, typer.Option("--advisory", help="Always exit 0 after writing everything.")] = False,
     waivers: Annotated[
         Path | None, typer.Option(help="YAML waiver file (check, target, justification, owner, expires).")
@@ -150,21 +160,43 @@ def scan(
     attestations: Annotated[Path | None, typer.Option(help="YAML attestations for the manual ISM-2066 items.")] = None,
     browser: BrowserOpt = None,
     headed: HeadedOpt = False,
+    targets: Annotated[
+        Path | None, typer.Option("--targets", help="A portfolio file: audit each of its targets (see README).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", help="With --targets: targets audited at once.")] = 1,
+    shard: Annotated[
+        str | None, typer.Option("--shard", help="With --targets: audit only the K-th of N slices, e.g. 2/4.")
+    ] = None,
 ) -> None:
-    """Audit one web application.
+    """Audit one web application, or with --targets a portfolio of them.
 
     Exit 0 no unwaived failure at or above --fail-on, 1 otherwise (or an expired waiver), 2 the scan could not
-    be done; --advisory exits 0 once everything is written.
+    be done; --advisory exits 0 once everything is written. A portfolio exits with its worst target's code.
     """
+    if targets is not None:
+        refused = {"URL": url, "--profile": profile_path, "--username": username, "--login-url": login_url,
+                   "--password-env": password_env, "--json": json_out or None, "--report": report or None,
+                   "--zip": zip_path, "--measure-timeouts": measure_timeouts or None,
+                   "--timeout-budget": timeout_budget}  # fmt: skip
+        given = [name for name, value in refused.items() if value is not None]
+        if given:
+            raise AuditError(f"{given[0]} cannot be combined with --targets (the portfolio file names each target)")
+        portfolio = PortfolioOptions(
+            targets, out, jobs, shard, checks, skip, policy, fail_on, advisory, pack,
+            max_time, entropy_samples, waivers, attestations, operator, browser, headed,
+        )  # fmt: skip
+        raise typer.Exit(scan_portfolio(portfolio, err))
+    if jobs != 1 or shard is not None:
+        raise AuditError("--jobs and --shard need --targets (a portfolio file)")
     options = pipeline.ScanOptions(
         url, profile_path, username, password_env, login_url, out, json_out, checks, skip, policy,
         entropy_samples, measure_timeouts, timeout_budget, max_time, tuple(report or ()), operator, pack,
-        zip_path, fail_on, advisory, waivers, attestations,
+        zip_path, fail_on or "low", advisory, waivers, attestations, concurrency,
     )  # fmt: skip
     plan = pipeline.plan_scan(options)
     pipeline.start(plan)
-    with _browser(browser, headed) as (br, label, _), err.status("starting") as status:
-        scanned = pipeline.scan(plan, br, label, lambda msg: status.update(msg))
+    with _browser(browser, headed) as (br, label, _), live_progress(err) as shown:
+        scanned = pipeline.scan(plan, br, label, shown.say)
     _report_run(pipeline.finish(plan, scanned, _say), out)
 
 
@@ -183,7 +215,7 @@ def _report_run(run: pipeline.RunOutcome, out: Path) -> NoReturn:
         # Everything recorded up to the failure is on disk; say so on the same single line.
         raise AuditError(f"{run.result.aborted} (evidence so far in {out}/)")
     print_summary(err, run.result, str(out))
-    _say(f"ISM-2066: {ism_2066_label(run.doc)}")
+    _say(f"ISM-2066: {run.doc.ism_2066_label}")
     _say(summary_line(run.exit))
     raise typer.Exit(run.exit.code)
 
@@ -208,9 +240,9 @@ def demo(
     if unknown:
         raise AuditError(f"unknown check id {unknown[0]!r}; `isp-audit checks` lists them")
     out.mkdir(parents=True, exist_ok=True)
-    with _browser(browser, headed) as (br, label, _), err.status("starting demo") as status:
+    with _browser(browser, headed) as (br, label, _), live_progress(err) as shown:
         selected = tuple(c for c in REGISTRY if c in wanted)
-        outcomes = run_demo(out, br, label, lambda msg: status.update(msg), selected, pack=pack)
+        outcomes = run_demo(out, br, label, shown.say, selected, pack=pack)
     ok = True
     for o in outcomes:
         print_summary(err, o.result, str(out / o.name), title=f"demo app with {o.name} sessions — {o.result.target}")
@@ -223,6 +255,22 @@ def demo(
         err.print(Text.assemble(f"{o.name} app: verdicts ", mark, f": {', '.join(differs)}" if differs else "", "\n"))
         ok &= o.as_built
     raise typer.Exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+@app.command()
+def merge(
+    dirs: Annotated[list[Path], typer.Argument(help="Shard output folders of one portfolio (every shard once).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="New folder for the merged portfolio output.")],
+    pack: Annotated[
+        bool, typer.Option("--pack", help="Seal the merged output as one evidence pack (target packs inside).")
+    ] = False,
+) -> None:
+    """Combine the outputs of `scan --targets FILE --shard K/N` into one portfolio output: each target's folder
+    (and evidence pack, verified) kept whole, every summary rewritten. Exit as the whole portfolio would."""
+    missing = [d for d in dirs if not d.is_dir()]
+    if missing:
+        raise AuditError(f"no such output folder: {missing[0]}")
+    raise typer.Exit(merge_command(dirs, out, err, pack))
 
 
 @app.command()
@@ -270,7 +318,7 @@ def report_cmd(
     specs = [ReportSpec.parse(r) for r in report]
     check_report_specs(specs)
     check_report_paths(specs, default_dir=Path("."))
-    doc = load_document(results)
+    doc = load_results(results)
     folder = results if results.is_dir() else results.parent
     if (folder / "data" / "results.json").is_file():
         folder = folder / "data"
@@ -312,7 +360,7 @@ def diff_cmd(
         wanted.append((fmt, path or f"diff.{fmt}"))
         if wanted[-1][1] != "-":
             check_output_file(Path(wanted[-1][1]), f"--report {spec}")
-    change = diff_documents(load_document(old), load_document(new))
+    change = diff_documents(load_results(old), load_results(new))
     print_diff(err, change)
     for fmt, path in wanted:
         text = renderers[fmt](change)
@@ -356,7 +404,7 @@ def main() -> None:
         _fail(_usage_line(exc))
     except AuditError as exc:
         _fail(f"{exc}" + (f" — {exc.hint}" if exc.hint else ""))
-    except (KeyboardInterrupt, click_errors.Abort):
+    except (KeyboardInterrupt, typer.Abort):  # typer >= 0.2x's vendored click has no exceptions.Abort
         err.print("isp-audit: interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # unexpected: still one line; ISP_AUDIT_DEBUG=1 shows the traceback

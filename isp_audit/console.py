@@ -46,7 +46,8 @@ def print_summary(console: Console, result: ScanResult, out_dir: str | None, tit
     console.print(
         terminal_text(
             f"{s.logins} login(s), {s.browser_requests} browser requests, {s.http_requests} plain-HTTP requests, "
-            f"{s.clients} browser contexts" + (f"; evidence in {out_dir}/" if out_dir else "")
+            f"{s.clients} browser contexts, {s.cost.browser_replays} browser / {s.cost.http_replays} plain-HTTP "
+            "replays" + (f"; evidence in {out_dir}/" if out_dir else "")
         ),
         highlight=False,
     )

@@ -21,8 +21,6 @@ new / removed  the check ran in only the after / the before run
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -32,6 +30,7 @@ from .formats.diff_html import render as render_diff_html
 from .formats.diff_json import render as render_diff_json
 from .formats.diff_markdown import render as render_diff_markdown
 from .results.diff import CHANGES, DocDiff, classify, diff_documents, label, waiver_active, waiver_expired
+from .results.model import Waiver
 from .sanitize import terminal_text
 
 __all__ = [
@@ -85,7 +84,7 @@ def diff_table(d: DocDiff) -> Table:
     return table
 
 
-def _verdict_text(verdict: str | None, waiver: dict[str, Any] | None) -> Text:
+def _verdict_text(verdict: str | None, waiver: Waiver | None) -> Text:
     if verdict is None:
         return Text("—", style="dim")
     text = terminal_text(verdict.upper(), style=STYLE.get(verdict, ""))

@@ -19,15 +19,16 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from . import __version__
 from .catalogue import CheckMeta, Framework, load_catalogue, load_framework
 from .errors import AuditError
 from .model import ScanResult
-from .recorder import har_path
-from .results.model import VERDICTS, refresh_json, waiver_state
+from .results.model import VERDICTS, ResultsDocument, refresh_json
 
 SCHEMA_VERSION = "1"
-__all__ = ["VERDICTS", "build_document", "is_waived", "load_document", "refresh_summary"]
+__all__ = ["VERDICTS", "build_document", "load_document", "load_results", "refresh_summary"]
 
 
 def build_document(
@@ -42,8 +43,7 @@ def build_document(
     framework = load_framework("ism")
     checks = []
     for check in result.checks:
-        entry = asdict(check)
-        entry["verdict"] = check.verdict.value
+        entry = {**check.model_dump(), "severity": check.severity.value, "verdict": check.verdict.value}
         entry.update(_catalogue_entry(catalogue[check.check_id]))
         entry["waiver"] = None
         checks.append(entry)
@@ -112,36 +112,9 @@ def _controls(framework: Framework, doc: dict[str, Any]) -> list[dict[str, Any]]
     return controls
 
 
-def is_waived(check: dict[str, Any]) -> bool:
-    """A failure an active waiver covers (the rule: ``isp_audit.results.model.Waiver.is_active``)."""
-    return waiver_state(check) == "active"
-
-
 def refresh_summary(doc: dict[str, Any]) -> None:
     """Recompute control statuses and verdict counts (after waivers or attestations changed)."""
     refresh_json(doc)
-
-
-def check_evidence_files(doc: dict[str, Any], check: dict[str, Any], *, include_results: bool = True) -> list[str]:
-    """The evidence files one check cites: screenshots of its timeline steps, then the HAR files of the
-    clients that took those steps, and results.json itself. Only files the document lists are named, so
-    a renderer never invents a path."""
-    steps = {s.get("index"): s for s in doc.get("steps") or []}
-    files = doc.get("files") or {}
-    listed_shots = set(files.get("screenshots") or [])
-    listed_hars = set(files.get("har") or [])
-    shots: list[str] = []
-    hars: list[str] = []
-    for index in check.get("steps") or []:
-        step = steps.get(index) or {}
-        shot = step.get("screenshot")
-        if shot and (not listed_shots or shot in listed_shots):
-            shots.append(str(shot))
-        har = har_path(str(step.get("client", "")))
-        if har in listed_hars:
-            hars.append(har)
-    found = list(dict.fromkeys([*shots, *sorted(set(hars))]))
-    return ["results.json", *found] if include_results else found
 
 
 def default_operator() -> str:
@@ -183,6 +156,18 @@ def provenance(browser: str) -> dict[str, Any]:
         "catalogue_version": __version__,
         "ci": {k: os.environ[k] for k in ci_vars if os.environ.get(k)},
     }
+
+
+def load_results(path: Path) -> ResultsDocument:
+    """A past run's typed results document (results.json, an output folder or a pack): every report
+    re-renders from it alone. A file that is not a valid results document is one AuditError line."""
+    data = load_document(path)
+    try:
+        return ResultsDocument.from_json(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise AuditError(f"{path} is not a valid isp-audit results document: {where}: {err['msg']}") from exc
 
 
 def load_document(path: Path) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 
 class Verdict(StrEnum):
     """The outcome of one check. ``error`` means the experiment could not run: never read it as a pass."""
@@ -19,6 +21,32 @@ class Verdict(StrEnum):
     WARN = "warn"
     NOT_APPLICABLE = "not_applicable"
     ERROR = "error"
+
+
+class Severity(StrEnum):
+    """A check's severity, as the catalogue spells it (lower case), most severe first."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """critical 5 … info 1."""
+        return len(SEVERITIES) - SEVERITIES.index(self)
+
+    @classmethod
+    def parse(cls, text: object) -> Severity | None:
+        """The severity named by ``text`` (any case, surrounding space ignored), or None when unknown."""
+        try:
+            return cls(str(text).strip().lower())
+        except ValueError:
+            return None
+
+
+SEVERITIES: tuple[Severity, ...] = tuple(Severity)
 
 
 @dataclass(frozen=True)
@@ -43,18 +71,44 @@ class Step:
 
 
 @dataclass(frozen=True)
-class CheckResult:
-    """A check's outcome as reported: the catalogue's id and title, the verdict and the evidence kept."""
+class Cost:
+    """What some work cost the target in the units that dominate a scan's time (see bench/target_cost.py)."""
+
+    logins: int = 0  # browser or plain-HTTP logins, token-entropy's sampled ones included
+    browser_replays: int = 0  # oracle questions answered in a fresh browser context
+    http_replays: int = 0  # oracle questions answered over plain HTTP
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(
+            self.logins + other.logins,
+            self.browser_replays + other.browser_replays,
+            self.http_replays + other.http_replays,
+        )
+
+    def __sub__(self, other: Cost) -> Cost:
+        return Cost(
+            self.logins - other.logins,
+            self.browser_replays - other.browser_replays,
+            self.http_replays - other.http_replays,
+        )
+
+
+class CheckResult(BaseModel):
+    """A check's outcome as reported: the catalogue's id and title, the verdict and the evidence kept.
+    The results document's entry (``isp_audit.results.model.CheckEntry``) is this plus the catalogue entry."""
+
+    model_config = ConfigDict(frozen=True)
 
     check_id: str
     title: str
-    severity: str
+    severity: Severity
     verdict: Verdict
     summary: str
     evidence: dict[str, Any]
     steps: tuple[int, ...]
     started_at: str
     duration_s: float
+    cost: Cost = Cost()  # what this check spent
 
 
 @dataclass(frozen=True)
@@ -65,6 +119,8 @@ class ScanStats:
     browser_requests: int
     http_requests: int
     clients: int
+    cost: Cost = Cost()  # the whole run's: setup_cost plus every check's cost
+    setup_cost: Cost = Cost()  # spent before the first check (the baseline login and its identification)
 
 
 @dataclass(frozen=True)

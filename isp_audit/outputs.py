@@ -7,16 +7,14 @@ reads only already-redacted files.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .document import refresh_summary
 from .errors import AuditError
 from .formats import RenderContext, default_files, formats, render
+from .results.model import ResultsDocument
 
 # Evidence kinds a renderer may embed or cite; HARs feed the HTML report's request/response excerpts.
 _ASSET_DIRS = ("screenshots", "har")
@@ -61,7 +59,7 @@ def context_for(evidence_dir: Path | None) -> RenderContext:
 
 
 def write_reports(
-    doc: dict[str, Any],
+    doc: ResultsDocument,
     out_dir: Path | None,
     specs: list[ReportSpec],
     evidence_dir: Path | None = None,
@@ -71,11 +69,10 @@ def write_reports(
     ``doc`` must already be redacted (``Redactor.scrub_obj`` on a fresh scan's document): renderers write
     what they are given, and no serialised text is rewritten afterwards.
     ``evidence_dir`` is where the renderers find screenshots and HARs (default: ``out_dir``).
-    Control statuses and the summary are recomputed on a copy (a past document is shown with today's
-    roll-up rule); ``doc`` itself is left as it was.
+    Control statuses and the summary are recomputed (a past document is shown with today's roll-up rule)
+    on a new document; ``doc`` is frozen.
     """
-    doc = copy.deepcopy(doc)
-    refresh_summary(doc)
+    doc = doc.rolled_up()
     written = []
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -36,13 +36,14 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from . import __version__
 from .errors import AuditError
 from .resources import resource_dir
-from .results.model import ExitStatus, exit_status
+from .results.model import ExitStatus, ResultsDocument
 
 BAGIT_VERSION = "1.0"
 MANIFEST = "manifest-sha256.txt"
@@ -64,7 +65,7 @@ _CI_COMMIT = ("GITHUB_SHA", "CI_COMMIT_SHA")
 
 
 def make_pack(
-    out_dir: Path, doc: dict[str, Any], *, zip_to: Path | None = None, status: ExitStatus | None = None
+    out_dir: Path, doc: ResultsDocument, *, zip_to: Path | None = None, status: ExitStatus | None = None
 ) -> Path:
     """Turn the output folder ``out_dir`` into a BagIt bag in place; with ``zip_to``, also zip it.
 
@@ -93,13 +94,7 @@ def make_pack(
         json.dumps(run_record(doc, status), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
 
-    payload = sorted(_payload_entries(data))  # (bag path, size, sha256)
-    oxum = f"{sum(size for _, size, _ in payload)}.{len(payload)}"
-    _write_tag(out_dir / MANIFEST, "".join(f"{digest}  {_encode_path(p)}\n" for p, _, digest in payload))
-    _write_tag(out_dir / "bagit.txt", f"BagIt-Version: {BAGIT_VERSION}\nTag-File-Character-Encoding: UTF-8\n")
-    _write_tag(out_dir / "bag-info.txt", "".join(f"{k}: {_one_line(v)}\n" for k, v in _bag_info(doc, oxum)))
-    tag_lines = [f"{_sha256_file(out_dir / name)}  {name}\n" for name in sorted(TAG_FILES)]
-    _write_tag(out_dir / TAGMANIFEST, "".join(tag_lines))
+    _seal(out_dir, lambda oxum: _bag_info(doc, oxum))
 
     if zip_to is not None:
         try:
@@ -109,41 +104,63 @@ def make_pack(
     return out_dir
 
 
-def run_record(doc: dict[str, Any], status: ExitStatus | None = None) -> dict[str, Any]:
+def seal_folder(out_dir: Path, description: str) -> Path:
+    """Turn a folder that is no one run's (a merged portfolio: summaries and whole target packs) into a
+    BagIt bag in place, so ``isp-audit verify`` checks all of it at once; the packs inside stay whole."""
+    if any((out_dir / name).exists() for name in ("bagit.txt", MANIFEST, TAGMANIFEST)):
+        raise AuditError(f"{out_dir} is already an evidence pack")
+    _refuse_links(out_dir)
+    _move_into_data(out_dir)
+    info = [("Source-Organization", SOURCE_ORGANIZATION), ("External-Description", description),
+            ("Bagging-Date", _utc_now().date().isoformat())]  # fmt: skip
+    _seal(out_dir, lambda oxum: [*info, ("Payload-Oxum", oxum), ("Bag-Software-Agent", f"isp-audit {__version__}")])
+    return out_dir
+
+
+def _seal(out_dir: Path, bag_info: Callable[[str], list[tuple[str, str]]]) -> None:
+    """The manifest of ``out_dir/data``, then the tag files and the tag manifest that pins them."""
+    payload = sorted(_payload_entries(out_dir / "data"))  # (bag path, size, sha256)
+    oxum = f"{sum(size for _, size, _ in payload)}.{len(payload)}"
+    _write_tag(out_dir / MANIFEST, "".join(f"{digest}  {_encode_path(p)}\n" for p, _, digest in payload))
+    _write_tag(out_dir / "bagit.txt", f"BagIt-Version: {BAGIT_VERSION}\nTag-File-Character-Encoding: UTF-8\n")
+    _write_tag(out_dir / "bag-info.txt", "".join(f"{k}: {_one_line(v)}\n" for k, v in bag_info(oxum)))
+    tag_lines = [f"{_sha256_file(out_dir / name)}  {name}\n" for name in sorted(TAG_FILES)]
+    _write_tag(out_dir / TAGMANIFEST, "".join(tag_lines))
+
+
+def run_record(doc: ResultsDocument, status: ExitStatus | None = None) -> dict[str, Any]:
     """The provenance written to ``data/run.json``: what produced the evidence, for whom, when, and how it
     ended (``status``, as the process exits; default: the document gated with the default options)."""
-    prov = doc.get("provenance") or {}
-    ci = dict(prov.get("ci") or {})
-    summary = doc.get("summary") or {}
-    status = status or exit_status(doc.get("checks") or [], doc.get("aborted") or None)
-    catalogue_hash = prov.get("catalogue_sha256")
+    prov = doc.provenance
+    ci = dict(prov.ci)
+    status = status or doc.exit_status()
     return {
         "format": "isp-audit run record 1",
-        "run_id": doc.get("run_id"),
-        "tool": prov.get("tool") or doc.get("tool"),
-        "python": prov.get("python"),
-        "platform": prov.get("platform"),
-        "playwright": prov.get("playwright"),
-        "browser": prov.get("browser"),
+        "run_id": doc.run_id,
+        "tool": prov.tool.model_dump(mode="json"),
+        "python": prov.python,
+        "platform": prov.platform,
+        "playwright": prov.playwright,
+        "browser": prov.browser,
         "catalogue": {
-            "version": prov.get("catalogue_version"),
+            "version": prov.catalogue_version,
             # The document does not carry the catalogue's hash: the shipped catalogue is hashed at pack time.
-            "sha256": catalogue_hash or catalogue_sha256(),
-            "sha256_source": "scan" if catalogue_hash else "pack",
+            "sha256": prov.catalogue_sha256 or catalogue_sha256(),
+            "sha256_source": "scan" if prov.catalogue_sha256 else "pack",
         },
-        "results_schema_version": doc.get("schema_version"),
-        "profile": doc.get("profile"),
-        "targets": [doc["target"]] if doc.get("target") else [],
-        "operator": doc.get("operator"),
+        "results_schema_version": doc.schema_version,
+        "profile": doc.profile.model_dump(mode="json", exclude_unset=True),
+        "targets": [doc.target] if doc.target else [],
+        "operator": doc.operator,
         "ci": {
             "run_id": next((ci[k] for k in _CI_RUN_ID if ci.get(k)), None),
             "commit": next((ci[k] for k in _CI_COMMIT if ci.get(k)), None),
             "environment": ci,
         },
-        "started_at": doc.get("started_at"),
-        "finished_at": doc.get("finished_at"),
+        "started_at": doc.started_at,
+        "finished_at": doc.finished_at,
         "exit": status.to_json(),
-        "summary": summary,
+        "summary": doc.summary.model_dump(mode="json"),
         "packed_at": _utc_now().isoformat(timespec="seconds").replace("+00:00", "Z"),
         "packed_by": f"isp-audit {__version__}",
     }
@@ -160,11 +177,11 @@ def catalogue_sha256() -> str:
     return digest.hexdigest()
 
 
-def write_zip(bag_dir: Path, zip_to: Path, doc: dict[str, Any] | None = None) -> Path:
+def write_zip(bag_dir: Path, zip_to: Path, doc: ResultsDocument | None = None) -> Path:
     """Zip a bag with one top folder named after it; members in sorted order with fixed times and modes."""
     bag_dir = Path(bag_dir)
     top = bag_dir.resolve().name or "evidence"
-    stamp = _zip_time((doc or {}).get("finished_at"))
+    stamp = _zip_time(doc.finished_at if doc else None)
     members = sorted(
         (rel, path) for rel, path in _walk_files(bag_dir) if rel != zip_to.name or path.resolve() != zip_to.resolve()
     )
@@ -185,13 +202,13 @@ def write_zip(bag_dir: Path, zip_to: Path, doc: dict[str, Any] | None = None) ->
     return zip_to
 
 
-def _bag_info(doc: dict[str, Any], oxum: str) -> list[tuple[str, str]]:
-    target = doc.get("target") or "an unnamed target"
+def _bag_info(doc: ResultsDocument, oxum: str) -> list[tuple[str, str]]:
+    target = doc.target or "an unnamed target"
     return [
         ("Source-Organization", SOURCE_ORGANIZATION),
-        ("Contact-Name", doc.get("operator") or "unknown"),
+        ("Contact-Name", doc.operator or "unknown"),
         ("External-Description", f"ISM-2066 session management evidence for {target}"),
-        ("External-Identifier", doc.get("run_id") or "unknown"),
+        ("External-Identifier", doc.run_id or "unknown"),
         ("Bagging-Date", _utc_now().date().isoformat()),
         ("Payload-Oxum", oxum),
         ("Bag-Software-Agent", f"isp-audit {__version__}"),
@@ -229,7 +246,7 @@ def _refuse_links(out_dir: Path) -> None:
                 raise AuditError(f"cannot pack {out_dir}: {rel} is not a regular file")
 
 
-def _check_same_run(out_dir: Path, doc: dict[str, Any]) -> None:
+def _check_same_run(out_dir: Path, doc: ResultsDocument) -> None:
     """Refuse to seal one run's evidence with another run's provenance."""
     results = out_dir / "results.json"
     if not results.is_file():
@@ -238,8 +255,8 @@ def _check_same_run(out_dir: Path, doc: dict[str, Any]) -> None:
         on_disk = json.loads(results.read_text(encoding="utf-8")).get("run_id")
     except (OSError, ValueError, AttributeError):
         return
-    if on_disk and doc.get("run_id") and on_disk != doc["run_id"]:
-        raise AuditError(f"cannot pack {out_dir}: its results.json is run {on_disk}, not run {doc['run_id']}")
+    if on_disk and doc.run_id and on_disk != doc.run_id:
+        raise AuditError(f"cannot pack {out_dir}: its results.json is run {on_disk}, not run {doc.run_id}")
 
 
 def _payload_entries(data: Path) -> Iterator[tuple[str, int, str]]:
@@ -254,6 +271,10 @@ def _walk_files(root: Path) -> Iterator[tuple[str, Path]]:
             path = Path(dirpath) / name
             if stat.S_ISREG(path.lstat().st_mode):
                 yield path.relative_to(root).as_posix(), path
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    return path.open("rb")
 
 
 def _write_tag(path: Path, text: str) -> None:
@@ -388,7 +409,7 @@ def _bag_from_folder(root: Path) -> _Bag:
             if stat.S_ISLNK(mode):
                 bag.problems.append(f"{rel} is a symbolic link (not followed)")
             elif stat.S_ISREG(mode):
-                bag.files[rel] = lambda p=full: p.open("rb")
+                bag.files[rel] = partial(_open_binary, full)
                 bag.sizes[rel] = full.lstat().st_size
             elif not stat.S_ISDIR(mode):
                 bag.problems.append(f"{rel} is not a regular file")
@@ -429,7 +450,7 @@ def _bag_from_zip(zf: zipfile.ZipFile) -> _Bag:
         if not info.filename.startswith(prefix):
             continue
         rel = info.filename[len(prefix) :]
-        bag.files[rel] = lambda i=info: zf.open(i)
+        bag.files[rel] = partial(zf.open, info)
         bag.sizes[rel] = info.file_size
     return bag
 
@@ -455,49 +476,65 @@ def _verify(bag: _Bag) -> VerifyReport:
         problems.append(f"no {TAGMANIFEST}: the tag files (bag-info.txt, manifest) are not protected")
 
     payload = sorted(n for n in bag.files if n.startswith("data/"))
-    altered: set[str] = set()
-    missing: set[str] = set()
-    listed: set[str] = set()
-    hashed: set[str] = set()
+    check = _check_payload(bag, manifests)
+    added = sorted(set(payload) - check.listed)
+    for name in tagmanifests:
+        _check_tag_manifest(bag, name, manifests)
+    _check_oxum(bag, payload)
+    ok = not (check.altered or check.missing or added or problems)
+    return VerifyReport(
+        ok=ok,
+        altered=sorted(check.altered),
+        missing=sorted(check.missing),
+        added=added,
+        problems=list(problems),
+        files_checked=len(check.hashed),
+    )
+
+
+@dataclass
+class _PayloadCheck:
+    """What the payload manifests say against the payload: files listed, hashed, altered and missing."""
+
+    listed: set[str] = field(default_factory=set)
+    hashed: set[str] = field(default_factory=set)
+    altered: set[str] = field(default_factory=set)
+    missing: set[str] = field(default_factory=set)
+
+
+def _check_payload(bag: _Bag, manifests: list[str]) -> _PayloadCheck:
+    check = _PayloadCheck()
     for name in manifests:
         algorithm = _MANIFEST_NAME.match(name).group(2)  # type: ignore[union-attr]
         for digest, rel in _read_manifest(bag, name, algorithm, payload=True):
-            listed.add(rel)
+            check.listed.add(rel)
             if rel not in bag.files:
-                missing.add(rel)
+                check.missing.add(rel)
                 continue
-            hashed.add(rel)
+            check.hashed.add(rel)
             if bag.digest(rel, algorithm) != digest.lower():
-                altered.add(rel)
-    added = sorted(set(payload) - listed)
+                check.altered.add(rel)
+    return check
 
-    for name in tagmanifests:
-        algorithm = _MANIFEST_NAME.match(name).group(2)  # type: ignore[union-attr]
-        covered: set[str] = set()
-        for digest, rel in _read_manifest(bag, name, algorithm, payload=False):
-            covered.add(rel)
-            if rel not in bag.files:
-                problems.append(f"{name}: {rel} is listed but absent")
-            elif bag.digest(rel, algorithm) != digest.lower():
-                problems.append(f"{name}: {rel} does not match its recorded hash (tag file altered)")
-        if name == TAGMANIFEST:
-            for tag in sorted(n for n in bag.files if not n.startswith("data/") and not _MANIFEST_NAME.match(n)):
-                if tag not in covered:
-                    problems.append(f"{name}: tag file {tag} is not listed (unprotected)")
-            for manifest in manifests:
-                if manifest not in covered:
-                    problems.append(f"{name}: {manifest} is not listed (unprotected)")
 
-    _check_oxum(bag, payload)
-    ok = not (altered or missing or added or problems)
-    return VerifyReport(
-        ok=ok,
-        altered=sorted(altered),
-        missing=sorted(missing),
-        added=added,
-        problems=list(problems),
-        files_checked=len(hashed),
-    )
+def _check_tag_manifest(bag: _Bag, name: str, manifests: list[str]) -> None:
+    """A tag manifest's hashes hold, and tagmanifest-sha256.txt covers every tag file and manifest."""
+    algorithm = _MANIFEST_NAME.match(name).group(2)  # type: ignore[union-attr]
+    covered: set[str] = set()
+    for digest, rel in _read_manifest(bag, name, algorithm, payload=False):
+        covered.add(rel)
+        if rel not in bag.files:
+            bag.problems.append(f"{name}: {rel} is listed but absent")
+        elif bag.digest(rel, algorithm) != digest.lower():
+            bag.problems.append(f"{name}: {rel} does not match its recorded hash (tag file altered)")
+    if name != TAGMANIFEST:
+        return
+    for tag in sorted(n for n in bag.files if not n.startswith("data/") and not _MANIFEST_NAME.match(n)):
+        if tag not in covered:
+            bag.problems.append(f"{name}: tag file {tag} is not listed (unprotected)")
+    for manifest in manifests:
+        if manifest not in covered:
+            bag.problems.append(f"{name}: {manifest} is not listed (unprotected)")
 
 
 def _check_declaration(bag: _Bag) -> None:

@@ -31,7 +31,7 @@ from .pack import make_pack
 from .policy import Policy, parse_duration
 from .profile import Profile, check_credentials, load_profile, quick_profile
 from .redact import Redactor
-from .results.model import ExitStatus
+from .results.model import ExitStatus, ResultsDocument
 from .scanner import INTERRUPTED, Progress, ScanRequest, preflight, run_scan
 from .validate import check_output_file, check_report_paths, checks_to_run, prepare_out_dir
 from .waivers import Waiver, load_waivers, with_waivers
@@ -65,6 +65,7 @@ class ScanOptions:
     advisory: bool = False
     waivers: Path | None = None
     attestations: Path | None = None
+    concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class RunOutcome:
     """A finished run: the engine's result, the written document and the one exit status."""
 
     result: ScanResult
-    doc: dict[str, Any]
+    doc: ResultsDocument
     exit: ExitStatus
 
 
@@ -103,9 +104,10 @@ class RunOutcome:
 # Planning: every check before any traffic
 
 
-def plan_scan(opts: ScanOptions) -> ScanPlan:
-    """Validate the options and build the scan request; raises AuditError (one line) on any bad input."""
-    profile = _profile(opts)
+def plan_scan(opts: ScanOptions, profile: Profile | None = None) -> ScanPlan:
+    """Validate the options and build the scan request; raises AuditError (one line) on any bad input.
+    ``profile``: an already loaded profile (a portfolio's target) instead of ``opts``' profile or URL."""
+    profile = profile or _profile(opts)
     password = _password(profile)
     request = ScanRequest(
         profile,
@@ -154,6 +156,8 @@ def _policy(profile: Profile, opts: ScanOptions) -> Policy:
     cli_policy: dict[str, object] = {}
     if opts.entropy_samples is not None:
         cli_policy["entropy_samples"] = opts.entropy_samples
+    if opts.concurrency is not None:
+        cli_policy["concurrency"] = opts.concurrency
     if opts.measure_timeouts:
         cli_policy["measure_timeouts"] = True
     if opts.timeout_budget is not None:
@@ -232,13 +236,14 @@ def finish(plan: ScanPlan, scanned: Scanned, say: Say) -> RunOutcome:
         say(line)
     if plan.attestations is not None:
         doc = with_attestations(doc, load_attestations(plan.attestations, doc), plan.out)
-    write_reports(doc, plan.out, list(plan.specs))
+    typed = ResultsDocument.from_json(doc)
+    write_reports(typed, plan.out, list(plan.specs))
     # The one exit status of this run: the terminal line, run.json and the process exit all read it.
     status = evaluate(doc, plan.fail_on, plan.advisory, bool(outcome.expired), result.aborted == INTERRUPTED)
     if plan.pack or plan.zip_path:
-        make_pack(plan.out, doc, zip_to=plan.zip_path, status=status)
+        make_pack(plan.out, typed, zip_to=plan.zip_path, status=status)
         say(f"evidence pack: {plan.out}/" + (f" and {plan.zip_path}" if plan.zip_path else ""))
-    return RunOutcome(result, doc, status)
+    return RunOutcome(result, typed, status)
 
 
 def document_for(

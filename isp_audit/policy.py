@@ -47,7 +47,8 @@ class Policy(BaseModel):
     entropy_preferred_bits: float = 256
     entropy_samples: int = Field(1000, ge=20, le=20000)
     entropy_browser_samples: int = Field(30, ge=5, le=500)
-    entropy_time_budget: float = 20.0
+    entropy_time_budget: float = 20.0  # the least; it grows with the measured cost of one token (session.sampling)
+    concurrency: int = Field(4, ge=1, le=32)  # most requests in flight to the target at once
     idle_timeout: float = 15 * 60
     absolute_timeout: float = 12 * 3600
     measure_timeouts: bool = False

@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .envsubst import expand_env
 from .errors import ProfileError
 from .policy import Policy, build_policy
 from .request_oracle import SAFE_METHODS, RequestSpec, check_template
@@ -225,6 +226,7 @@ class PolicySettings(_Strict):
     entropy_samples: int | None = None
     entropy_browser_samples: int | None = None
     entropy_time_budget: str | float | None = None
+    concurrency: int | None = None
     idle_timeout: str | float | None = None
     absolute_timeout: str | float | None = None
     measure_timeouts: bool | None = None
@@ -349,6 +351,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     root, data = load_yaml_mapping(
         text, source, ProfileError, "a profile is a YAML mapping with at least `target:` and `login:`"
     )
+    data = expand_env(data, source, ProfileError, lambda loc: yaml_line_of(root, loc))
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:

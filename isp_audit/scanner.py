@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import requests
@@ -21,10 +21,11 @@ from .checks import REGISTRY
 from .deadlines import Deadline, Limits, OutOfTime, hard_limit
 from .errors import AuditError
 from .http import send
-from .model import CheckResult, ScanResult, Verdict
+from .model import CheckResult, Cost, ScanResult, Verdict
 from .oracle import Oracle
 from .policy import Policy, format_duration
 from .profile import Profile
+from .progress import meter
 from .recorder import Recorder, utc_now
 from .redact import Redactor
 from .session.kit import SessionKit
@@ -99,19 +100,23 @@ def run_scan(
     scan_deadline = Deadline.after(max_time, f"--max-time ({format_duration(max_time)}) reached")
     results: list[CheckResult] = []
     aborted: str | None = None
+    setup_cost: Cost | None = None
     # Every way out of this block keeps what was found: the evidence is written below whatever happened.
     try:
         lab.set_deadline(scan_deadline)
         with hard_limit(scan_deadline, limits.hard_grace_s):
             _ = lab.username, lab.password  # missing credentials end the scan before the browser does anything
+            meter().checks(0, len(request.checks))
             progress(f"logging in to {profile.base_url}")
             lab.live_login()
+        setup_cost = lab.cost()
         for check_id in request.checks:
             if scan_deadline.passed():
                 aborted = scan_deadline.reason
                 break
             progress(f"{check_id}: {catalogue[check_id].title}")
             results.append(_run_check(lab, catalogue[check_id], scan_deadline, redactor))
+            meter().checks(len(results), len(request.checks))
     except AuditError as exc:
         aborted = str(exc)
     except requests.RequestException as exc:
@@ -154,7 +159,7 @@ def run_scan(
         else (),
         checks=tuple(results),
         steps=tuple(recorder.steps),
-        stats=lab.stats(),
+        stats=replace(lab.stats(), setup_cost=lab.cost() if setup_cost is None else setup_cost),
         files=files,
         aborted=redactor.scrub(aborted) if aborted else None,
     )
@@ -168,7 +173,7 @@ def _run_check(lab: SessionKit, meta: CheckMeta, scan_deadline: Deadline, redact
     seconds = lab.limits.check_seconds(lab.policy)
     deadline = Deadline.after(seconds, f"it exceeded its {seconds:g} s deadline").sooner(scan_deadline)
     lab.begin_check(deadline)
-    t0, at = time.monotonic(), utc_now()
+    t0, at, cost_before = time.monotonic(), utc_now(), lab.cost()
     try:
         with hard_limit(deadline, lab.limits.hard_grace_s):
             outcome = REGISTRY[meta.id](lab)
@@ -187,21 +192,30 @@ def _run_check(lab: SessionKit, meta: CheckMeta, scan_deadline: Deadline, redact
         verdict, summary, evidence = Verdict.ERROR, f"The experiment could not finish: {lab.out_of_time}", {}
     lab.drain_traffic()
     return CheckResult(
-        meta.id,
-        meta.title,
-        meta.severity,
-        verdict,
-        redactor.scrub(summary),
-        redactor.scrub_obj(evidence),
-        tuple(sorted(lab.used_steps() | set(range(first_step, len(recorder.steps) + 1)))),
-        at,
-        round(time.monotonic() - t0, 3),
+        check_id=meta.id,
+        title=meta.title,
+        severity=meta.severity,
+        verdict=verdict,
+        summary=redactor.scrub(summary),
+        evidence=redactor.scrub_obj(evidence),
+        steps=tuple(sorted(lab.used_steps() | set(range(first_step, len(recorder.steps) + 1)))),
+        started_at=at,
+        duration_s=round(time.monotonic() - t0, 3),
+        cost=lab.cost() - cost_before,
     )
 
 
 def _not_run(meta: CheckMeta, reason: str, redactor: Redactor) -> CheckResult:
     return CheckResult(
-        meta.id, meta.title, meta.severity, Verdict.ERROR, redactor.scrub(f"Not run: {reason}"), {}, (), utc_now(), 0.0
+        check_id=meta.id,
+        title=meta.title,
+        severity=meta.severity,
+        verdict=Verdict.ERROR,
+        summary=redactor.scrub(f"Not run: {reason}"),
+        evidence={},
+        steps=(),
+        started_at=utc_now(),
+        duration_s=0.0,
     )
 
 

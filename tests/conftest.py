@@ -17,8 +17,12 @@ from playwright.sync_api import Browser, sync_playwright
 
 from isp_audit.browser import find_browser, launch
 from isp_audit.checks import REGISTRY
-from isp_audit.model import ScanResult
+from isp_audit.deadlines import Limits
+from isp_audit.demo.apps import PASSWORD_ENV, RunningApp
+from isp_audit.model import CheckResult, ScanResult
+from isp_audit.policy import Policy
 from isp_audit.profile import Profile
+from isp_audit.results.model import ResultsDocument
 from isp_audit.scanner import ScanRequest, run_scan
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,14 +41,51 @@ def browser() -> Iterator[Browser]:
 
 
 def scan_in_process(
-    browser: Browser, profile: dict[str, Any] | Profile, out_dir: Path | None, checks: tuple[str, ...] = tuple(REGISTRY)
+    browser: Browser,
+    profile: dict[str, Any] | Profile,
+    out_dir: Path | None,
+    checks: tuple[str, ...] = tuple(REGISTRY),
+    *,
+    policy: Policy | None = None,
+    limits: Limits | None = None,
 ) -> ScanResult:
-    """Run a scan in this process with the shared browser (fast; the CLI tests cover the wiring)."""
+    """Run a scan in this process with the shared browser (fast; the CLI tests cover the wiring).
+    ``policy`` and ``limits`` override the profile's policy and the default deadlines."""
     prof = profile if isinstance(profile, Profile) else Profile.model_validate(profile)
-    result = run_scan(ScanRequest(prof, out_dir, checks), browser, "test browser", lambda _msg: None)
+    request = ScanRequest(prof, out_dir, checks, policy=policy, limits=limits or Limits())
+    result = run_scan(request, browser, "test browser", lambda _msg: None)
     if out_dir is not None:
         assert_json_outputs_valid(out_dir)
     return result
+
+
+def form_profile(
+    url: str,
+    policy: dict[str, Any] | None = None,
+    *,
+    login: dict[str, Any] | None = None,
+    login_url: str = "/login",
+    password_env: str = PASSWORD_ENV,
+    **sections: Any,
+) -> dict[str, Any]:
+    """A profile for a test server with a plain login form (user alice), or with ``login`` as given."""
+    form = {"url": login_url, "username": "alice", "password_env": password_env}
+    return {"target": {"base_url": url}, "login": login or form, "policy": policy or {}, **sections}
+
+
+def scan_app(
+    browser: Browser, app: Any, out: Path, checks: tuple[str, ...], policy: dict[str, Any] | None = None, **profile: Any
+) -> ScanResult:
+    """Start a test app (tests/apps, tests/hostile), scan it in process with ``form_profile``, stop it.
+    The one scan helper of the variant, encoding and hostile tests."""
+    with RunningApp(app) as running:
+        return scan_in_process(browser, form_profile(running.url, policy, **profile), out, checks)
+
+
+def completed_checks(result: ScanResult) -> dict[str, CheckResult]:
+    """A scan's checks by id, after asserting the scan was not aborted."""
+    assert result.aborted is None, result.aborted
+    return {c.check_id: c for c in result.checks}
 
 
 def assert_json_outputs_valid(folder: Path) -> int:
@@ -70,6 +111,11 @@ def assert_json_outputs_valid(folder: Path) -> int:
             assert not errors, f"{path}: {errors[0].message} at {list(errors[0].path)}"
         count += 1
     return count
+
+
+def typed(doc: dict[str, Any]) -> ResultsDocument:
+    """A results.json value (as the tests build and vary it) as the typed document the formats render."""
+    return ResultsDocument.from_json(doc)
 
 
 def verdicts(result: ScanResult) -> dict[str, str]:

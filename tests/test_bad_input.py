@@ -183,3 +183,19 @@ def test_report_and_diff_refuse_a_missing_folder(tmp_path: Path) -> None:
         lines = [line for line in run.stderr.splitlines() if line.strip()]
         assert run.code == 2 and len(lines) == 1 and "does not exist" in lines[0], run.stderr
     assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize("fmt", ["md", "sarif"])
+def test_report_and_diff_refuse_a_results_file_that_is_not_a_document(tmp_path: Path, fmt: str) -> None:
+    # A results.json with the right schema version but without what a document holds: `report` once wrote
+    # an empty Markdown report from it (exit 0) and died with a traceback on SARIF; `diff` raised as well.
+    results = tmp_path / "results.json"
+    results.write_text('{"schema_version": "1", "checks": []}', encoding="utf-8")
+    for run in (
+        run_cli("report", str(results), "--report", f"{fmt}:-", timeout=60),
+        run_cli("diff", str(results), str(results), timeout=60),
+    ):
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        assert run.code == 2 and len(lines) == 1, run.stderr
+        assert "is not a valid isp-audit results document: run_id: Field required" in lines[0], run.stderr
+        assert run.stdout == ""

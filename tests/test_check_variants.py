@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
 
-from isp_audit.demo.apps import PASSWORD_ENV, RunningApp, ServerSideApp
-from isp_audit.model import ScanResult
+from isp_audit.demo.apps import PASSWORD_ENV, ServerSideApp
 from tests.apps.spa import SpaApp
 from tests.apps.variants import (
     DeviceBoundApp,
@@ -21,31 +19,9 @@ from tests.apps.variants import (
     short_random_tokens,
     timestamp_tokens,
 )
-from tests.conftest import scan_in_process, verdicts
+from tests.conftest import scan_app, verdicts
 
 PASSWORD = "variant-Pa55-word"
-
-
-def scan(
-    browser: Browser,
-    app: Any,
-    out: Path,
-    checks: tuple[str, ...],
-    policy: dict | None = None,
-    login_url: str = "/login",
-    password_env: str = PASSWORD_ENV,
-) -> ScanResult:
-    with RunningApp(app) as running:
-        return scan_in_process(
-            browser,
-            {
-                "target": {"base_url": running.url},
-                "login": {"url": login_url, "username": "alice", "password_env": password_env},
-                "policy": policy or {},
-            },
-            out,
-            checks,
-        )
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +36,7 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     ids=["counter", "timestamp", "short-random"],
 )
 def test_weak_token_sources_fail_entropy(browser: Browser, tmp_path: Path, factory: Callable, finding: str) -> None:
-    result = scan(
+    result = scan_app(
         browser, ServerSideApp(token_factory=factory()), tmp_path, ("token-entropy",), {"entropy_samples": 400}
     )
     check = result.checks[0]
@@ -69,7 +45,7 @@ def test_weak_token_sources_fail_entropy(browser: Browser, tmp_path: Path, facto
 
 
 def test_token_in_url_is_found(browser: Browser, tmp_path: Path) -> None:
-    result = scan(browser, LeakyUrlApp(), tmp_path, ("token-in-url",))
+    result = scan_app(browser, LeakyUrlApp(), tmp_path, ("token-in-url",))
     check = result.checks[0]
     assert check.verdict.value == "fail", check.summary
     assert any(f["in"] in ("Location", "request") and f["part"] == "query" for f in check.evidence["findings"])
@@ -77,15 +53,17 @@ def test_token_in_url_is_found(browser: Browser, tmp_path: Path) -> None:
 
 
 def test_concurrent_sessions_limit_is_seen(browser: Browser, tmp_path: Path) -> None:
-    limited = scan(browser, SingleSessionApp(), tmp_path / "a", ("concurrent-sessions",))
+    limited = scan_app(browser, SingleSessionApp(), tmp_path / "a", ("concurrent-sessions",))
     assert limited.checks[0].verdict.value == "pass", limited.checks[0].summary
     assert "older sessions were ended" in limited.checks[0].summary
-    unlimited = scan(browser, ServerSideApp(), tmp_path / "b", ("concurrent-sessions",), {"max_concurrent_sessions": 1})
+    unlimited = scan_app(
+        browser, ServerSideApp(), tmp_path / "b", ("concurrent-sessions",), {"max_concurrent_sessions": 1}
+    )
     assert unlimited.checks[0].verdict.value == "fail", unlimited.checks[0].summary
 
 
 def test_anomalous_reuse_reaction_is_seen(browser: Browser, tmp_path: Path) -> None:
-    result = scan(browser, DeviceBoundApp(), tmp_path, ("anomalous-reuse",))
+    result = scan_app(browser, DeviceBoundApp(), tmp_path, ("anomalous-reuse",))
     check = result.checks[0]
     assert check.verdict.value == "pass", check.summary
     assert "refused the session from another device fingerprint" in check.evidence["reactions"]
@@ -95,28 +73,30 @@ TIMED_POLICY = {"measure_timeouts": True, "idle_timeout": "3s", "absolute_timeou
 
 
 def test_measured_timeouts_pass_when_the_server_ends_sessions(browser: Browser, tmp_path: Path) -> None:
-    result = scan(browser, TimedApp(idle=2, absolute=4), tmp_path, ("idle-timeout", "absolute-timeout"), TIMED_POLICY)
+    result = scan_app(
+        browser, TimedApp(idle=2, absolute=4), tmp_path, ("idle-timeout", "absolute-timeout"), TIMED_POLICY
+    )
     assert verdicts(result) == {"idle-timeout": "pass", "absolute-timeout": "pass"}, [c.summary for c in result.checks]
     absolute = result.checks[1].evidence["measured"]
     assert absolute["ended_at_s"] is not None and absolute["ended_at_s"] <= 5.5
 
 
 def test_measured_timeouts_fail_when_sessions_never_end(browser: Browser, tmp_path: Path) -> None:
-    result = scan(browser, ServerSideApp(), tmp_path, ("idle-timeout", "absolute-timeout"), TIMED_POLICY)
+    result = scan_app(browser, ServerSideApp(), tmp_path, ("idle-timeout", "absolute-timeout"), TIMED_POLICY)
     assert verdicts(result) == {"idle-timeout": "fail", "absolute-timeout": "fail"}, [c.summary for c in result.checks]
     assert result.checks[0].evidence["measured"]["probe"]["authenticated"] is True
 
 
 def test_measuring_needs_a_big_enough_budget(browser: Browser, tmp_path: Path) -> None:
     policy = {**TIMED_POLICY, "idle_timeout": "15m", "absolute_timeout": "12h", "timeout_budget": "3s"}
-    result = scan(browser, ServerSideApp(), tmp_path, ("idle-timeout", "absolute-timeout"), policy)
+    result = scan_app(browser, ServerSideApp(), tmp_path, ("idle-timeout", "absolute-timeout"), policy)
     assert verdicts(result) == {"idle-timeout": "warn", "absolute-timeout": "warn"}
     assert "Inconclusive" in result.checks[0].summary
     assert "stayed valid" in result.checks[1].summary
 
 
 def test_jwt_done_right_passes_hygiene(browser: Browser, tmp_path: Path) -> None:
-    result = scan(
+    result = scan_app(
         browser,
         SpaApp("localStorage", "jwt"),
         tmp_path,
@@ -132,7 +112,7 @@ def test_jwt_done_right_passes_hygiene(browser: Browser, tmp_path: Path) -> None
 
 
 def test_weak_jwt_fails_hygiene(browser: Browser, tmp_path: Path) -> None:
-    result = scan(
+    result = scan_app(
         browser,
         SpaApp("localStorage", "jwt-weak"),
         tmp_path,

@@ -31,6 +31,7 @@ from isp_audit.document import refresh_summary
 from isp_audit.errors import AuditError
 from isp_audit.gate import check_fail_on, exit_code, gate_summary
 from isp_audit.waivers import Waiver, apply_waivers, load_waivers, parse_waivers, target_matches
+from tests.conftest import typed
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET = "https://app.example/"
@@ -41,7 +42,7 @@ TODAY = date(2026, 6, 1)
 
 
 def make_doc(verdicts: dict[str, str], target: str = TARGET, aborted: str | None = None) -> dict[str, Any]:
-    """A results document shaped like ``build_document``'s, with only what these modules read."""
+    """A results document shaped like ``build_document``'s: the verdicts given, nothing else recorded."""
     catalogue = load_catalogue()
     checks = [
         {
@@ -50,6 +51,14 @@ def make_doc(verdicts: dict[str, str], target: str = TARGET, aborted: str | None
             "severity": catalogue[cid].severity,
             "verdict": verdict,
             "summary": f"{cid} was {verdict}.",
+            "evidence": {},
+            "steps": [],
+            "started_at": "2026-06-01T00:00:00Z",
+            "duration_s": 0.0,
+            "references": {"ism": catalogue[cid].ism},
+            "rationale": catalogue[cid].rationale,
+            "how_it_works": catalogue[cid].how_it_works,
+            "remediation": catalogue[cid].remediation.model_dump(),
             "waiver": None,
         }
         for cid, verdict in verdicts.items()
@@ -58,6 +67,8 @@ def make_doc(verdicts: dict[str, str], target: str = TARGET, aborted: str | None
         {
             "id": c.id,
             "title": c.title,
+            "statement": c.statement,
+            "note": c.note,
             "checks": [x for x in c.checks if x in verdicts],
             "not_run": [x for x in c.checks if x not in verdicts],
             "status": "not_assessed",
@@ -74,9 +85,16 @@ def make_doc(verdicts: dict[str, str], target: str = TARGET, aborted: str | None
         "started_at": "2026-06-01T00:00:00Z",
         "finished_at": "2026-06-01T00:01:00Z",
         "policy": {"name": "ism", "entropy_samples": 1000},
+        "oracle": "GET /account → 200",
+        "session_tokens": [],
+        "token_trials": [],
         "checks": checks,
         "controls": controls,
+        "steps": [],
+        "stats": {"logins": 1, "browser_requests": 1, "http_requests": 0, "clients": 1},
+        "files": {},
         "aborted": aborted,
+        "provenance": {"tool": {"name": "isp-audit", "version": "0.1.0"}},
         "summary": {},
     }
     refresh_summary(doc)
@@ -389,7 +407,7 @@ def test_classify(old: str | None, new: str | None, change: str) -> None:
 def test_diff_before_and_after_the_fix_shows_the_fixes_and_no_regressions(
     demo_docs: dict[str, dict[str, Any]],
 ) -> None:
-    d = diff_documents(demo_docs["client-side"], demo_docs["server-side"])
+    d = diff_documents(typed(demo_docs["client-side"]), typed(demo_docs["server-side"]))
     fixed = {c.check_id for c in d.by_change("fixed")}
     assert {"server-side-state", "logout-invalidates", "rotate-on-login", "token-opacity"} <= fixed
     assert d.by_change("regressed") == [] and d.by_change("still failing") == []
@@ -416,7 +434,7 @@ def test_diff_before_and_after_the_fix_shows_the_fixes_and_no_regressions(
 
 
 def test_diff_the_other_way_round_shows_regressions(demo_docs: dict[str, dict[str, Any]]) -> None:
-    d = diff_documents(demo_docs["server-side"], demo_docs["client-side"])
+    d = diff_documents(typed(demo_docs["server-side"]), typed(demo_docs["client-side"]))
     regressed = {c.check_id for c in d.by_change("regressed")}
     assert {"server-side-state", "logout-invalidates", "rotate-on-login", "token-opacity"} <= regressed
     assert d.by_change("fixed") == []
@@ -428,7 +446,7 @@ def test_diff_the_other_way_round_shows_regressions(demo_docs: dict[str, dict[st
 
 def test_a_document_compared_with_itself_is_unchanged_and_flagged(demo_docs: dict[str, dict[str, Any]]) -> None:
     doc = demo_docs["client-side"]
-    d = diff_documents(doc, doc)
+    d = diff_documents(typed(doc), typed(doc))
     assert {c.change for c in d.checks} <= {"unchanged", "still failing"}
     assert d.counts["still failing"] == sum(1 for c in doc["checks"] if c["verdict"] in ("fail", "error"))
     assert any("same run" in w for w in d.warnings)
@@ -441,7 +459,7 @@ def test_diff_flags_different_policies_and_shows_new_removed_and_waived_checks()
     new["policy"] = {"name": "nist-800-63b-4-aal2"}
     new["run_id"], new["started_at"] = "run-after", "2026-07-01T00:00:00Z"
     apply_waivers(new, [waiver()], today=TODAY)
-    d = diff_documents(old, new)
+    d = diff_documents(typed(old), typed(new))
     changes = {c.check_id: c.change for c in d.checks}
     assert changes == {
         "cookie-attributes": "still failing",
@@ -463,7 +481,7 @@ def test_diff_flags_changed_policy_settings() -> None:
     old, new = make_doc({"token-entropy": "pass"}), make_doc({"token-entropy": "pass"})
     new["policy"] = {"name": "ism", "entropy_samples": 5000}
     new["run_id"] = "other"
-    assert any("POLICY SETTINGS DIFFER (entropy_samples)" in w for w in diff_documents(old, new).warnings)
+    assert any("POLICY SETTINGS DIFFER (entropy_samples)" in w for w in diff_documents(typed(old), typed(new)).warnings)
 
 
 def test_hostile_text_is_escaped_in_the_html_and_markdown(demo_docs: dict[str, dict[str, Any]]) -> None:
@@ -474,7 +492,7 @@ def test_hostile_text_is_escaped_in_the_html_and_markdown(demo_docs: dict[str, d
     by_id(new, "logout-invalidates")["title"] = hostile
     new["target"] = f"https://app.example/?q={hostile}"
     new["operator"] = f'"><img src=x onerror=alert(1)>{hostile}'
-    d = diff_documents(old, new)
+    d = diff_documents(typed(old), typed(new))
     html = render_diff_html(d)
     assert "<script" not in html.lower() and "<img" not in html.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

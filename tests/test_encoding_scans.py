@@ -7,13 +7,11 @@ encodings; each test asserts the verdict the server's behaviour calls for.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
 
-from isp_audit.demo.apps import PASSWORD_ENV, RunningApp
-from isp_audit.model import ScanResult
+from isp_audit.demo.apps import PASSWORD_ENV
 from tests.apps.encoding_zoo import (
     LowercaseUrlTokenApp,
     RenamedCookieApp,
@@ -21,7 +19,7 @@ from tests.apps.encoding_zoo import (
     WrappedStateApp,
     lower_escapes,
 )
-from tests.conftest import scan_in_process, verdicts
+from tests.conftest import scan_app, verdicts
 
 PASSWORD = "zoo-Pa55-word"
 
@@ -31,17 +29,8 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
 
 
-def scan(browser: Browser, app: Any, out: Path, checks: tuple[str, ...]) -> ScanResult:
-    with RunningApp(app) as running:
-        profile = {
-            "target": {"base_url": running.url},
-            "login": {"url": "/login", "username": "alice", "password_env": PASSWORD_ENV},
-        }
-        return scan_in_process(browser, profile, out, checks)
-
-
 def test_cookie_renamed_at_login_with_the_same_value_is_fixation(browser: Browser, tmp_path: Path) -> None:
-    result = scan(browser, RenamedCookieApp(), tmp_path, ("session-fixation", "rotate-on-login"))
+    result = scan_app(browser, RenamedCookieApp(), tmp_path, ("session-fixation", "rotate-on-login"))
     fixation, rotation = result.checks
     assert verdicts(result) == {"session-fixation": "fail", "rotate-on-login": "fail"}, [
         c.summary for c in result.checks
@@ -56,7 +45,7 @@ def test_cookie_renamed_at_login_with_the_same_value_is_fixation(browser: Browse
 def test_client_state_behind_an_encoding_and_a_signature_is_state(
     browser: Browser, tmp_path: Path, wrapping: str
 ) -> None:
-    result = scan(browser, WrappedStateApp(wrapping), tmp_path, ("token-opacity", "server-side-state"))
+    result = scan_app(browser, WrappedStateApp(wrapping), tmp_path, ("token-opacity", "server-side-state"))
     opacity, server_side = result.checks
     assert opacity.verdict.value == "fail", opacity.summary
     assert server_side.verdict.value in ("fail", "warn"), server_side.summary
@@ -66,7 +55,7 @@ def test_client_state_behind_an_encoding_and_a_signature_is_state(
 
 @pytest.mark.parametrize("how", StorageCopyApp.HOW)
 def test_session_id_copied_into_storage_in_disguise_is_found(browser: Browser, tmp_path: Path, how: str) -> None:
-    result = scan(browser, StorageCopyApp(how), tmp_path, ("token-in-web-storage",))
+    result = scan_app(browser, StorageCopyApp(how), tmp_path, ("token-in-web-storage",))
     check = result.checks[0]
     assert check.verdict.value == "fail", check.summary
     finding = check.evidence["findings"][0]
@@ -76,7 +65,7 @@ def test_session_id_copied_into_storage_in_disguise_is_found(browser: Browser, t
 
 def test_token_in_url_with_lower_case_escapes_is_found(browser: Browser, tmp_path: Path) -> None:
     app = LowercaseUrlTokenApp()
-    result = scan(browser, app, tmp_path, ("token-in-url",))
+    result = scan_app(browser, app, tmp_path, ("token-in-url",))
     check = result.checks[0]
     assert check.verdict.value == "fail", check.summary
     assert any(f["part"] == "query" for f in check.evidence["findings"])

@@ -17,6 +17,7 @@ from jsonschema import Draft7Validator, Draft202012Validator
 
 from isp_audit.document import refresh_summary
 from isp_audit.formats import RenderContext, oscal, sarif
+from tests.conftest import typed
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_SCHEMA = REPO / "isp_audit" / "schema" / "results-v1.schema.json"
@@ -147,7 +148,7 @@ def test_the_sarif_validator_is_not_vacuous() -> None:
 
 
 def render_sarif(doc: dict[str, Any], ctx: RenderContext | None = None) -> dict[str, Any]:
-    text = sarif.render(doc, ctx or RenderContext())
+    text = sarif.render(typed(doc), ctx or RenderContext())
     assert isinstance(text, str)
     return json.loads(text)
 
@@ -208,7 +209,7 @@ def test_sarif_results_are_exactly_the_failures_warnings_and_errors(demo, app: s
 
 def test_sarif_rule_ids_and_fingerprints_are_stable(demo) -> None:
     doc, ctx = fresh(demo, "client-side")
-    first, second = sarif.render(doc, ctx), sarif.render(doc, ctx)
+    first, second = sarif.render(typed(doc), ctx), sarif.render(typed(doc), ctx)
     assert first == second
     # Another scan of the same target (new run id, new times) keeps ruleIds and fingerprints, so GitHub
     # tracks the same alerts; another target gets other fingerprints.
@@ -292,7 +293,7 @@ def test_sarif_helpers() -> None:
 
 
 def render_oscal(doc: dict[str, Any], ctx: RenderContext) -> dict[str, Any]:
-    text = oscal.render(doc, ctx)
+    text = oscal.render(typed(doc), ctx)
     assert isinstance(text, str)
     return json.loads(text)
 
@@ -395,12 +396,12 @@ def test_oscal_without_hashes_omits_them_and_still_loads(demo) -> None:
 
 def test_oscal_is_byte_identical_across_renders_and_derived_from_the_run_id(demo) -> None:
     doc, ctx = fresh(demo, "client-side")
-    first = oscal.render(doc, ctx)
-    assert first == oscal.render(copy.deepcopy(doc), ctx)
+    first = oscal.render(typed(doc), ctx)
+    assert first == oscal.render(typed(copy.deepcopy(doc)), ctx)
     other = copy.deepcopy(doc)
     other["run_id"] = "00000000-0000-4000-8000-000000000000"
     assert (
-        json.loads(oscal.render(other, ctx))["assessment-results"]["uuid"]
+        json.loads(oscal.render(typed(other), ctx))["assessment-results"]["uuid"]
         != json.loads(first)["assessment-results"]["uuid"]
     )
 

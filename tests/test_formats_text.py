@@ -23,6 +23,7 @@ from markdown_it import MarkdownIt
 from isp_audit.document import refresh_summary
 from isp_audit.formats import RenderContext, csv_format, junit, markdown, matrix
 from isp_audit.outputs import context_for
+from tests.conftest import typed
 
 REPO = Path(__file__).resolve().parent.parent
 APPS = ("server-side", "client-side")
@@ -149,7 +150,7 @@ def _assert_markdown_safe(md: str) -> None:
 @pytest.mark.parametrize("app", APPS)
 def test_markdown_carries_the_report(demo: Any, app: str) -> None:
     doc, ctx = demo[app][0], demo[app][1]
-    md = markdown.render(doc, ctx)
+    md = markdown.render(typed(doc), ctx)
     _assert_markdown_safe(md)
     for heading in ("# ISM-2066", "## Executive summary", "## ISM controls", "## What a scan cannot prove"):
         assert heading in md
@@ -181,7 +182,7 @@ def test_markdown_carries_the_report(demo: Any, app: str) -> None:
 def test_markdown_escapes_hostile_text(demo: Any) -> None:
     doc = hostile(doc_of(demo, "client-side"))
     waive(doc, justification=HOSTILE)
-    md = markdown.render(doc, demo["client-side"][1])
+    md = markdown.render(typed(doc), demo["client-side"][1])
     _assert_markdown_safe(md)
     assert "\\<script\\>" in md  # shown, not dropped
     assert "\\[click\\]\\(javascript:alert(1))" in md
@@ -222,7 +223,7 @@ def test_markdown_shows_waivers_and_aborted_scans(demo: Any) -> None:
     waived = waive(doc)
     doc["aborted"] = "login failed: the password field was not found"
     refresh_summary(doc)
-    md = markdown.render(doc, RenderContext())
+    md = markdown.render(typed(doc), RenderContext())
     assert "> **The scan could not be completed:** login failed" in md
     assert "**ISM-2066 status:** **INCOMPLETE**" in md
     assert f"| `{waived}` | FAIL (waived) |" in md
@@ -241,7 +242,7 @@ def _rows(text: str) -> list[list[str]]:
 @pytest.mark.parametrize("app", APPS)
 def test_csv_has_one_row_per_check(demo: Any, app: str) -> None:
     doc = doc_of(demo, app)
-    text = csv_format.render(doc, demo[app][1])
+    text = csv_format.render(typed(doc), demo[app][1])
     assert text.startswith(",".join(csv_format.COLUMNS) + "\r\n") and text.endswith("\r\n")
     header, *rows = _rows(text)
     assert tuple(header) == csv_format.COLUMNS
@@ -258,7 +259,7 @@ def test_csv_neutralises_formulas_and_shows_waivers(demo: Any) -> None:
     doc = hostile(doc_of(demo, "client-side"))
     waived = waive(doc)
     expired = waive(doc, status="expired") if sum(c["verdict"] == "fail" for c in doc["checks"]) > 1 else None
-    text = csv_format.render(doc, RenderContext())
+    text = csv_format.render(typed(doc), RenderContext())
     assert "\x00" not in text and "\x07" not in text
     header, *rows = _rows(text)
     assert len(rows) == len(doc["checks"])
@@ -311,7 +312,7 @@ def _matrix_variants(demo: Any) -> list[dict[str, Any]]:
 def test_matrix_maps_every_status(demo: Any) -> None:
     seen = set()
     for doc in _matrix_variants(demo):
-        header, *rows = _rows(matrix.render(doc, RenderContext()))
+        header, *rows = _rows(matrix.render(typed(doc), RenderContext()))
         assert tuple(header) == matrix.COLUMNS
         assert [r[0] for r in rows] == [c["id"] for c in doc["controls"]]
         for row, control in zip(rows, doc["controls"], strict=True):
@@ -327,7 +328,7 @@ def test_matrix_maps_every_status(demo: Any) -> None:
 
 def test_matrix_cites_hashed_evidence(demo: Any) -> None:
     doc, ctx = demo["server-side"]
-    header, *rows = _rows(matrix.render(doc, ctx))
+    header, *rows = _rows(matrix.render(typed(doc), ctx))
     evidence = dict(zip(header, rows[0], strict=True))["Evidence files"].split("\n")
     assert evidence[0] == f"results.json (sha256:{ctx.hashes['results.json']})"
     assert any(line.startswith("report.html (sha256:") for line in evidence)
@@ -342,7 +343,7 @@ def test_matrix_neutralises_formulas_and_notes_waivers(demo: Any) -> None:
     doc = hostile(doc_of(demo, "client-side"))
     waived = waive(doc)
     doc["aborted"] = "the target stopped answering"
-    text = matrix.render(doc, RenderContext())
+    text = matrix.render(typed(doc), RenderContext())
     assert "\x00" not in text
     header, *rows = _rows(text)
     assert len(rows) == len(doc["controls"])
@@ -391,7 +392,7 @@ def _assert_counts(suite: ET.Element, doc: dict[str, Any], extra_errors: int = 0
 @pytest.mark.parametrize("app", APPS)
 def test_junit_counts_match_verdicts(demo: Any, app: str) -> None:
     doc, ctx = demo[app]
-    suite = _suite(junit.render(doc, ctx))
+    suite = _suite(junit.render(typed(doc), ctx))
     _assert_counts(suite, doc)
     assert suite.get("name") == f"ISM-2066 {doc['target']}"
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
@@ -419,7 +420,7 @@ def test_junit_waived_failure_is_skipped_and_expired_one_fails(demo: Any) -> Non
     doc = doc_of(demo, "client-side")
     waived = waive(doc)
     expired = waive(doc, status="expired")
-    suite = _suite(junit.render(doc, RenderContext()))
+    suite = _suite(junit.render(typed(doc), RenderContext()))
     _assert_counts(suite, doc)
     cases = {c.get("name").split(":")[0]: c for c in suite.findall("testcase")}
     skipped = cases[waived].find("skipped")
@@ -434,7 +435,7 @@ def test_junit_errors_and_aborted_scans_fail_the_suite(demo: Any) -> None:
     errored["verdict"] = "error"
     doc["aborted"] = "the target stopped answering"
     refresh_summary(doc)
-    suite = _suite(junit.render(doc, RenderContext()))
+    suite = _suite(junit.render(typed(doc), RenderContext()))
     _assert_counts(suite, doc, extra_errors=1)
     cases = {c.get("name").split(":")[0]: c for c in suite.findall("testcase")}
     assert cases[errored["check_id"]].find("error").get("type") == "error"
@@ -444,7 +445,7 @@ def test_junit_errors_and_aborted_scans_fail_the_suite(demo: Any) -> None:
 def test_junit_is_well_formed_with_hostile_text(demo: Any) -> None:
     doc = hostile(doc_of(demo, "client-side"))
     waive(doc, justification=HOSTILE + "x" * 600)
-    xml = junit.render(doc, demo["client-side"][1])
+    xml = junit.render(typed(doc), demo["client-side"][1])
     assert "\x00" not in xml and "\x07" not in xml and "<script" not in xml
     suite = _suite(xml)
     _assert_counts(suite, doc)

@@ -23,15 +23,14 @@ from isp_audit.deadlines import Limits
 from isp_audit.demo.apps import PASSWORD_ENV, RunningApp, ServerSideApp
 from isp_audit.model import ScanResult
 from isp_audit.policy import build_policy
-from isp_audit.profile import Profile
-from isp_audit.scanner import ScanRequest, run_scan
-from tests.conftest import REPO
+from tests.conftest import REPO, form_profile, scan_in_process
 from tests.hostile.proxy import HostileProxy, RequestHead, Rule, gzip_bomb
 
 PASSWORD = "hostile-Pa55-word"
 QUICK = ("server-side-state", "logout-invalidates", "cookie-attributes")
 # Short bounds so each test stays well under a minute; the defaults are 15 s, 5 min and 30 min.
 TIGHT = Limits(max_time_s=45, check_s=20, exchange_s=2, hard_grace_s=5)
+NO_ENTROPY_WAIT = build_policy("ism", {"entropy_time_budget": 0})
 
 
 @pytest.fixture(autouse=True)
@@ -46,19 +45,7 @@ def hostile(rule: Rule, bomb: bytes = b"") -> Iterator[HostileProxy]:
 
 
 def profile_for(url: str, login_url: str = "/login") -> dict[str, Any]:
-    return {
-        "target": {"base_url": url},
-        "login": {"url": login_url, "username": "alice", "password_env": PASSWORD_ENV},
-        "authenticated": {"url": "/account", "expect_text": "Signed in as"},
-    }
-
-
-def scan(
-    browser: Browser, url: str, out: Path, limits: Limits = TIGHT, checks: tuple[str, ...] = QUICK, **policy: Any
-) -> ScanResult:
-    profile = Profile.model_validate(profile_for(url))
-    request = ScanRequest(profile, out, checks, policy=build_policy("ism", policy or None), limits=limits)
-    return run_scan(request, browser, "test browser", lambda _msg: None)
+    return form_profile(url, login_url=login_url, authenticated={"url": "/account", "expect_text": "Signed in as"})
 
 
 def plain_account(head: RequestHead) -> bool:
@@ -77,7 +64,7 @@ def test_a_fault_during_calibration_sends_every_replay_to_the_browser(
     rule: Rule = lambda head: fault if plain_account(head) else "pass"  # noqa: E731
     t0 = time.monotonic()
     with hostile(rule, gzip_bomb(64 * 1024 * 1024) if fault == "bomb" else b"") as proxy:
-        result = scan(browser, proxy.url, tmp_path)
+        result = scan_in_process(browser, profile_for(proxy.url), tmp_path, QUICK, limits=TIGHT)
     assert time.monotonic() - t0 < 50
     assert proxy.actions[f"{fault} /account"] >= 1, proxy.actions
     assert result.aborted is None, result.aborted
@@ -107,7 +94,7 @@ def drip_after_logout() -> Rule:
 def test_a_drip_on_later_replays_costs_those_checks_and_nothing_else(browser: Browser, tmp_path: Path) -> None:
     t0 = time.monotonic()
     with hostile(drip_after_logout()) as proxy:
-        result = scan(browser, proxy.url, tmp_path)
+        result = scan_in_process(browser, profile_for(proxy.url), tmp_path, QUICK, limits=TIGHT)
     took = time.monotonic() - t0
     assert took < 50, took
     assert proxy.actions["drip /account"] >= 1, proxy.actions
@@ -127,7 +114,7 @@ def test_a_drip_while_the_tokens_are_identified_aborts_with_the_evidence(browser
     rule: Rule = lambda head: "drip" if plain_account(head) and head.nth > 2 else "pass"  # noqa: E731
     t0 = time.monotonic()
     with hostile(rule) as proxy:
-        result = scan(browser, proxy.url, tmp_path)
+        result = scan_in_process(browser, profile_for(proxy.url), tmp_path, QUICK, limits=TIGHT)
     assert time.monotonic() - t0 < 50
     assert result.aborted, "every check needs the baseline login"
     assert [c.check_id for c in result.checks] == list(QUICK)
@@ -142,7 +129,9 @@ def test_a_check_past_its_deadline_ends_as_an_error(browser: Browser, tmp_path: 
     t0 = time.monotonic()
     with hostile(drip_after_logout()) as proxy:
         checks = ("logout-invalidates", "cookie-attributes")
-        result = scan(browser, proxy.url, tmp_path, limits, checks, entropy_time_budget=0)  # deadline: 1 s
+        result = scan_in_process(
+            browser, profile_for(proxy.url), tmp_path, checks, policy=NO_ENTROPY_WAIT, limits=limits
+        )  # deadline: 1 s
     assert time.monotonic() - t0 < 45
     by_id = {c.check_id: c for c in result.checks}
     assert by_id["logout-invalidates"].verdict.value == "error"
@@ -154,7 +143,7 @@ def test_a_check_past_its_deadline_ends_as_an_error(browser: Browser, tmp_path: 
 def test_max_time_stops_new_work_and_reports_what_did_not_run(browser: Browser, tmp_path: Path) -> None:
     limits = Limits(max_time_s=1, check_s=20, exchange_s=2, hard_grace_s=5)
     with hostile(lambda _head: "pass") as proxy:
-        result = scan(browser, proxy.url, tmp_path, limits)
+        result = scan_in_process(browser, profile_for(proxy.url), tmp_path, QUICK, limits=limits)
     assert result.aborted == "--max-time (1s) reached"
     assert [c.check_id for c in result.checks] == list(QUICK)
     assert {c.verdict.value for c in result.checks} == {"error"}
@@ -265,7 +254,7 @@ def test_a_page_that_hangs_the_browser_is_interrupted_and_the_evidence_kept(brow
     limits = Limits(max_time_s=6, check_s=20, exchange_s=2, hard_grace_s=3)
     t0 = time.monotonic()
     with hostile(rule) as proxy:
-        result = scan(browser, proxy.url, tmp_path, limits)
+        result = scan_in_process(browser, profile_for(proxy.url), tmp_path, QUICK, limits=limits)
     assert time.monotonic() - t0 < 45
     assert proxy.actions["hang-js /account"] >= 1, proxy.actions
     assert result.aborted == "--max-time (6s) reached"

@@ -8,14 +8,13 @@ fingerprint and a stranger's.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
 
-from isp_audit.demo.apps import PASSWORD_ENV, RunningApp
+from isp_audit.demo.apps import PASSWORD_ENV
 from isp_audit.model import CheckResult
-from tests.conftest import scan_in_process
+from tests.conftest import completed_checks, scan_app
 from tests.hostile.faults_apps import (
     FaultAfterLoginApp,
     FaultAfterLogoutApp,
@@ -48,34 +47,19 @@ SCRIPTED_LOGIN = {
 }
 
 
-def scan(
-    browser: Browser,
-    app: Any,
-    out: Path,
-    checks: tuple[str, ...],
-    policy: dict | None = None,
-    login: dict | None = None,
-) -> dict:
-    with RunningApp(app) as running:
-        result = scan_in_process(
-            browser,
-            {"target": {"base_url": running.url}, "login": login or FORM_LOGIN, "policy": policy or {}},
-            out,
-            checks,
-        )
-    assert result.aborted is None, result.aborted
-    return {c.check_id: c for c in result.checks}
-
-
 def test_503_after_logout_is_an_error_not_a_rejection(browser: Browser, tmp_path: Path) -> None:
-    checks = scan(browser, FaultAfterLogoutApp(), tmp_path, ("logout-invalidates", "server-side-state"))
+    checks = completed_checks(
+        scan_app(browser, FaultAfterLogoutApp(), tmp_path, ("logout-invalidates", "server-side-state"))
+    )
     for check in checks.values():
         assert check.verdict.value == "error", (check.check_id, check.summary)
         assert "503 Service Unavailable 3 times" in check.summary, check.summary
 
 
 def test_dropped_connections_after_logout_are_named_faults(browser: Browser, tmp_path: Path) -> None:
-    check = scan(browser, ResetAfterLogoutApp(), tmp_path, ("logout-invalidates",))["logout-invalidates"]
+    check = completed_checks(scan_app(browser, ResetAfterLogoutApp(), tmp_path, ("logout-invalidates",)))[
+        "logout-invalidates"
+    ]
     assert check.verdict.value == "error", check.summary
     assert "plain HTTP replay dropped the connection (ConnectionError) 3 times" in check.summary, check.summary
     assert "own browser replay failed to load (net::ERR_EMPTY_RESPONSE) 3 times" in check.summary, check.summary
@@ -85,21 +69,25 @@ def test_dropped_connections_after_logout_are_named_faults(browser: Browser, tmp
 @pytest.mark.parametrize("login", [FORM_LOGIN, SCRIPTED_LOGIN], ids=["plain-HTTP-logins", "browser-logins"])
 def test_429_on_extra_logins_is_not_a_session_limit(browser: Browser, tmp_path: Path, login: dict) -> None:
     policy = {"max_concurrent_sessions": 1}
-    checks = scan(browser, RateLimitedLoginApp(), tmp_path, ("concurrent-sessions",), policy, login)
+    checks = completed_checks(
+        scan_app(browser, RateLimitedLoginApp(), tmp_path, ("concurrent-sessions",), policy, login=login)
+    )
     check = checks["concurrent-sessions"]
     assert check.verdict.value == "error", check.summary
     assert "429 Too Many Requests" in check.summary, check.summary
 
 
 def test_500_after_login_is_not_a_rotated_session(browser: Browser, tmp_path: Path) -> None:
-    checks = scan(browser, FaultAfterLoginApp(), tmp_path, ("rotate-on-login",))
+    checks = completed_checks(scan_app(browser, FaultAfterLoginApp(), tmp_path, ("rotate-on-login",)))
     check = checks["rotate-on-login"]
     assert check.verdict.value == "error", check.summary
     assert "500 Internal Server Error 3 times" in check.summary, check.summary
 
 
 def test_503_to_a_stranger_is_not_a_reaction_to_anomalous_reuse(browser: Browser, tmp_path: Path) -> None:
-    check = scan(browser, FaultForStrangersApp(), tmp_path, ("anomalous-reuse",))["anomalous-reuse"]
+    check = completed_checks(scan_app(browser, FaultForStrangersApp(), tmp_path, ("anomalous-reuse",)))[
+        "anomalous-reuse"
+    ]
     assert check.verdict.value == "error", check.summary
     assert "another device fingerprint) answered 503 Service Unavailable 3 times" in check.summary, check.summary
 
@@ -109,7 +97,9 @@ def _replays(check: CheckResult) -> dict[str, bool]:
 
 
 def test_logout_only_for_the_same_user_agent_fails(browser: Browser, tmp_path: Path) -> None:
-    checks = scan(browser, LogoutForSameUaApp(), tmp_path, ("logout-invalidates", "server-side-state"))
+    checks = completed_checks(
+        scan_app(browser, LogoutForSameUaApp(), tmp_path, ("logout-invalidates", "server-side-state"))
+    )
     check = checks["logout-invalidates"]
     assert check.verdict.value == "fail", check.summary
     assert "another device fingerprint" in check.summary, check.summary
@@ -119,7 +109,9 @@ def test_logout_only_for_the_same_user_agent_fails(browser: Browser, tmp_path: P
 
 
 def test_logout_only_for_non_browser_clients_fails(browser: Browser, tmp_path: Path) -> None:
-    checks = scan(browser, LogoutForNonBrowserApp(), tmp_path, ("logout-invalidates", "server-side-state"))
+    checks = completed_checks(
+        scan_app(browser, LogoutForNonBrowserApp(), tmp_path, ("logout-invalidates", "server-side-state"))
+    )
     check = checks["logout-invalidates"]
     assert check.verdict.value == "fail", check.summary
     accepted = _replays(check)

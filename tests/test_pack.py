@@ -21,9 +21,10 @@ import yaml
 
 from isp_audit.attestations import AttestationError, apply_attestations, load_attestations, manual_item_ids
 from isp_audit.catalogue import load_framework
-from isp_audit.document import load_document
+from isp_audit.document import load_document, load_results
 from isp_audit.errors import AuditError
 from isp_audit.pack import make_pack, verify_pack, write_zip
+from isp_audit.results.model import ResultsDocument
 from tests.conftest import DEMO_PASSWORD
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,7 +47,7 @@ def app_dir(demo_out: Path, tmp_path: Path) -> Path:
 
 
 def _pack(folder: Path, **kwargs: Any) -> Path:
-    return make_pack(folder, load_document(folder / "results.json"), **kwargs)
+    return make_pack(folder, load_results(folder / "results.json"), **kwargs)
 
 
 def _files(root: Path) -> list[Path]:
@@ -65,7 +66,7 @@ def test_make_pack_builds_a_bagit_bag_in_place(app_dir: Path) -> None:
     before = {p.relative_to(app_dir).as_posix(): p.read_bytes() for p in _files(app_dir)}
     doc = load_document(app_dir / "results.json")
 
-    assert make_pack(app_dir, doc) == app_dir
+    assert make_pack(app_dir, ResultsDocument.from_json(doc)) == app_dir
 
     assert {p.name for p in app_dir.iterdir()} == TAG_FILES | {"data"}
     data = app_dir / "data"
@@ -140,7 +141,7 @@ def test_sha256sum_checks_the_manifest(app_dir: Path) -> None:
 
 def test_zip_of_the_pack_verifies_and_is_deterministic(app_dir: Path, tmp_path: Path) -> None:
     archive = tmp_path / "zips" / "evidence.zip"
-    doc = load_document(app_dir / "results.json")
+    doc = load_results(app_dir / "results.json")
     make_pack(app_dir, doc, zip_to=archive)
 
     with zipfile.ZipFile(archive) as zf:
@@ -158,7 +159,7 @@ def test_zip_of_the_pack_verifies_and_is_deterministic(app_dir: Path, tmp_path: 
 
 def test_packing_twice_is_a_clear_error(app_dir: Path) -> None:
     _pack(app_dir)
-    doc = load_document(app_dir / "data" / "results.json")
+    doc = load_results(app_dir / "data" / "results.json")
     with pytest.raises(AuditError, match="already an evidence pack") as caught:
         make_pack(app_dir, doc)
     assert "\n" not in str(caught.value)
@@ -166,9 +167,9 @@ def test_packing_twice_is_a_clear_error(app_dir: Path) -> None:
 
 
 def test_pack_refuses_another_runs_document_and_a_zip_inside_the_bag(app_dir: Path) -> None:
-    doc = load_document(app_dir / "results.json")
+    doc = load_results(app_dir / "results.json")
     with pytest.raises(AuditError, match="is run"):
-        make_pack(app_dir, {**doc, "run_id": "00000000-0000-0000-0000-000000000000"})
+        make_pack(app_dir, doc.model_copy(update={"run_id": "00000000-0000-0000-0000-000000000000"}))
     with pytest.raises(AuditError, match="outside the folder"):
         make_pack(app_dir, doc, zip_to=app_dir / "pack.zip")
     assert not (app_dir / "bagit.txt").exists() and (app_dir / "results.json").is_file()
@@ -340,7 +341,7 @@ def test_attestations_are_applied_copied_hashed_and_packed(app_dir: Path, tmp_pa
     assert doc["summary"]["verdicts"]  # refreshed, still present
 
     (app_dir / "results.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
-    make_pack(app_dir, doc)
+    make_pack(app_dir, ResultsDocument.from_json(doc))
     manifest = (app_dir / "manifest-sha256.txt").read_text()
     assert f"{digest}  data/attachments/architecture-diagram/architecture-v3.2.pdf\n" in manifest
     assert verify_pack(app_dir).ok

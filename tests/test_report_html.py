@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 from isp_audit.demo.apps import PASSWORD_ENV, RunningApp, ServerSideApp
 from isp_audit.document import build_document
 from isp_audit.outputs import ReportSpec, write_reports
+from isp_audit.results.model import ResultsDocument
 from tests.conftest import REPO, scan_in_process
 
 PAYLOAD = '<script>window.__pwned=1;alert("xss")</script><img src=x onerror="window.__pwned=2">'
@@ -68,7 +69,7 @@ def hostile_report(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -
     doc["checks"][0]["evidence"]["note"] = PAYLOAD
     doc["steps"][0]["detail"] += PAYLOAD
     doc["session_tokens"][0]["name"] = PAYLOAD
-    write_reports(doc, out, [ReportSpec("html", None)])
+    write_reports(ResultsDocument.from_json(doc), out, [ReportSpec("html", None)])
     return out / "report.html"
 
 

@@ -11,6 +11,7 @@ with no secret at all fails.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 
 from ._shared import analyse_session_tokens, describe, identifiers_sentence, member_rows
@@ -21,6 +22,7 @@ from .api import (
     StateItem,
     TokenAnalysis,
     TokenIdentification,
+    TokenSample,
     Verdict,
     analyse_tokens,
     id_part,
@@ -98,7 +100,8 @@ def _judge(lab: Lab, token: StateItem, analysis: TokenAnalysis, entropy_policy: 
     values = [id_part(v, analysis.format)[0] for v in sample.values]
     if len(values) < 2:
         row = {"token": token.label, "method": sample.method, "collected": len(values), "stopped": sample.stopped}
-        return row, f"{token.label}: could not collect fresh tokens ({sample.stopped or 'none issued'})", "warn"
+        why = short_sample(sample, conclusive=False) or sample.stopped or "none issued"
+        return row, f"{token.label}: could not collect fresh tokens ({why})", "warn"
     report = analyse_tokens(values, entropy_policy, username=lab.username, issued_at=sample.issued_at)
     outcome = verdict(report, entropy_policy)
     details = asdict(report)
@@ -110,8 +113,27 @@ def _judge(lab: Lab, token: StateItem, analysis: TokenAnalysis, entropy_policy: 
         "collected": len(values),
         "requested": policy.entropy_samples,
         "stopped": sample.stopped or None,
+        "elapsed_s": sample.elapsed_s,
+        "budget_s": sample.budget_s,
+        "streams": sample.streams,
+        "shortfall": short_sample(sample, report.conclusive),
         "analysed_part": id_part(token.value, analysis.format)[1],
         "verdict": outcome,
         "report": details,
     }
-    return row, f"{token.label}: {len(values)} fresh tokens from {sample.method}: {report.reason.rstrip('.')}", outcome
+    said = f"{token.label}: {len(values)} fresh tokens from {sample.method}: {report.reason.rstrip('.')}"
+    return row, said + (f" ({row['shortfall']})" if row["shortfall"] else ""), outcome
+
+
+def short_sample(sample: TokenSample, conclusive: bool) -> str:
+    """What the time budget left out, worded the same way every time ("" when it did not end collection)."""
+    if not sample.budget_ended_it or not sample.values:
+        return ""
+    got, wanted, seconds = len(sample.values), sample.wanted, sample.elapsed_s
+    said = f"collected {got} of {wanted} tokens in {seconds:.0f} s"
+    if conclusive:
+        return f"{said}; enough for a conclusive analysis"
+    needs = math.ceil(wanted * seconds / got)  # at the rate this run achieved
+    return (
+        f"{said}; a conclusive run needs about {needs} s: raise entropy_time_budget (policy) or lower --entropy-samples"
+    )

@@ -45,6 +45,11 @@ def demo_profile(name: str, url: str) -> Profile:
     )
 
 
+def _tagged(progress: Progress, name: str) -> Progress:
+    """Progress lines prefixed with the app's name."""
+    return lambda msg: progress(f"[{name}] {msg}")
+
+
 def run_demo(
     out_dir: Path,
     browser: Browser,
@@ -65,7 +70,7 @@ def run_demo(
         with RunningApp(app_cls()) as running:
             request = ScanRequest(demo_profile(name, running.url), out_dir / name, checks)
             plan = pipeline.ScanPlan.for_request(request, pack=pack, operator=operator)
-            scanned = pipeline.scan(plan, browser, browser_label, lambda msg, n=name: progress(f"[{n}] {msg}"))
+            scanned = pipeline.scan(plan, browser, browser_label, _tagged(progress, name))
         run = pipeline.finish(plan, scanned, say=lambda _line: None)
         outcomes.append(DemoOutcome(name, run.result, EXPECTED[name]))
     return outcomes

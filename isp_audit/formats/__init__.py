@@ -1,8 +1,9 @@
 """Output formats: pure functions from a results document (and its evidence files) to text or bytes.
 
 Each format is one module with ``render(doc, ctx)`` and a ``FORMAT`` declaration (its name, default file
-and place in listings); adding the module is all it takes to add a format. ``doc`` is the results
-document (``results.json``, see isp_audit.document); ``ctx`` carries the evidence files' bytes and hashes
+and place in listings); adding the module is all it takes to add a format. ``doc`` is the typed results
+document (:class:`isp_audit.results.model.ResultsDocument`, read from a scan or from any past results.json,
+so every report re-renders from results.json alone); ``ctx`` carries the evidence files' bytes and hashes
 for the formats that embed or cite them. No format reads files, writes files or knows about the others;
 the CLI does the I/O.
 """
@@ -13,14 +14,14 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from functools import cache
-from typing import Any
 
+from ..results.model import ResultsDocument
 from .context import FormatSpec, RenderContext
 
 __all__ = ["FormatSpec", "RenderContext", "default_files", "formats", "render"]
 
 
-Renderer = Callable[[dict[str, Any], RenderContext], str | bytes]
+Renderer = Callable[[ResultsDocument, RenderContext], str | bytes]
 
 
 @cache
@@ -45,5 +46,5 @@ def default_files() -> dict[str, str]:
     return {name: spec.default_file for name, (spec, _) in _registry().items()}
 
 
-def render(name: str, doc: dict[str, Any], ctx: RenderContext | None = None) -> str | bytes:
+def render(name: str, doc: ResultsDocument, ctx: RenderContext | None = None) -> str | bytes:
     return _registry()[name][1](doc, ctx or RenderContext())

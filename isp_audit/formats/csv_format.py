@@ -24,7 +24,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..results.model import waiver_state
+from ..results.model import CheckEntry, ResultsDocument
 from ..sanitize import spreadsheet_cell, visible
 from .context import FormatSpec, RenderContext
 
@@ -57,30 +57,34 @@ JOIN = "; "
 MAX_CELL = 32_000  # Excel refuses cells over 32,767 characters
 
 
-def render(doc: dict[str, Any], ctx: RenderContext) -> str:
-    rows = [[_check_value(doc, check, column) for column in COLUMNS] for check in doc.get("checks") or []]
+def render(doc: ResultsDocument, ctx: RenderContext) -> str:
+    rows = [[_check_value(doc, check, column) for column in COLUMNS] for check in doc.checks]
     return to_csv(COLUMNS, rows)
 
 
-def _check_value(doc: dict[str, Any], check: dict[str, Any], column: str) -> Any:
-    refs = check.get("references") or {}
-    waiver = check.get("waiver") or {}
+def _check_value(doc: ResultsDocument, check: CheckEntry, column: str) -> object:
+    waiver = check.waiver
     match column:
-        case "target" | "run_id" | "started_at":
-            return doc.get(column)
+        case "target":
+            return doc.target
+        case "run_id":
+            return doc.run_id
+        case "started_at":
+            return doc.started_at
         case "waived":
-            state = waiver_state(check)
-            return {"active": "yes", "expired": "expired"}.get(state or "", "no")
-        case "waiver_owner" | "waiver_expires":
-            return waiver.get(column.removeprefix("waiver_"))
+            return {"active": "yes", "expired": "expired"}.get(check.waiver_state or "", "no")
+        case "waiver_owner":
+            return waiver.owner if waiver else None
+        case "waiver_expires":
+            return waiver.expires if waiver else None
         case "remediation_summary":
-            return (check.get("remediation") or {}).get("summary")
+            return check.remediation.summary
         case "evidence_steps":
-            return join(check.get("steps") or [])
+            return join(check.steps)
         case _ if column in REFERENCE_KEYS:
-            return join(refs.get(column) or [])
+            return join(getattr(check.references, column))
         case _:
-            return check.get(column)
+            return getattr(check, column)
 
 
 # --- helpers shared with the other text formats (matrix.py imports these) ---

@@ -3,18 +3,17 @@ escaped. The page is ``templates/diff.html.j2``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from .. import __version__
 from ..resources import resource_dir
 from ..results.diff import DocDiff, label, run_rows, waiver_active, waiver_expired, waiver_note
+from ..results.model import Waiver
 from .html import ticks
 
 
-def _verdict_html(verdict: str | None, waiver: dict[str, Any] | None) -> Markup:
+def _verdict_html(verdict: str | None, waiver: Waiver | None) -> Markup:
     if verdict is None:
         return Markup('<span class="meta">not run</span>')
     out = Markup('<span class="v v-{0}">{1}</span>').format(verdict, label(verdict))

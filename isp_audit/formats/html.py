@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from ..resources import resource_dir
-from ..results.model import waiver_state
+from ..results.model import ResultsDocument
 from ..sanitize import visible
 from .context import FormatSpec, RenderContext
 
@@ -31,7 +31,7 @@ DEFAULT_SHOT_SIZE = (1100, 720)  # the lab's viewport, for an image whose header
 MAX_EXCHANGES = 60  # per client: enough to follow the story, not a full HAR viewer
 
 
-def render(doc: dict[str, Any], ctx: RenderContext) -> str:
+def render(doc: ResultsDocument, ctx: RenderContext) -> str:
     env = Environment(
         loader=FileSystemLoader(str(resource_dir("templates"))),
         autoescape=select_autoescape(["html", "j2"], default=True),
@@ -41,13 +41,11 @@ def render(doc: dict[str, Any], ctx: RenderContext) -> str:
     )
     env.filters["pretty"] = lambda obj: json.dumps(obj, indent=2, default=str, ensure_ascii=False)
     env.filters["ticks"] = ticks
-    env.filters["waiver_state"] = waiver_state
     env.filters["label"] = lambda v: str(v).replace("_", " ")
-    steps = {s["index"]: s for s in doc.get("steps", [])}
     shots = _screenshots(doc, ctx)
     return env.get_template("report.html.j2").render(
         doc=doc,
-        steps=steps,
+        steps=doc.steps_by_index(),
         shots=shots,
         exchanges=_exchanges(ctx),
         hashes=ctx.hashes,
@@ -66,12 +64,12 @@ class Screenshot:
     height: int
 
 
-def _screenshots(doc: dict[str, Any], ctx: RenderContext) -> dict[str, Screenshot]:
+def _screenshots(doc: ResultsDocument, ctx: RenderContext) -> dict[str, Screenshot]:
     """The screenshots the checks cite, by path; files with the same bytes share one embedding."""
-    steps = {s.get("index"): s for s in doc.get("steps", [])}
-    cited = {steps[i].get("screenshot") for c in doc.get("checks", []) for i in c.get("steps", []) if i in steps}
+    steps = doc.steps_by_index()
+    cited = {steps[i].screenshot for c in doc.checks for i in c.steps if i in steps}
     by_content: dict[bytes, Screenshot] = {}
-    shots = {}
+    shots: dict[str, Screenshot] = {}
     for path, data in sorted(ctx.assets.items()):
         if path.startswith("screenshots/") and path in cited:
             if data not in by_content:

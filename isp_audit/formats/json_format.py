@@ -1,16 +1,17 @@
-"""``results.json``: the results document itself. Every other format renders from it."""
+"""``results.json``: the results document itself (schema isp_audit/schema/results-v1.schema.json). Every
+other format renders from it, so any past run re-renders from this file alone."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from ..results.model import ResultsDocument
 from ..sanitize import json_escaped
 from .context import FormatSpec, RenderContext
 
 FORMAT = FormatSpec(name="json", default_file="results.json", order=10)
 
 
-def render(doc: dict[str, Any], ctx: RenderContext) -> str:
+def render(doc: ResultsDocument, ctx: RenderContext) -> str:
     # Same data once parsed; C1 controls and bidi overrides as \u escapes so `cat results.json` is safe.
-    return json_escaped(json.dumps(doc, indent=2, default=str, ensure_ascii=False)) + "\n"
+    return json_escaped(json.dumps(doc.to_json(), indent=2, ensure_ascii=False)) + "\n"

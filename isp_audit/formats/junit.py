@@ -34,8 +34,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
-from ..document import check_evidence_files
-from ..results.model import ism_2066_not_run, waiver_state
+from ..results.model import CheckEntry, ResultsDocument, Verdict
 from .context import FormatSpec, RenderContext
 from .csv_format import clean_text
 
@@ -45,9 +44,9 @@ MESSAGE_LIMIT = 500
 SUITES_NAME = "isp-audit"
 
 
-def render(doc: dict[str, Any], ctx: RenderContext) -> str:
-    cases = [_testcase(doc, check) for check in doc.get("checks") or []]
-    if doc.get("aborted"):
+def render(doc: ResultsDocument, ctx: RenderContext) -> str:
+    cases = [_testcase(doc, check) for check in doc.checks]
+    if doc.aborted:
         cases.append(_aborted_case(doc))
     counts = {
         "tests": len(cases),
@@ -56,13 +55,13 @@ def render(doc: dict[str, Any], ctx: RenderContext) -> str:
         "skipped": sum(1 for _, kind in cases if kind == "skipped"),
     }
     elapsed = _elapsed(doc)
-    timestamp = _timestamp(doc.get("started_at"))
+    timestamp = _timestamp(doc.started_at)
     common = {k: str(v) for k, v in counts.items()} | {"time": f"{elapsed:.3f}"}
     if timestamp:
         common["timestamp"] = timestamp
 
     root = ET.Element("testsuites", {"name": SUITES_NAME, **common})
-    suite = ET.SubElement(root, "testsuite", {"name": _text(f"ISM-2066 {doc.get('target', '')}"), **common})
+    suite = ET.SubElement(root, "testsuite", {"name": _text(f"ISM-2066 {doc.target}"), **common})
     properties = ET.SubElement(suite, "properties")
     for name, value in _properties(doc):
         ET.SubElement(properties, "property", {"name": name, "value": _text(value)})
@@ -72,75 +71,73 @@ def render(doc: dict[str, Any], ctx: RenderContext) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def _properties(doc: dict[str, Any]) -> list[tuple[str, Any]]:
-    tool = doc.get("tool") or {}
+def _properties(doc: ResultsDocument) -> list[tuple[str, Any]]:
+    not_run = doc.ism_2066_not_run
     return [
-        ("target", doc.get("target")),
-        ("run_id", doc.get("run_id")),
-        ("policy", (doc.get("policy") or {}).get("name")),
-        ("ism_2066_status", (doc.get("summary") or {}).get("ism_2066")),
-        *([("ism_2066_not_run", ", ".join(ism_2066_not_run(doc)))] if ism_2066_not_run(doc) else []),
-        ("operator", doc.get("operator")),
-        ("profile", (doc.get("profile") or {}).get("name")),
-        ("started_at", doc.get("started_at")),
-        ("finished_at", doc.get("finished_at")),
-        ("tool", f"{tool.get('name', 'isp-audit')} {tool.get('version', '')}".strip()),
+        ("target", doc.target),
+        ("run_id", doc.run_id),
+        ("policy", doc.policy.name),
+        ("ism_2066_status", doc.summary.ism_2066),
+        *([("ism_2066_not_run", ", ".join(not_run))] if not_run else []),
+        ("operator", doc.operator),
+        ("profile", doc.profile.name),
+        ("started_at", doc.started_at),
+        ("finished_at", doc.finished_at),
+        ("tool", f"{doc.tool.name} {doc.tool.version}".strip()),
     ]
 
 
-def _testcase(doc: dict[str, Any], check: dict[str, Any]) -> tuple[ET.Element, str]:
+def _testcase(doc: ResultsDocument, check: CheckEntry) -> tuple[ET.Element, str]:
     """The ``<testcase>`` for one check, and how CI counts it: failure, error, skipped or passed."""
-    check_id = str(check.get("check_id", ""))
-    verdict = check.get("verdict")
-    summary = _text(check.get("summary"))
-    evidence = check_evidence_files(doc, check)
     case = ET.Element(
         "testcase",
         {
-            "classname": "isp_audit." + re.sub(r"[^A-Za-z0-9_]", "_", check_id),
-            "name": _text(f"{check_id}: {check.get('title', '')}"),
-            "time": f"{_number(check.get('duration_s')):.3f}",
+            "classname": "isp_audit." + re.sub(r"[^A-Za-z0-9_]", "_", check.check_id),
+            "name": _text(f"{check.check_id}: {check.title}"),
+            "time": f"{max(check.duration_s, 0.0):.3f}",
         },
     )
-    out = [summary]
-    waiver = check.get("waiver") or {}
-    state = waiver_state(check)
-    kind = "passed"
-    if verdict == "fail" and state == "active":
-        kind = "skipped"
-        note = f"waived: {waiver.get('justification')} ({waiver.get('owner')}, expires {waiver.get('expires')})"
-        ET.SubElement(case, "skipped", {"message": _message(note)})
-        out = [f"WAIVED FAILURE: {summary}", _text(note)]
-    elif verdict == "fail":
-        kind = "failure"
-        body = [summary]
-        if state == "expired":
-            body.append(
-                f"A waiver for this failure expired on {waiver.get('expires')} (owner {waiver.get('owner')}): "
-                "it no longer covers it."
-            )
-        body += [f"How to fix: {(check.get('remediation') or {}).get('summary', '')}", _evidence_text(evidence)]
-        failure = ET.SubElement(case, "failure", {"message": _message(summary), "type": _text(check.get("severity"))})
-        failure.text = _text("\n\n".join(body))
-    elif verdict == "error":
-        kind = "error"
-        error = ET.SubElement(case, "error", {"message": _message(summary), "type": "error"})
-        error.text = _text(f"The experiment could not run, so nothing was proven either way.\n\n{summary}")
-    elif verdict == "not_applicable":
-        kind = "skipped"
-        ET.SubElement(case, "skipped", {"message": _message(f"not applicable: {summary}")})
-    elif verdict == "warn":
-        out = [f"WARNING: {summary}"]
-    elif verdict != "pass":
-        kind = "error"
-        ET.SubElement(case, "error", {"message": _message(f"unknown verdict {verdict!r}"), "type": "error"})
+    evidence = doc.evidence_files(check)
+    kind, out = _outcome(case, check, evidence)
     system_out = ET.SubElement(case, "system-out")
     system_out.text = _text("\n".join([*out, _evidence_text(evidence)]))
     return case, kind
 
 
-def _aborted_case(doc: dict[str, Any]) -> tuple[ET.Element, str]:
-    reason = _text(doc.get("aborted"))
+def _outcome(case: ET.Element, check: CheckEntry, evidence: list[str]) -> tuple[str, list[str]]:
+    """Add the verdict's element to ``case``; return how CI counts it and the lines of ``<system-out>``."""
+    summary = _text(check.summary)
+    waiver = check.waiver
+    if check.waiver_state == "active" and waiver is not None:
+        note = f"waived: {waiver.justification} ({waiver.owner}, expires {waiver.expires})"
+        ET.SubElement(case, "skipped", {"message": _message(note)})
+        return "skipped", [f"WAIVED FAILURE: {summary}", _text(note)]
+    match check.verdict:
+        case Verdict.FAIL:
+            body = [summary]
+            if check.waiver_state == "expired" and waiver is not None:
+                body.append(
+                    f"A waiver for this failure expired on {waiver.expires} (owner {waiver.owner}): "
+                    "it no longer covers it."
+                )
+            body += [f"How to fix: {check.remediation.summary}", _evidence_text(evidence)]
+            failure = ET.SubElement(case, "failure", {"message": _message(summary), "type": _text(check.severity)})
+            failure.text = _text("\n\n".join(body))
+            return "failure", [summary]
+        case Verdict.ERROR:
+            error = ET.SubElement(case, "error", {"message": _message(summary), "type": "error"})
+            error.text = _text(f"The experiment could not run, so nothing was proven either way.\n\n{summary}")
+            return "error", [summary]
+        case Verdict.NOT_APPLICABLE:
+            ET.SubElement(case, "skipped", {"message": _message(f"not applicable: {summary}")})
+            return "skipped", [summary]
+        case Verdict.WARN:
+            return "passed", [f"WARNING: {summary}"]
+    return "passed", [summary]
+
+
+def _aborted_case(doc: ResultsDocument) -> tuple[ET.Element, str]:
+    reason = _text(doc.aborted)
     case = ET.Element("testcase", {"classname": "isp_audit.scan", "name": "scan: the scan ran to completion"})
     case.set("time", "0.000")
     error = ET.SubElement(case, "error", {"message": _message(f"scan aborted: {reason}"), "type": "aborted"})
@@ -162,13 +159,6 @@ def _message(value: Any) -> str:
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 
 
-def _number(value: Any) -> float:
-    try:
-        return max(float(value), 0.0)
-    except (TypeError, ValueError):
-        return 0.0
-
-
 def _parse(value: Any) -> datetime | None:
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -176,12 +166,12 @@ def _parse(value: Any) -> datetime | None:
         return None
 
 
-def _elapsed(doc: dict[str, Any]) -> float:
+def _elapsed(doc: ResultsDocument) -> float:
     """The run's wall time: checks share the browser experiments, so their own durations do not add up to it."""
-    start, end = _parse(doc.get("started_at")), _parse(doc.get("finished_at"))
+    start, end = _parse(doc.started_at), _parse(doc.finished_at)
     if start and end and (start.tzinfo is None) == (end.tzinfo is None) and end >= start:
         return (end - start).total_seconds()
-    return sum(_number(c.get("duration_s")) for c in doc.get("checks") or [])
+    return sum(max(c.duration_s, 0.0) for c in doc.checks)
 
 
 def _timestamp(value: Any) -> str | None:

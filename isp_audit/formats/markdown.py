@@ -28,17 +28,23 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from ..results.model import control_label, ism_2066_not_run, waiver_state
+from ..results.model import CheckEntry, ControlStatus, ResultsDocument, Step, Verdict
 from ..sanitize import json_escaped
 from .context import FormatSpec, RenderContext
 from .csv_format import clean_text
 
 FORMAT = FormatSpec(name="md", default_file="report.md", order=30)
 
-VERDICT_COUNTS = (("fail", "failed"), ("error", "could not run"), ("warn", "warnings"), ("pass", "passed"))
+VERDICT_COUNTS = (
+    (Verdict.FAIL, "failed"),
+    (Verdict.ERROR, "could not run"),
+    (Verdict.WARN, "warnings"),
+    (Verdict.PASS, "passed"),
+)
 REFERENCE_LABELS = (
     ("ism", "ISM"),
     ("asvs_4", "ASVS 4.0.3"),
@@ -47,7 +53,7 @@ REFERENCE_LABELS = (
     ("nist", "NIST"),
     ("cwe", "CWE"),
 )
-NEEDS_FIX = ("fail", "warn", "error")
+NEEDS_FIX = (Verdict.FAIL, Verdict.WARN, Verdict.ERROR)
 
 _TICK = re.compile(r"(?<!`)`(?!`)")  # a lone backtick; runs of them are always literal text
 _CODE_SAFE = re.compile(r"[^`<>\[\]|\r\n]+")  # what a code span may hold here
@@ -55,18 +61,18 @@ _ALWAYS_ESCAPED = frozenset("\\`*[]<>|&~#$@")
 _SAFE_PATH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
 
 
-def render(doc: dict[str, Any], ctx: RenderContext) -> str:
-    steps = {s.get("index"): s for s in doc.get("steps") or []}
+def render(doc: ResultsDocument, ctx: RenderContext) -> str:
+    steps = doc.steps_by_index()
     lines: list[str] = []
     lines += _header(doc)
     lines += _executive_summary(doc)
     lines += _controls(doc)
     lines += _manual(doc)
     lines += ["## Checks in detail", ""]
-    for check in doc.get("checks") or []:
+    for check in doc.checks:
         lines += _check(check, steps)
     lines += ["## Full timeline", ""]
-    lines += _steps_table(doc.get("steps") or [])
+    lines += _steps_table(doc.steps)
     if ctx.hashes:
         lines += ["## Evidence files", "", "Relative to this report's folder.", ""]
         lines += _table(["File", "SHA-256"], [[_code(p), _code(h)] for p, h in sorted(ctx.hashes.items())])
@@ -76,79 +82,42 @@ def render(doc: dict[str, Any], ctx: RenderContext) -> str:
 # --- sections ---
 
 
-def _header(doc: dict[str, Any]) -> list[str]:
-    tool = doc.get("tool") or {}
-    profile = doc.get("profile") or {}
+def _header(doc: ResultsDocument) -> list[str]:
     lines = [
-        f"# ISM-2066 session management audit — {inline(profile.get('name'))}",
+        f"# ISM-2066 session management audit — {inline(doc.profile.name)}",
         "",
-        f"{inline(tool.get('name'))} {inline(tool.get('version'))} · target {_code(doc.get('target'))} · "
-        f"{_utc(doc.get('started_at'))} → {_utc(doc.get('finished_at'))} · operator {inline(doc.get('operator'))}",
+        f"{inline(doc.tool.name)} {inline(doc.tool.version)} · target {_code(doc.target)} · "
+        f"{_utc(doc.started_at)} → {_utc(doc.finished_at)} · operator {inline(doc.operator)}",
         "",
     ]
-    if doc.get("aborted"):
-        lines += [f"> **The scan could not be completed:** {inline(doc['aborted'])}", ""]
+    if doc.aborted:
+        lines += [f"> **The scan could not be completed:** {inline(doc.aborted)}", ""]
     return lines
 
 
-def _executive_summary(doc: dict[str, Any]) -> list[str]:
-    checks = doc.get("checks") or []
-    policy = doc.get("policy") or {}
-    provenance = doc.get("provenance") or {}
-    stats = doc.get("stats") or {}
-    profile = doc.get("profile") or {}
-    count = {v: sum(1 for c in checks if c.get("verdict") == v) for v in ("pass", "fail", "warn", "error")}
-    waived = sum(1 for c in checks if waiver_state(c) == "active")
-    expired = sum(1 for c in checks if waiver_state(c) == "expired")
-    not_applicable = sum(1 for c in checks if c.get("verdict") == "not_applicable")
-    counts = []
-    for verdict, label in VERDICT_COUNTS:
-        text = f"{count[verdict]} {label}"
-        if verdict == "fail" and (waived or expired):
-            text += f" ({waived} waived{f', {expired} with an expired waiver' if expired else ''})"
-        counts.append(text)
-    counts.append(f"{not_applicable} not applicable")
-    status = (doc.get("summary") or {}).get("ism_2066", "not_assessed")
-    tokens = doc.get("session_tokens") or []
-    token_text = ", ".join(
-        f"{inline(t.get('kind'))} {_code(t.get('name'))} ({inline(t.get('fingerprint'))})"
-        + (f", {inline(t.get('role'))}" if t.get("role") else "")  # secret or identifier, in a set
-        for t in tokens
-    )
-    if tokens:
-        token_text += f"; found by behaviour: {inline(tokens[0].get('identified_by'))}"
-    run = [
-        inline(provenance.get("browser")),
-        f"Python {inline(provenance.get('python'))}",
-        f"Playwright {inline(provenance.get('playwright'))}",
-        f"run {inline(doc.get('run_id'))}",
-    ]
-    if profile.get("sha256"):
-        run.append(f"profile sha256 {inline(str(profile['sha256'])[:16])}…")
-    work = (
-        f"{inline(stats.get('logins'))} logins, {inline(stats.get('browser_requests'))} browser requests, "
-        f"{inline(stats.get('http_requests'))} plain-HTTP requests, {inline(stats.get('clients'))} browser contexts"
-    )
-    controls = " · ".join(f"{inline(c.get('id'))} {inline(control_label(c))}" for c in doc.get("controls") or [])
-    if status == "partially_assessed":
-        status_note = f" (mapped checks not run: {', '.join(_code(c) for c in ism_2066_not_run(doc))})"
+def _executive_summary(doc: ResultsDocument) -> list[str]:
+    status = doc.summary.ism_2066
+    if status == ControlStatus.PARTIALLY_ASSESSED:
+        status_note = f" (mapped checks not run: {', '.join(_code(c) for c in doc.ism_2066_not_run)})"
     else:
         status_note = ""
+    controls = " · ".join(f"{inline(c.id)} {inline(c.label)}" for c in doc.controls)
+    policy = doc.policy
     lines = [
         "## Executive summary",
         "",
-        f"- **ISM-2066 status:** **{_label(status).upper()}**{status_note} — {', '.join(counts)}",
+        f"- **ISM-2066 status:** **{_label(status).upper()}**{status_note} — {_verdict_counts(doc)}",
         f"- **Controls:** {controls or 'none'}",
-        f"- **Target:** {_code(doc.get('target'))} (profile {inline(profile.get('name'))})",
-        f"- **Scan (UTC):** {_utc(doc.get('started_at'))} → {_utc(doc.get('finished_at'))}",
-        f"- **Operator:** {inline(doc.get('operator'))}",
-        f"- **Policy applied:** {inline(policy.get('name'))} — {inline(policy.get('description'))} "
-        f"(entropy: {inline(policy.get('entropy'))}; idle {inline(policy.get('idle_timeout'))}, "
-        f"overall {inline(policy.get('absolute_timeout'))} ({inline(policy.get('timeouts'))}); "
-        f"concurrent sessions: {inline(policy.get('concurrent_sessions'))})",
-        f"- **Authenticated oracle:** {inline(doc.get('oracle'))}",
-        f"- **Session tokens:** {token_text or 'none identified'}",
-        f"- **Run:** {' · '.join(run)}; {work}",
+        f"- **Target:** {_code(doc.target)} (profile {inline(doc.profile.name)})",
+        f"- **Scan (UTC):** {_utc(doc.started_at)} → {_utc(doc.finished_at)}",
+        f"- **Operator:** {inline(doc.operator)}",
+        f"- **Policy applied:** {inline(policy.name)} — {inline(policy.description)} "
+        f"(entropy: {inline(policy.entropy)}; idle {inline(policy.idle_timeout)}, "
+        f"overall {inline(policy.absolute_timeout)} ({inline(policy.timeouts)}); "
+        f"concurrent sessions: {inline(policy.concurrent_sessions)})",
+        f"- **Authenticated oracle:** {inline(doc.oracle)}",
+        f"- **Session tokens:** {_tokens_text(doc) or 'none identified'}",
+        f"- **Run:** {_run_text(doc)}",
         "",
         "Secret values (passwords, cookie and storage values, tokens) never appear in this report: each is "
         "shown as a keyed fingerprint `fp:…` that is stable within this run only.",
@@ -156,48 +125,85 @@ def _executive_summary(doc: dict[str, Any]) -> list[str]:
         "### Verdicts",
         "",
     ]
-    rows = [[_code(c.get("check_id")), _verdict(c), inline(c.get("summary"))] for c in checks]
+    rows = [[_code(c.check_id), _verdict(c), inline(c.summary)] for c in doc.checks]
     return lines + _table(["Check", "Verdict", "What was done and seen"], rows)
 
 
-def _controls(doc: dict[str, Any]) -> list[str]:
+def _verdict_counts(doc: ResultsDocument) -> str:
+    """``2 failed (1 waived), 0 could not run, …, 3 not applicable``."""
+    count = {v: sum(1 for c in doc.checks if c.verdict == v) for v in Verdict}
+    waived = sum(1 for c in doc.checks if c.waiver_state == "active")
+    expired = sum(1 for c in doc.checks if c.waiver_state == "expired")
+    counts = []
+    for verdict, label in VERDICT_COUNTS:
+        text = f"{count[verdict]} {label}"
+        if verdict is Verdict.FAIL and (waived or expired):
+            text += f" ({waived} waived{f', {expired} with an expired waiver' if expired else ''})"
+        counts.append(text)
+    counts.append(f"{count[Verdict.NOT_APPLICABLE]} not applicable")
+    return ", ".join(counts)
+
+
+def _tokens_text(doc: ResultsDocument) -> str:
+    tokens = doc.session_tokens
+    text = ", ".join(
+        f"{inline(t.kind)} {_code(t.name)} ({inline(t.fingerprint)})"
+        + (f", {inline(t.role)}" if t.role else "")  # secret or identifier, in a set
+        for t in tokens
+    )
+    if tokens:
+        text += f"; found by behaviour: {inline(tokens[0].identified_by)}"
+    return text
+
+
+def _run_text(doc: ResultsDocument) -> str:
+    provenance, stats = doc.provenance, doc.stats
+    run = [
+        inline(provenance.browser),
+        f"Python {inline(provenance.python)}",
+        f"Playwright {inline(provenance.playwright)}",
+        f"run {inline(doc.run_id)}",
+    ]
+    if doc.profile.sha256:
+        run.append(f"profile sha256 {inline(doc.profile.sha256[:16])}…")
+    work = (
+        f"{inline(stats.logins)} logins, {inline(stats.browser_requests)} browser requests, "
+        f"{inline(stats.http_requests)} plain-HTTP requests, {inline(stats.clients)} browser contexts"
+    )
+    return f"{' · '.join(run)}; {work}"
+
+
+def _controls(doc: ResultsDocument) -> list[str]:
     rows, notes = [], []
-    for control in doc.get("controls") or []:
-        checks = ", ".join(_code(c) for c in control.get("checks") or []) or "none run"
-        if control.get("not_run"):
-            checks += "; not run: " + ", ".join(_code(c) for c in control["not_run"])
+    for control in doc.controls:
+        checks = ", ".join(_code(c) for c in control.checks) or "none run"
+        if control.not_run:
+            checks += "; not run: " + ", ".join(_code(c) for c in control.not_run)
         rows.append(
             [
-                inline(control.get("id")),
-                inline(control.get("title")),
-                f"**{_label(control.get('status')).upper()}**",
-                f"“{inline(control.get('statement'))}”",
+                inline(control.id),
+                inline(control.title),
+                f"**{_label(control.status).upper()}**",
+                f"“{inline(control.statement)}”",
                 checks,
             ]
         )
-        if control.get("note"):
-            notes.append(f"- **{inline(control.get('id'))}:** {inline(control['note'])}")
+        if control.note:
+            notes.append(f"- **{inline(control.id)}:** {inline(control.note)}")
     lines = ["## ISM controls", "", *_table(["Control", "Title", "Status", "Statement", "Checks"], rows)]
     return lines + ([*notes, ""] if notes else [])
 
 
-def _manual(doc: dict[str, Any]) -> list[str]:
+def _manual(doc: ResultsDocument) -> list[str]:
     rows = []
-    for control in doc.get("controls") or []:
-        for item in control.get("manual") or []:
-            status = inline(item.get("status"))
-            if item.get("note"):
-                status += f" — {inline(item['note'])}"
-            for attachment in item.get("attachments") or []:
-                status += f"; {_code(attachment.get('path'))} (sha256 {inline(str(attachment.get('sha256'))[:12])}…)"
-            rows.append(
-                [
-                    f"{inline(control.get('id'))}: {inline(item.get('title'))}",
-                    status,
-                    inline(item.get("ask")),
-                    inline(item.get("good")),
-                ]
-            )
+    for control in doc.controls:
+        for item in control.manual:
+            status = inline(item.status)
+            if item.note:
+                status += f" — {inline(item.note)}"
+            for attachment in item.attachments:
+                status += f"; {_code(attachment.path)} (sha256 {inline(attachment.sha256[:12])}…)"
+            rows.append([f"{inline(control.id)}: {inline(item.title)}", status, inline(item.ask), inline(item.good)])
     lines = [
         "## What a scan cannot prove",
         "",
@@ -210,52 +216,26 @@ def _manual(doc: dict[str, Any]) -> list[str]:
     return lines + _table(["Item", "Status", "Ask for", "Good evidence"], rows)
 
 
-def _check(check: dict[str, Any], steps: dict[Any, dict[str, Any]]) -> list[str]:
-    verdict = check.get("verdict")
-    meta = [f"**Verdict: {_verdict(check)}**", f"severity {inline(check.get('severity'))}"]
-    if check.get("started_at"):
-        meta.append(f"started {_utc(check['started_at'])}")
-    if check.get("duration_s") is not None:
-        meta.append(f"took {inline(check['duration_s'])} s")
+def _check(check: CheckEntry, steps: dict[int, Step]) -> list[str]:
+    meta = [f"**Verdict: {_verdict(check)}**", f"severity {inline(check.severity)}"]
+    if check.started_at:
+        meta.append(f"started {_utc(check.started_at)}")
+    meta.append(f"took {inline(check.duration_s)} s")
     lines = [
-        f"### {inline(check.get('title'))} ({_code(check.get('check_id'))})",
+        f"### {inline(check.title)} ({_code(check.check_id)})",
         "",
         " · ".join(meta),
         "",
-        f"**What was done and seen:** {inline(check.get('summary'))}",
+        f"**What was done and seen:** {inline(check.summary)}",
+        "",
+        *_waiver(check),
+        *_catalogue(check),
+        "**Evidence:**",
+        "",
+        *_json_block(check.evidence),
         "",
     ]
-    waiver = check.get("waiver")
-    if waiver:
-        state = waiver_state(check)
-        label = {"active": "Waiver", "expired": "Expired waiver (no longer waives this failure)"}.get(
-            state or "", "Waiver (not applied: only a failure can be waived)"
-        )
-        lines += [
-            f"**{label}:** {inline(waiver.get('justification'))} (owner {inline(waiver.get('owner'))}, "
-            f"expires {inline(waiver.get('expires'))})",
-            "",
-        ]
-    refs = check.get("references") or {}
-    ref_text = " · ".join(
-        f"{label} {', '.join(inline(r) for r in refs[key])}" for key, label in REFERENCE_LABELS if refs.get(key)
-    )
-    lines += [
-        f"**References:** {ref_text or 'none'}",
-        "",
-        f"**Why it matters:** {inline(check.get('rationale'))}",
-        "",
-        f"**How it was tested:** {inline(check.get('how_it_works'))}",
-        "",
-    ]
-    remediation = check.get("remediation") or {}
-    if verdict in NEEDS_FIX:
-        lines += [f"**How to fix:** {inline(remediation.get('summary'))}", ""]
-        stacks = remediation.get("stacks") or {}
-        if stacks:
-            lines += _table(["Stack", "Hint"], [[_label(stack), inline(hint)] for stack, hint in stacks.items()])
-    lines += ["**Evidence:**", "", *_json_block(check.get("evidence")), ""]
-    own = [steps[i] for i in check.get("steps") or [] if i in steps]
+    own = [steps[i] for i in check.steps if i in steps]
     if own:
         lines += [f"**Timeline** ({len(own)} steps, times UTC):", "", *_steps_table(own)]
     else:
@@ -263,16 +243,46 @@ def _check(check: dict[str, Any], steps: dict[Any, dict[str, Any]]) -> list[str]
     return lines
 
 
-def _steps_table(steps: list[dict[str, Any]]) -> list[str]:
+def _waiver(check: CheckEntry) -> list[str]:
+    waiver = check.waiver
+    if waiver is None:
+        return []
+    label = {"active": "Waiver", "expired": "Expired waiver (no longer waives this failure)"}.get(
+        check.waiver_state or "", "Waiver (not applied: only a failure can be waived)"
+    )
+    return [
+        f"**{label}:** {inline(waiver.justification)} (owner {inline(waiver.owner)}, expires {inline(waiver.expires)})",
+        "",
+    ]
+
+
+def _catalogue(check: CheckEntry) -> list[str]:
+    """References, rationale, method and (when the verdict needs one) the fix, from the catalogue entry."""
+    refs = check.references
+    ref_text = " · ".join(
+        f"{label} {', '.join(inline(r) for r in getattr(refs, key))}"
+        for key, label in REFERENCE_LABELS
+        if getattr(refs, key)
+    )
+    lines = [
+        f"**References:** {ref_text or 'none'}",
+        "",
+        f"**Why it matters:** {inline(check.rationale)}",
+        "",
+        f"**How it was tested:** {inline(check.how_it_works)}",
+        "",
+    ]
+    if check.verdict in NEEDS_FIX:
+        lines += [f"**How to fix:** {inline(check.remediation.summary)}", ""]
+        stacks = check.remediation.stacks
+        if stacks:
+            lines += _table(["Stack", "Hint"], [[_label(stack), inline(hint)] for stack, hint in stacks.items()])
+    return lines
+
+
+def _steps_table(steps: Iterable[Step]) -> list[str]:
     rows = [
-        [
-            inline(s.get("index")),
-            inline(s.get("at")),
-            inline(s.get("client")),
-            inline(s.get("action")),
-            inline(s.get("detail")),
-            _screenshot(s.get("screenshot")),
-        ]
+        [inline(s.index), inline(s.at), inline(s.client), inline(s.action), inline(s.detail), _screenshot(s.screenshot)]
         for s in steps
     ]
     return _table(["#", "Time", "Client", "Action", "Detail", "Screenshot"], rows)
@@ -345,9 +355,9 @@ def _screenshot(path: Any) -> str:
     return inline(text)
 
 
-def _verdict(check: dict[str, Any]) -> str:
-    text = _label(check.get("verdict")).upper()
-    state = waiver_state(check)
+def _verdict(check: CheckEntry) -> str:
+    text = _label(check.verdict).upper()
+    state = check.waiver_state
     if state == "active":
         text += " (waived)"
     elif state == "expired":

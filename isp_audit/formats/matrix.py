@@ -12,7 +12,7 @@ Applicability: "Applicable" when checks ran for the control or it has manual (do
 "Not applicable per scan (confirm)" when every check that ran found nothing to test (all not applicable)
 and there is no manual item; "Not assessed" otherwise.
 
-Assessment outcome, from the control status the document computed (isp_audit.document.control_status):
+Assessment outcome, from the control status the document computed (isp_audit.results.model.roll_up):
 
 ==================  ===========================================  =========================================
 status              outcome                                      why
@@ -43,8 +43,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..document import check_evidence_files
-from ..results.model import waiver_state
+from ..results.model import CheckEntry, Control, ResultsDocument, Verdict
 from .context import FormatSpec, RenderContext
 from .csv_format import clean_text, to_csv
 
@@ -81,20 +80,20 @@ def _report_files() -> tuple[str, ...]:
     return tuple(f for f in files.values() if f not in (files["json"], files["matrix"]))
 
 
-def render(doc: dict[str, Any], ctx: RenderContext) -> str:
-    checks = {c.get("check_id"): c for c in doc.get("checks") or []}
+def render(doc: ResultsDocument, ctx: RenderContext) -> str:
+    checks = {c.check_id: c for c in doc.checks}
     rows = []
-    for control in doc.get("controls") or []:
-        ran = [checks[c] for c in control.get("checks") or [] if c in checks]
+    for control in doc.controls:
+        ran = [checks[c] for c in control.checks if c in checks]
         rows.append(
             [
-                control.get("id"),
-                control.get("title"),
-                control.get("statement"),
+                control.id,
+                control.title,
+                control.statement,
                 _applicability(control, ran),
-                outcome(control.get("status"), aborted=bool(doc.get("aborted"))),
+                outcome(control.status, aborted=bool(doc.aborted)),
                 "\n".join(_observations(control, ran)),
-                "\n".join(str(c.get("check_id")) for c in ran),
+                "\n".join(c.check_id for c in ran),
                 "\n".join(_evidence(doc, ctx, control, ran)),
                 "",
             ]
@@ -107,46 +106,48 @@ def outcome(status: str | None, *, aborted: bool = False) -> str:
     return f"{text} (scan incomplete)" if aborted and status != "not_assessed" else text
 
 
-def _applicability(control: dict[str, Any], ran: list[dict[str, Any]]) -> str:
-    if control.get("manual") or any(c.get("verdict") != "not_applicable" for c in ran):
+def _applicability(control: Control, ran: list[CheckEntry]) -> str:
+    if control.manual or any(c.verdict is not Verdict.NOT_APPLICABLE for c in ran):
         return "Applicable"
     return "Not applicable per scan (confirm)" if ran else "Not assessed"
 
 
-def _observations(control: dict[str, Any], ran: list[dict[str, Any]]) -> list[str]:
-    lines = []
-    for check in ran:
-        verdict = str(check.get("verdict", "")).replace("_", " ").upper()
-        line = f"{check.get('check_id')}: {verdict} — {_one_line(check.get('summary'))}"
-        state = waiver_state(check)
-        if state:
-            waiver = check.get("waiver") or {}
-            label = "WAIVED" if state == "active" else "WAIVER EXPIRED"
-            line += (
-                f" [{label}: {_one_line(waiver.get('justification'))}"
-                f" (owner {_one_line(waiver.get('owner'))}, expires {_one_line(waiver.get('expires'))})]"
-            )
+def _observations(control: Control, ran: list[CheckEntry]) -> list[str]:
+    lines = [_check_line(check) for check in ran]
+    if control.not_run:
+        lines.append("Not run: " + ", ".join(control.not_run))
+    for item in control.manual:
+        line = f"Manual — {_one_line(item.title)}: {_one_line(item.status)}"
+        if item.note:
+            line += f" ({_one_line(item.note)})"
         lines.append(line)
-    if control.get("not_run"):
-        lines.append("Not run: " + ", ".join(str(c) for c in control["not_run"]))
-    for item in control.get("manual") or []:
-        line = f"Manual — {_one_line(item.get('title'))}: {_one_line(item.get('status'))}"
-        if item.get("note"):
-            line += f" ({_one_line(item['note'])})"
-        lines.append(line)
-    if control.get("note"):
-        lines.append("Note: " + _one_line(control["note"]))
+    if control.note:
+        lines.append("Note: " + _one_line(control.note))
     return lines
 
 
-def _evidence(doc: dict[str, Any], ctx: RenderContext, control: dict[str, Any], ran: list[dict[str, Any]]) -> list[str]:
+def _check_line(check: CheckEntry) -> str:
+    """``check-id: VERDICT — summary``, with the waiver when one matched."""
+    verdict = check.verdict.value.replace("_", " ").upper()
+    line = f"{check.check_id}: {verdict} — {_one_line(check.summary)}"
+    state, waiver = check.waiver_state, check.waiver
+    if state and waiver is not None:
+        label = "WAIVED" if state == "active" else "WAIVER EXPIRED"
+        line += (
+            f" [{label}: {_one_line(waiver.justification)}"
+            f" (owner {_one_line(waiver.owner)}, expires {_one_line(waiver.expires)})]"
+        )
+    return line
+
+
+def _evidence(doc: ResultsDocument, ctx: RenderContext, control: Control, ran: list[CheckEntry]) -> list[str]:
     paths = ["results.json", *(f for f in _report_files() if f in ctx.hashes)]
     for check in ran:
-        paths += check_evidence_files(doc, check, include_results=False)
+        paths += doc.evidence_files(check, include_results=False)
     lines = [_with_hash(p, ctx.hashes.get(p)) for p in dict.fromkeys(paths)]
-    for item in control.get("manual") or []:
-        for attachment in item.get("attachments") or []:
-            lines.append(_with_hash(str(attachment.get("path")), attachment.get("sha256")))
+    for item in control.manual:
+        for attachment in item.attachments:
+            lines.append(_with_hash(attachment.path, attachment.sha256))
     return lines
 
 

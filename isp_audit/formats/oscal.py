@@ -33,7 +33,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from ..document import check_evidence_files, is_waived
+from ..results.model import CheckEntry, Control, ControlStatus, ManualItem, ResultsDocument, Verdict
 from ..sanitize import json_escaped
 from .context import FormatSpec, RenderContext
 
@@ -44,8 +44,8 @@ OSCAL_VERSION = "1.1.2"
 NS = "https://isp-audit.dev/ns/oscal"
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, NS)
 
-_VERDICT_TYPES = {"fail": "finding", "warn": "finding"}
-_STATUS_REASON = {"satisfied": "pass", "not_satisfied": "fail"}
+_VERDICT_TYPES = {Verdict.FAIL: "finding", Verdict.WARN: "finding"}
+_STATUS_REASON = {ControlStatus.SATISFIED: "pass", ControlStatus.NOT_SATISFIED: "fail"}
 _STATUS_REMARKS = {
     "satisfied": "Every mapped check ran and passed (or was not applicable).",
     "partially_assessed": "Every mapped check that ran passed, but not every mapped check ran, so the control "
@@ -73,7 +73,7 @@ _MEDIA_TYPES = {
 _MANUAL_METHODS = ("EXAMINE", "INTERVIEW", "TEST")
 
 
-def render(doc: dict[str, Any], ctx: RenderContext) -> str:
+def render(doc: ResultsDocument, ctx: RenderContext) -> str:
     return (
         json_escaped(json.dumps({"assessment-results": assessment_results(doc, ctx)}, indent=2, ensure_ascii=False))
         + "\n"
@@ -120,11 +120,6 @@ def media_type(path: str) -> str | None:
     return _MEDIA_TYPES.get(path[dot:].lower()) if dot >= 0 else None
 
 
-def check_evidence(doc: dict[str, Any], check: dict[str, Any]) -> list[str]:
-    """Evidence files a check cites (screenshots of its steps, then its clients' HARs)."""
-    return check_evidence_files(doc, check, include_results=False)
-
-
 def _omit_empty(obj: dict[str, Any]) -> dict[str, Any]:
     """Drop None values and empty lists: OSCAL arrays, when present, hold at least one item."""
     return {k: v for k, v in obj.items() if v is not None and v != []}
@@ -151,52 +146,38 @@ class _Resources:
                 "props": props(prop("evidence-kind", kind)),
                 "rlinks": [rlink],
             }
-        return self.items[path]["uuid"]
+        return str(self.items[path]["uuid"])
 
 
-def evidence_title(doc: dict[str, Any], path: str) -> str:
+def evidence_title(doc: ResultsDocument, path: str) -> str:
     """A human title for an evidence file, from the step that took the screenshot or the client of a HAR."""
     if path.startswith("har/"):
         return f"HAR of client {path[4:].removesuffix('.har')} (sanitized)"
-    for step in doc.get("steps", []):
-        if step.get("screenshot") == path:
-            return f"Screenshot after step {step['index']} ({step['client']}: {step['action']})"
+    for step in doc.steps:
+        if step.screenshot == path:
+            return f"Screenshot after step {step.index} ({step.client}: {step.action})"
     return path
 
 
-def assessment_results(doc: dict[str, Any], ctx: RenderContext) -> dict[str, Any]:
+def assessment_results(doc: ResultsDocument, ctx: RenderContext) -> dict[str, Any]:
     """The ``assessment-results`` object (the value under the document's single top-level key)."""
-    run_id = doc["run_id"]
+    run_id = doc.run_id
     ids = {
         name: make_uuid(run_id, name)
         for name in ("assessment-results", "result", "tool-provider", "target", "tool", "platform")
     }
-    ids["operator"] = party_uuid(run_id, doc.get("operator") or "unknown")
+    ids["operator"] = party_uuid(run_id, doc.operator or "unknown")
     resources = _Resources(run_id, dict(ctx.hashes))
     no_plan = make_uuid(run_id, "resource/no-assessment-plan")
     results_json = resources.file("results.json", "isp-audit results document (results.json)", "results")
-    profile = doc.get("profile") or {}
-    if profile.get("path"):
-        resources.file(profile["path"], f"Target profile {profile.get('name') or ''}", "profile", profile.get("sha256"))
+    if doc.profile.path:
+        resources.file(doc.profile.path, f"Target profile {doc.profile.name}", "profile", doc.profile.sha256)
 
-    observations = [check_observation(doc, c, ids, resources, results_json) for c in doc.get("checks", [])]
+    observations = [check_observation(doc, c, ids, resources, results_json) for c in doc.checks]
     observations += [
-        manual_observation(doc, control, item, ids, resources)
-        for control in doc.get("controls", [])
-        for item in control.get("manual", [])
+        manual_observation(doc, control, item, ids, resources) for control in doc.controls for item in control.manual
     ]
-    findings = [control_finding(doc, control) for control in doc.get("controls", [])]
-
-    back_matter = [
-        {
-            "uuid": no_plan,
-            "title": "No assessment plan",
-            "description": "This assessment was not performed under an OSCAL assessment plan: isp-audit ran "
-            "the checks of its catalogue against the target named in the results. import-ap points here "
-            "because OSCAL requires it; no plan exists.",
-        },
-        *resources.items.values(),
-    ]
+    findings = [control_finding(doc, control) for control in doc.controls]
     return {
         "uuid": ids["assessment-results"],
         "metadata": metadata(doc, ids),
@@ -205,29 +186,37 @@ def assessment_results(doc: dict[str, Any], ctx: RenderContext) -> dict[str, Any
             "remarks": "No assessment plan exists; this reference resolves to a back-matter resource saying so.",
         },
         "results": [result(doc, ids, observations, findings)],
-        "back-matter": {"resources": back_matter},
+        "back-matter": {"resources": [_no_plan_resource(no_plan), *resources.items.values()]},
     }
 
 
-def assessors(doc: dict[str, Any]) -> list[str]:
+def _no_plan_resource(no_plan: str) -> dict[str, Any]:
+    return {
+        "uuid": no_plan,
+        "title": "No assessment plan",
+        "description": "This assessment was not performed under an OSCAL assessment plan: isp-audit ran "
+        "the checks of its catalogue against the target named in the results. import-ap points here "
+        "because OSCAL requires it; no plan exists.",
+    }
+
+
+def assessors(doc: ResultsDocument) -> list[str]:
     """The people named in the document, operator first, then each assessor who attested a manual item."""
-    names = [one_line(doc.get("operator") or "unknown")]
-    names += [
-        one_line(m["assessor"]) for c in doc.get("controls", []) for m in c.get("manual", []) if m.get("assessor")
-    ]
+    names = [one_line(doc.operator or "unknown")]
+    names += [one_line(m.assessor) for c in doc.controls for m in c.manual if m.assessor]
     return list(dict.fromkeys(names))
 
 
-def metadata(doc: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
-    tool = doc["tool"]
-    profile_name = (doc.get("profile") or {}).get("name") or doc["target"]
-    people = [{"uuid": party_uuid(doc["run_id"], name), "type": "person", "name": name} for name in assessors(doc)]
+def metadata(doc: ResultsDocument, ids: dict[str, str]) -> dict[str, Any]:
+    tool = doc.tool
+    profile_name = doc.profile.name or doc.target
+    people = [{"uuid": party_uuid(doc.run_id, name), "type": "person", "name": name} for name in assessors(doc)]
     return {
         "title": one_line(f"ISM session management assessment results: {profile_name}"),
-        "last-modified": doc["finished_at"],
-        "version": one_line(tool["version"]),
+        "last-modified": doc.finished_at,
+        "version": one_line(tool.version),
         "oscal-version": OSCAL_VERSION,
-        "props": props(prop("run-id", doc["run_id"]), prop("schema-version", doc.get("schema_version"))),
+        "props": props(prop("run-id", doc.run_id), prop("schema-version", doc.schema_version)),
         "roles": [
             {
                 "id": "assessor",
@@ -245,8 +234,8 @@ def metadata(doc: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
             {
                 "uuid": ids["tool-provider"],
                 "type": "organization",
-                "name": one_line(tool["name"]),
-                "remarks": f"Provider of {tool['name']} {tool['version']}; the tool itself is the software "
+                "name": one_line(tool.name),
+                "remarks": f"Provider of {tool.name} {tool.version}; the tool itself is the software "
                 "component in the result's assessment assets, named as the tool actor of each test observation.",
             },
         ],
@@ -257,80 +246,75 @@ def metadata(doc: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def local_definitions(doc: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+def local_definitions(doc: ResultsDocument, ids: dict[str, str]) -> dict[str, Any]:
     """The target as a component, and the tool and platform as assessment assets."""
-    tool = doc["tool"]
-    prov = doc.get("provenance") or {}
-    profile_name = (doc.get("profile") or {}).get("name") or doc["target"]
     return {
         "components": [
             {
                 "uuid": ids["target"],
                 "type": "software",
-                "title": one_line(profile_name),
-                "description": f"The web application at {doc['target']}, as reached by the scan: the subject of "
+                "title": one_line(doc.profile.name or doc.target),
+                "description": f"The web application at {doc.target}, as reached by the scan: the subject of "
                 "every observation.",
-                "props": [prop("target-url", doc["target"])],
-                "links": [{"href": doc["target"], "text": "Target URL"}],
+                "props": [prop("target-url", doc.target)],
+                "links": [{"href": doc.target, "text": "Target URL"}],
                 "status": {"state": "operational"},
             }
         ],
-        "assessment-assets": {
-            "components": [
-                {
-                    "uuid": ids["tool"],
-                    "type": "software",
-                    "title": one_line(f"{tool['name']} {tool['version']}"),
-                    "description": "Automated assessment tool: drives a real browser and plain HTTP clients "
-                    "against the target and records each experiment as evidence.",
-                    "props": props(prop("version", tool["version"]), prop("browser", prov.get("browser"))),
-                    "status": {"state": "operational"},
-                }
-            ],
-            "assessment-platforms": [
-                _omit_empty(
-                    {
-                        "uuid": ids["platform"],
-                        "title": one_line(f"{tool['name']} {tool['version']} on {prov.get('platform') or 'unknown'}"),
-                        "props": props(
-                            prop("python", prov.get("python")),
-                            prop("playwright", prov.get("playwright")),
-                            prop("ci", ", ".join(f"{k}={v}" for k, v in sorted((prov.get("ci") or {}).items()))),
-                        ),
-                        "uses-components": [{"component-uuid": ids["tool"]}],
-                    }
-                )
-            ],
-        },
+        "assessment-assets": _assessment_assets(doc, ids),
+    }
+
+
+def _assessment_assets(doc: ResultsDocument, ids: dict[str, str]) -> dict[str, Any]:
+    tool, prov = doc.tool, doc.provenance
+    platform = {
+        "uuid": ids["platform"],
+        "title": one_line(f"{tool.name} {tool.version} on {prov.platform or 'unknown'}"),
+        "props": props(
+            prop("python", prov.python),
+            prop("playwright", prov.playwright),
+            prop("ci", ", ".join(f"{k}={v}" for k, v in sorted(prov.ci.items()))),
+        ),
+        "uses-components": [{"component-uuid": ids["tool"]}],
+    }
+    return {
+        "components": [
+            {
+                "uuid": ids["tool"],
+                "type": "software",
+                "title": one_line(f"{tool.name} {tool.version}"),
+                "description": "Automated assessment tool: drives a real browser and plain HTTP clients "
+                "against the target and records each experiment as evidence.",
+                "props": props(prop("version", tool.version), prop("browser", prov.browser)),
+                "status": {"state": "operational"},
+            }
+        ],
+        "assessment-platforms": [_omit_empty(platform)],
     }
 
 
 def result(
-    doc: dict[str, Any], ids: dict[str, str], observations: list[dict[str, Any]], findings: list[dict[str, Any]]
+    doc: ResultsDocument, ids: dict[str, str], observations: list[dict[str, Any]], findings: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    summary = doc.get("summary") or {}
-    verdicts = summary.get("verdicts") or {}
-    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in verdicts.items())
-    aborted = doc.get("aborted")
+    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in doc.summary.verdicts.items())
+    aborted = doc.aborted
     entry = {
         "uuid": ids["result"],
-        "title": one_line(f"Session management tests of {doc['target']}"),
-        "description": f"isp-audit {doc['tool']['version']} tested how {doc['target']} manages sessions, by "
+        "title": one_line(f"Session management tests of {doc.target}"),
+        "description": f"isp-audit {doc.tool.version} tested how {doc.target} manages sessions, by "
         f"experiment with a real browser (ISM-2066 and related controls). Verdicts: {counts or 'none'}.",
-        "start": doc["started_at"],
-        "end": doc["finished_at"],
+        "start": doc.started_at,
+        "end": doc.finished_at,
         "props": props(
-            prop("run-id", doc["run_id"]),
-            prop("ism-2066-status", summary.get("ism_2066")),
-            prop("policy", (doc.get("policy") or {}).get("name")),
+            prop("run-id", doc.run_id),
+            prop("ism-2066-status", doc.summary.ism_2066),
+            prop("policy", doc.policy.name),
             prop("scan-complete", "false" if aborted else "true"),
         ),
         "local-definitions": local_definitions(doc, ids),
         "reviewed-controls": {
             "description": "The ISM controls mapped to isp-audit's checks.",
-            "control-selections": [
-                {"include-controls": [{"control-id": control_id(c["id"])} for c in doc.get("controls", [])]}
-            ],
+            "control-selections": [{"include-controls": [{"control-id": control_id(c.id)} for c in doc.controls]}],
         },
         "observations": observations,
         "findings": findings,
@@ -348,15 +332,15 @@ def _origins(party: str, tool: str | None = None) -> list[dict[str, Any]]:
     return [{"actors": actors}]
 
 
-def _subjects(doc: dict[str, Any], ids: dict[str, str]) -> list[dict[str, Any]]:
-    return [{"subject-uuid": ids["target"], "type": "component", "title": one_line(doc["target"])}]
+def _subjects(doc: ResultsDocument, ids: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"subject-uuid": ids["target"], "type": "component", "title": one_line(doc.target)}]
 
 
 def check_observation(
-    doc: dict[str, Any], check: dict[str, Any], ids: dict[str, str], resources: _Resources, results_json: str
+    doc: ResultsDocument, check: CheckEntry, ids: dict[str, str], resources: _Resources, results_json: str
 ) -> dict[str, Any]:
     """One TEST observation per check, with its evidence files as relevant evidence."""
-    cid = check["check_id"]
+    cid = check.check_id
     evidence = [
         {
             "href": f"#{results_json}",
@@ -364,120 +348,129 @@ def check_observation(
             f"with check_id {cid}.",
         }
     ]
-    for path in check_evidence(doc, check):
+    for path in doc.evidence_files(check, include_results=False):
         kind = "har" if path.startswith("har/") else "screenshot"
         title = evidence_title(doc, path)
         evidence.append({"href": f"#{resources.file(path, title, kind)}", "description": title})
-    waiver = check.get("waiver")
-    waiver_status = None
-    remarks = None
-    if waiver:
-        waiver_status = "active" if is_waived(check) else str(waiver.get("status") or "inactive")
-        remarks = f"Waiver ({waiver_status}): {waiver.get('justification')}"
-        remarks += "".join(f"; {k} {waiver[k]}" for k in ("owner", "expires") if waiver.get(k))
+    waiver_status, remarks = _waiver_remarks(check)
     return _omit_empty(
         {
-            "uuid": make_uuid(doc["run_id"], f"observation/check/{cid}"),
-            "title": one_line(check["title"]),
-            "description": check["summary"] or check["title"],
+            "uuid": make_uuid(doc.run_id, f"observation/check/{cid}"),
+            "title": one_line(check.title),
+            "description": check.summary or check.title,
             "props": props(
                 prop("check-id", cid),
-                prop("verdict", check["verdict"]),
-                prop("severity", check.get("severity")),
-                prop("ism-controls", ", ".join(check.get("references", {}).get("ism", []))),
+                prop("verdict", check.verdict.value),
+                prop("severity", check.severity.value),
+                prop("ism-controls", ", ".join(check.references.ism)),
                 prop("waiver-status", waiver_status),
             ),
             "methods": ["TEST"],
-            "types": [_VERDICT_TYPES.get(check["verdict"], "control-objective")],
+            "types": [_VERDICT_TYPES.get(check.verdict, "control-objective")],
             "origins": _origins(ids["operator"], ids["tool"]),
             "subjects": _subjects(doc, ids),
             "relevant-evidence": evidence,
-            "collected": check.get("started_at") or doc["started_at"],
+            "collected": check.started_at or doc.started_at,
             "remarks": remarks,
         }
     )
 
 
-def manual_method(item: dict[str, Any]) -> str:
+def _waiver_remarks(check: CheckEntry) -> tuple[str | None, str | None]:
+    """The waiver's status for the props ("active" only when it waives the failure) and a remark naming it."""
+    waiver = check.waiver
+    if waiver is None:
+        return None, None
+    status = check.waiver_state or "inactive"  # a waiver on a check that did not fail waives nothing
+    remarks = f"Waiver ({status}): {waiver.justification}"
+    remarks += "".join(
+        f"; {label} {value}" for label, value in (("owner", waiver.owner), ("expires", waiver.expires)) if value
+    )
+    return status, remarks
+
+
+def manual_method(item: ManualItem) -> str:
     """EXAMINE (documents and records) unless the item names another OSCAL method."""
-    method = str(item.get("method") or "EXAMINE").upper()
+    method = (item.method or "EXAMINE").upper()
     return method if method in _MANUAL_METHODS else "EXAMINE"
 
 
 def manual_observation(
-    doc: dict[str, Any], control: dict[str, Any], item: dict[str, Any], ids: dict[str, str], resources: _Resources
+    doc: ResultsDocument, control: Control, item: ManualItem, ids: dict[str, str], resources: _Resources
 ) -> dict[str, Any]:
     """One observation per manual item: what to examine, and its attestation status and attachments."""
     evidence = []
-    for attachment in item.get("attachments") or []:
-        path = attachment.get("path")
-        if path:
-            res = resources.file(path, f"Attachment: {path}", "attachment", attachment.get("sha256"))
-            evidence.append({"href": f"#{res}", "description": f"Attachment for {item['title']}: {path}"})
-    remarks = f"Good evidence: {item.get('good')}" if item.get("good") else None
-    if item.get("note"):
-        remarks = f"{remarks}\n\nNote: {item['note']}" if remarks else f"Note: {item['note']}"
+    for attachment in item.attachments:
+        if attachment.path:
+            res = resources.file(attachment.path, f"Attachment: {attachment.path}", "attachment", attachment.sha256)
+            evidence.append({"href": f"#{res}", "description": f"Attachment for {item.title}: {attachment.path}"})
+    remarks = f"Good evidence: {item.good}" if item.good else None
+    if item.note:
+        remarks = f"{remarks}\n\nNote: {item.note}" if remarks else f"Note: {item.note}"
     return _omit_empty(
         {
-            "uuid": make_uuid(doc["run_id"], f"observation/manual/{control['id']}/{item['id']}"),
-            "title": one_line(f"{control['id']}: {item['title']}"),
-            "description": item.get("ask") or item["title"],
+            "uuid": make_uuid(doc.run_id, f"observation/manual/{control.id}/{item.id}"),
+            "title": one_line(f"{control.id}: {item.title}"),
+            "description": item.ask or item.title,
             "props": props(
-                prop("control-id", control_id(control["id"])),
-                prop("manual-item-id", item["id"]),
-                prop("attestation-status", item.get("status")),
-                prop("attestation-date", item.get("date")),
+                prop("control-id", control_id(control.id)),
+                prop("manual-item-id", item.id),
+                prop("attestation-status", item.status),
+                prop("attestation-date", item.date),
             ),
             "methods": [manual_method(item)],
             "types": ["control-objective"],
-            "origins": _origins(
-                party_uuid(doc["run_id"], item["assessor"]) if item.get("assessor") else ids["operator"]
-            ),
+            "origins": _origins(party_uuid(doc.run_id, item.assessor) if item.assessor else ids["operator"]),
             "subjects": _subjects(doc, ids),
             "relevant-evidence": evidence,
-            "collected": f"{item['date']}T00:00:00Z" if item.get("date") else doc["finished_at"],
+            "collected": f"{item.date}T00:00:00Z" if item.date else doc.finished_at,
             "remarks": remarks,
         }
     )
 
 
-def finding_state(status: str) -> tuple[str, str]:
+def finding_state(status: ControlStatus) -> tuple[str, str]:
     """(state, reason) for a document control status: only "satisfied" is satisfied."""
     if status == "satisfied":
         return "satisfied", "pass"
     return "not-satisfied", _STATUS_REASON.get(status, "other")
 
 
-def control_finding(doc: dict[str, Any], control: dict[str, Any]) -> dict[str, Any]:
+def control_finding(doc: ResultsDocument, control: Control) -> dict[str, Any]:
     """One finding per control, on its statement, linking the observations of its checks and manual items."""
-    run_id = doc["run_id"]
-    status = control.get("status", "not_assessed")
-    state, reason = finding_state(status)
-    related = [make_uuid(run_id, f"observation/check/{c}") for c in control.get("checks", [])]
-    related += [make_uuid(run_id, f"observation/manual/{control['id']}/{m['id']}") for m in control.get("manual", [])]
+    run_id = doc.run_id
+    status = control.status.value
+    state, reason = finding_state(control.status)
+    related = [make_uuid(run_id, f"observation/check/{c}") for c in control.checks]
+    related += [make_uuid(run_id, f"observation/manual/{control.id}/{m.id}") for m in control.manual]
+    return _omit_empty(
+        {
+            "uuid": make_uuid(run_id, f"finding/{control.id}"),
+            "title": one_line(f"{control.id}: {control.title}"),
+            "description": control.statement or control.title,
+            "props": props(prop("control-status", status), prop("control-id", control_id(control.id))),
+            "target": {
+                "type": "statement-id",
+                "target-id": statement_id(control.id),
+                "status": {"state": state, "reason": reason, "remarks": " ".join(_finding_notes(doc, control))},
+            },
+            "related-observations": [{"observation-uuid": u} for u in related],
+            "remarks": control.note,
+        }
+    )
+
+
+def _finding_notes(doc: ResultsDocument, control: Control) -> list[str]:
+    """What the status means, the mapped checks that did not run, manual items by status, an early stop."""
     manual: dict[str, int] = {}
-    for m in control.get("manual", []):
-        manual[m.get("status") or "not yet evidenced"] = manual.get(m.get("status") or "not yet evidenced", 0) + 1
-    notes = [_STATUS_REMARKS.get(status, f"isp-audit status: {status}.")]
-    if control.get("not_run"):
-        notes.append(f"Mapped checks not run: {', '.join(control['not_run'])}.")
+    for m in control.manual:
+        manual[m.status or "not yet evidenced"] = manual.get(m.status or "not yet evidenced", 0) + 1
+    notes = [_STATUS_REMARKS.get(control.status, f"isp-audit status: {control.status.value}.")]
+    if control.not_run:
+        notes.append(f"Mapped checks not run: {', '.join(control.not_run)}.")
     if manual:
         counts = ", ".join(f"{n} {status}" for status, n in manual.items())
         notes.append(f"Manual items (the scan alone cannot prove them): {counts}.")
-    if doc.get("aborted"):
-        notes.append(f"The scan stopped early: {doc['aborted']}.")
-    return _omit_empty(
-        {
-            "uuid": make_uuid(run_id, f"finding/{control['id']}"),
-            "title": one_line(f"{control['id']}: {control['title']}"),
-            "description": control.get("statement") or control["title"],
-            "props": props(prop("control-status", status), prop("control-id", control_id(control["id"]))),
-            "target": {
-                "type": "statement-id",
-                "target-id": statement_id(control["id"]),
-                "status": {"state": state, "reason": reason, "remarks": " ".join(notes)},
-            },
-            "related-observations": [{"observation-uuid": u} for u in related],
-            "remarks": control.get("note"),
-        }
-    )
+    if doc.aborted:
+        notes.append(f"The scan stopped early: {doc.aborted}.")
+    return notes

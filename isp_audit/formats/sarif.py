@@ -23,7 +23,7 @@ from pathlib import PureWindowsPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from ..document import check_evidence_files, is_waived
+from ..results.model import CheckEntry, ResultsDocument, Severity, Verdict, Waiver
 from ..sanitize import json_escaped
 from .context import FormatSpec, RenderContext
 
@@ -38,32 +38,44 @@ FINGERPRINT_KEY = "ispAudit/v1"
 PSEUDO_ANCHOR = "isp-audit.yaml"
 
 # GitHub maps security-severity to critical (>= 9.0), high (7.0-8.9), medium (4.0-6.9) and low (0.1-3.9).
-SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
-RULE_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "1.0",
+}
+RULE_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
 # Verdicts that become results, and their SARIF level; pass and not_applicable produce no result.
-RESULT_LEVEL = {"fail": "error", "warn": "warning", "error": "note"}
+RESULT_LEVEL = {Verdict.FAIL: "error", Verdict.WARN: "warning", Verdict.ERROR: "note"}
 
 
-def render(doc: dict[str, Any], ctx: RenderContext) -> str:
+def render(doc: ResultsDocument, ctx: RenderContext) -> str:
     return json_escaped(json.dumps(sarif_log(doc), indent=2, ensure_ascii=False)) + "\n"
 
 
-def sarif_log(doc: dict[str, Any]) -> dict[str, Any]:
+def sarif_log(doc: ResultsDocument) -> dict[str, Any]:
     """The whole SARIF log for one results document: a single run."""
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [sarif_run(doc)]}
 
 
-def sarif_run(doc: dict[str, Any]) -> dict[str, Any]:
-    checks = doc.get("checks", [])
-    uri, note = artifact_uri(doc.get("profile", {}).get("path"))
-    rule_index = {c["check_id"]: i for i, c in enumerate(checks)}
-    results = [r for c in checks if (r := check_to_result(c, doc, rule_index[c["check_id"]], uri)) is not None]
+def sarif_run(doc: ResultsDocument) -> dict[str, Any]:
+    checks = doc.checks
+    uri, note = artifact_uri(doc.profile.path)
+    rule_index = {c.check_id: i for i, c in enumerate(checks)}
+    results = [r for c in checks if (r := check_to_result(c, doc, rule_index[c.check_id], uri)) is not None]
     anchor = {"uri": uri, "note": note}
     return {
         "tool": {
             "driver": {
-                "name": doc["tool"]["name"],
-                "version": doc["tool"]["version"],
+                "name": doc.tool.name,
+                "version": doc.tool.version,
                 "informationUri": INFORMATION_URI,
                 "rules": [check_to_rule(c) for c in checks],
             }
@@ -71,13 +83,13 @@ def sarif_run(doc: dict[str, Any]) -> dict[str, Any]:
         "invocations": [invocation(doc, note)],
         "results": results,
         "properties": {
-            "runId": doc["run_id"],
-            "target": doc["target"],
-            "profile": doc.get("profile", {}).get("name"),
-            "policy": doc.get("policy", {}),
-            "ism2066": doc.get("summary", {}).get("ism_2066"),
-            "controls": {c["id"]: c["status"] for c in doc.get("controls", [])},
-            "controls_not_run": {c["id"]: c["not_run"] for c in doc.get("controls", []) if c.get("not_run")},
+            "runId": doc.run_id,
+            "target": doc.target,
+            "profile": doc.profile.name,
+            "policy": doc.policy.to_json(),
+            "ism2066": doc.summary.ism_2066,
+            "controls": {c.id: c.status.value for c in doc.controls},
+            "controls_not_run": {c.id: list(c.not_run) for c in doc.controls if c.not_run},
             "anchor": anchor,
         },
     }
@@ -93,23 +105,22 @@ def rule_name(check_id: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in check_id.split("-") if part)
 
 
-def rule_tags(check: dict[str, Any]) -> list[str]:
+def rule_tags(check: CheckEntry) -> list[str]:
     """``security`` first (GitHub's security view needs it), then ISM, CWE and WSTG ids, without repeats.
 
     CWE ids appear twice: as ``CWE-613`` for people, and as ``external/cwe/cwe-613``, the form GitHub
     recognises (CodeQL's convention).
     """
-    refs = check.get("references", {})
-    cwe = refs.get("cwe", [])
-    tags = ["security", *refs.get("ism", []), *cwe]
-    tags += [f"external/cwe/{c.lower()}" for c in cwe]
-    tags += refs.get("wstg", [])
+    refs = check.references
+    tags = ["security", *refs.ism, *refs.cwe]
+    tags += [f"external/cwe/{c.lower()}" for c in refs.cwe]
+    tags += refs.wstg
     return list(dict.fromkeys(tags))
 
 
-def security_severity(severity: str) -> str:
+def security_severity(severity: Severity) -> str:
     """GitHub's numeric security-severity (a string) for a catalogue severity."""
-    return SECURITY_SEVERITY.get(severity, SECURITY_SEVERITY["medium"])
+    return SECURITY_SEVERITY.get(severity, SECURITY_SEVERITY[Severity.MEDIUM])
 
 
 def help_uri(check_id: str) -> str:
@@ -117,20 +128,19 @@ def help_uri(check_id: str) -> str:
     return f"{INFORMATION_URI}/blob/main/checks/{check_id}.yaml"
 
 
-def rule_help(check: dict[str, Any]) -> dict[str, str]:
+def rule_help(check: CheckEntry) -> dict[str, str]:
     """How the check works and how to fix a failure, as plain text and Markdown."""
-    how = check.get("how_it_works", "").strip()
-    remediation = check.get("remediation", {})
-    fix = remediation.get("summary", "").strip()
-    refs = check.get("references", {})
+    how = check.how_it_works.strip()
+    fix = check.remediation.summary.strip()
+    refs = check.references
     ref_line = ", ".join(
-        [*refs.get("ism", []), *refs.get("wstg", []), *refs.get("cwe", [])]
-        + [f"ASVS 5.0 {r}" for r in refs.get("asvs_5", [])]
-        + [f"ASVS 4.0.3 {r}" for r in refs.get("asvs_4", [])]
+        [*refs.ism, *refs.wstg, *refs.cwe]
+        + [f"ASVS 5.0 {r}" for r in refs.asvs_5]
+        + [f"ASVS 4.0.3 {r}" for r in refs.asvs_4]
     )
     text = f"How it works: {how}\n\nRemediation: {fix}"
     markdown = f"**How it works**\n\n{how}\n\n**Remediation**\n\n{fix}"
-    stacks = remediation.get("stacks", {})
+    stacks = check.remediation.stacks
     if stacks:
         markdown += "\n\n" + "\n".join(f"- **{stack}**: {hint}" for stack, hint in stacks.items())
     if ref_line:
@@ -139,16 +149,16 @@ def rule_help(check: dict[str, Any]) -> dict[str, str]:
     return {"text": text, "markdown": markdown}
 
 
-def check_to_rule(check: dict[str, Any]) -> dict[str, Any]:
+def check_to_rule(check: CheckEntry) -> dict[str, Any]:
     """A SARIF reportingDescriptor (rule) from a check's catalogue entry."""
-    severity = check.get("severity", "medium")
+    severity = check.severity
     return {
-        "id": rule_id(check["check_id"]),
-        "name": rule_name(check["check_id"]),
-        "shortDescription": {"text": check["title"]},
-        "fullDescription": {"text": check.get("rationale") or check["title"]},
+        "id": rule_id(check.check_id),
+        "name": rule_name(check.check_id),
+        "shortDescription": {"text": check.title},
+        "fullDescription": {"text": check.rationale or check.title},
         "defaultConfiguration": {"level": RULE_LEVEL.get(severity, "warning")},
-        "helpUri": help_uri(check["check_id"]),
+        "helpUri": help_uri(check.check_id),
         "help": rule_help(check),
         "properties": {
             "tags": rule_tags(check),
@@ -203,18 +213,13 @@ def artifact_uri(profile_path: str | None) -> tuple[str, str | None]:
     return quote(norm, safe="/"), None
 
 
-def check_evidence(doc: dict[str, Any], check: dict[str, Any]) -> list[str]:
-    """Evidence files a check cites (screenshots of its steps, then its clients' HARs)."""
-    return check_evidence_files(doc, check, include_results=False)
-
-
-def suppression(waiver: dict[str, Any]) -> dict[str, Any]:
+def suppression(waiver: Waiver) -> dict[str, Any]:
     """An accepted external suppression for an actively waived failure (GitHub shows the alert as dismissed).
 
-    An expired waiver waives nothing (``isp_audit.document.is_waived``): its result is not suppressed.
+    An expired waiver waives nothing (``Waiver.is_active``): its result is not suppressed.
     """
-    justification = str(waiver.get("justification") or "waived")
-    extra = [f"{k} {waiver[k]}" for k in ("owner", "expires") if waiver.get(k)]
+    justification = waiver.justification or "waived"
+    extra = [f"{label} {value}" for label, value in (("owner", waiver.owner), ("expires", waiver.expires)) if value]
     if extra:
         justification += f" ({', '.join(extra)})"
     return {"kind": "external", "status": "accepted", "justification": justification}
@@ -225,45 +230,45 @@ def location(uri: str) -> dict[str, Any]:
     return {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}}}
 
 
-def check_to_result(check: dict[str, Any], doc: dict[str, Any], index: int, uri: str) -> dict[str, Any] | None:
+def check_to_result(check: CheckEntry, doc: ResultsDocument, index: int, uri: str) -> dict[str, Any] | None:
     """The SARIF result for a check, or None when its verdict is pass or not_applicable."""
-    level = RESULT_LEVEL.get(check["verdict"])
+    level = RESULT_LEVEL.get(check.verdict)
     if level is None:
         return None
-    rid = rule_id(check["check_id"])
+    rid = rule_id(check.check_id)
     result: dict[str, Any] = {
         "ruleId": rid,
         "ruleIndex": index,
         "level": level,
-        "message": {"text": f"{check['summary']} (target {doc['target']})"},
+        "message": {"text": f"{check.summary} (target {doc.target})"},
         "locations": [location(uri)],
-        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(rid, target_origin(doc["target"]), check["check_id"])},
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(rid, target_origin(doc.target), check.check_id)},
         "properties": {
-            "url": doc["target"],
-            "verdict": check["verdict"],
-            "severity": check.get("severity"),
-            "evidence": check_evidence(doc, check),
-            "run_id": doc["run_id"],
+            "url": doc.target,
+            "verdict": check.verdict.value,
+            "severity": check.severity.value,
+            "evidence": doc.evidence_files(check, include_results=False),
+            "run_id": doc.run_id,
         },
     }
-    if check.get("waiver"):
-        result["properties"]["waiver"] = check["waiver"]
-        if check["verdict"] == "fail" and is_waived(check):
-            result["suppressions"] = [suppression(check["waiver"])]
+    if check.waiver is not None:
+        result["properties"]["waiver"] = check.waiver.model_dump(mode="json", exclude_unset=True)
+        if check.waived:
+            result["suppressions"] = [suppression(check.waiver)]
     return result
 
 
-def invocation(doc: dict[str, Any], anchor_note: str | None) -> dict[str, Any]:
+def invocation(doc: ResultsDocument, anchor_note: str | None) -> dict[str, Any]:
     """The run's invocation: successful unless the scan aborted, with its start and end times."""
     notifications = []
-    if doc.get("aborted"):
-        notifications.append({"level": "error", "message": {"text": f"Scan incomplete: {doc['aborted']}"}})
+    if doc.aborted:
+        notifications.append({"level": "error", "message": {"text": f"Scan incomplete: {doc.aborted}"}})
     if anchor_note:
         notifications.append({"level": "note", "message": {"text": anchor_note}})
     inv: dict[str, Any] = {
-        "executionSuccessful": not doc.get("aborted"),
-        "startTimeUtc": doc["started_at"],
-        "endTimeUtc": doc["finished_at"],
+        "executionSuccessful": not doc.aborted,
+        "startTimeUtc": doc.started_at,
+        "endTimeUtc": doc.finished_at,
     }
     if notifications:
         inv["toolExecutionNotifications"] = notifications

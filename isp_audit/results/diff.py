@@ -1,6 +1,6 @@
 """The reassessment model: what changed between two results documents (``isp-audit diff``).
 
-``diff_documents(before, after)`` compares two results.json documents check by check and control by
+``diff_documents(before, after)`` compares two typed results documents check by check and control by
 control; the renderers in ``isp_audit.formats.diff_*`` (and the terminal table in ``isp_audit.diff``) read
 the :class:`DocDiff` it returns. See ``isp_audit.diff`` for how each change is named.
 """
@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .model import Severity, Waiver
+from .model import CheckEntry, Control, ResultsDocument, Severity, Waiver
 
 CHANGES = ("regressed", "still failing", "new", "fixed", "improved", "removed", "changed", "unchanged")
 _BAD, _OK = {"fail", "error"}, {"pass", "not_applicable"}
@@ -38,22 +38,20 @@ class RunInfo:
     verdicts: dict[str, int]
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> RunInfo:
-        policy = doc.get("policy") or {}
-        summary = doc.get("summary") or {}
+    def from_doc(cls, doc: ResultsDocument) -> RunInfo:
         return cls(
-            run_id=str(doc.get("run_id", "")),
-            target=str(doc.get("target", "")),
-            started_at=str(doc.get("started_at", "")),
-            finished_at=str(doc.get("finished_at", "")),
-            profile=str((doc.get("profile") or {}).get("name") or ""),
-            policy_name=str(policy.get("name", "")),
-            policy=dict(policy),
-            tool_version=str((doc.get("tool") or {}).get("version", "")),
-            operator=str(doc.get("operator", "")),
-            aborted=doc.get("aborted") or None,
-            ism_2066=str(summary.get("ism_2066", "not_assessed")),
-            verdicts={k: int(v) for k, v in (summary.get("verdicts") or {}).items()},
+            run_id=doc.run_id,
+            target=doc.target,
+            started_at=doc.started_at,
+            finished_at=doc.finished_at,
+            profile=doc.profile.name,
+            policy_name=doc.policy.name,
+            policy=doc.policy.to_json(),
+            tool_version=doc.tool.version,
+            operator=doc.operator,
+            aborted=doc.aborted or None,
+            ism_2066=doc.summary.ism_2066,
+            verdicts=dict(doc.summary.verdicts),
         )
 
     def verdict_line(self) -> str:
@@ -78,8 +76,8 @@ class CheckChange:
     new_verdict: str | None
     old_summary: str | None
     new_summary: str | None
-    old_waiver: dict[str, Any] | None = None
-    new_waiver: dict[str, Any] | None = None
+    old_waiver: Waiver | None = None
+    new_waiver: Waiver | None = None
 
     @property
     def transition(self) -> str:
@@ -127,36 +125,23 @@ class DocDiff:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        for row, check in zip(out["checks"], self.checks, strict=True):  # waivers as results.json has them
+            row["old_waiver"] = _waiver_json(check.old_waiver)
+            row["new_waiver"] = _waiver_json(check.new_waiver)
         out["counts"] = self.counts
         out["headline"] = self.headline()
         return out
 
 
-def diff_documents(old: dict[str, Any], new: dict[str, Any]) -> DocDiff:
+def diff_documents(old: ResultsDocument, new: ResultsDocument) -> DocDiff:
     """Compare two results documents: ``old`` is the earlier ("before") run, ``new`` the reassessment."""
-    old_checks = {c["check_id"]: (i, c) for i, c in enumerate(old.get("checks", []))}
-    new_checks = {c["check_id"]: (i, c) for i, c in enumerate(new.get("checks", []))}
+    old_checks = {c.check_id: c for c in old.checks}
+    new_checks = {c.check_id: c for c in new.checks}
     ids = list(new_checks) + [cid for cid in old_checks if cid not in new_checks]
     rows = []
     for position, cid in enumerate(ids):
-        o = old_checks.get(cid, (None, None))[1]
-        n = new_checks.get(cid, (None, None))[1]
-        either = n or o
-        assert either is not None
-        change = classify(o["verdict"] if o else None, n["verdict"] if n else None)
-        row = CheckChange(
-            check_id=cid,
-            title=str(either.get("title", cid)),
-            severity=str(either.get("severity", "")),
-            change=change,
-            old_verdict=o["verdict"] if o else None,
-            new_verdict=n["verdict"] if n else None,
-            old_summary=o.get("summary") if o else None,
-            new_summary=n.get("summary") if n else None,
-            old_waiver=o.get("waiver") if o else None,
-            new_waiver=n.get("waiver") if n else None,
-        )
-        rows.append((CHANGES.index(change), -severity_rank(row.severity), position, row))
+        row = _check_change(old_checks.get(cid), new_checks.get(cid))
+        rows.append((CHANGES.index(row.change), -severity_rank(row.severity), position, row))
     rows.sort(key=lambda r: r[:3])
     old_info, new_info = RunInfo.from_doc(old), RunInfo.from_doc(new)
     return DocDiff(
@@ -165,6 +150,25 @@ def diff_documents(old: dict[str, Any], new: dict[str, Any]) -> DocDiff:
         checks=tuple(r[3] for r in rows),
         controls=tuple(_controls(old, new)),
         warnings=tuple(_warnings(old_info, new_info)),
+    )
+
+
+def _check_change(o: CheckEntry | None, n: CheckEntry | None) -> CheckChange:
+    either = n or o
+    assert either is not None
+    old_verdict = o.verdict.value if o else None
+    new_verdict = n.verdict.value if n else None
+    return CheckChange(
+        check_id=either.check_id,
+        title=either.title,
+        severity=either.severity.value,
+        change=classify(old_verdict, new_verdict),
+        old_verdict=old_verdict,
+        new_verdict=new_verdict,
+        old_summary=o.summary if o else None,
+        new_summary=n.summary if n else None,
+        old_waiver=o.waiver if o else None,
+        new_waiver=n.waiver if n else None,
     )
 
 
@@ -188,14 +192,16 @@ def classify(old: str | None, new: str | None) -> str:
     return "changed"
 
 
-def _controls(old: dict[str, Any], new: dict[str, Any]) -> list[ControlChange]:
-    before = {c["id"]: c for c in old.get("controls", [])}
-    after = {c["id"]: c for c in new.get("controls", [])}
+def _controls(old: ResultsDocument, new: ResultsDocument) -> list[ControlChange]:
+    before: dict[str, Control] = {c.id: c for c in old.controls}
+    after: dict[str, Control] = {c.id: c for c in new.controls}
     out = []
     for cid in list(after) + [c for c in before if c not in after]:
         o, n = before.get(cid), after.get(cid)
-        title = str((n or o or {}).get("title", ""))
-        os_, ns = (o or {}).get("status"), (n or {}).get("status")
+        either = n or o
+        title = either.title if either else ""
+        os_ = o.status.value if o else None
+        ns = n.status.value if n else None
         out.append(ControlChange(cid, title, os_, ns, _status_change(os_, ns)))
     return out
 
@@ -259,19 +265,23 @@ def label(value: str | None) -> str:
     return "—" if value is None else value.replace("_", " ")
 
 
-def waiver_note(waiver: dict[str, Any] | None) -> str:
-    if not waiver:
+def waiver_note(waiver: Waiver | None) -> str:
+    if waiver is None:
         return ""
-    state = "waiver EXPIRED" if waiver.get("status") == "expired" else "waived"
-    return f"{state} until {waiver.get('expires')} by {waiver.get('owner')}: {waiver.get('justification')}"
+    state = "waived" if waiver.is_active() else "waiver EXPIRED"
+    return f"{state} until {waiver.expires} by {waiver.owner}: {waiver.justification}"
 
 
-def waiver_active(waiver: dict[str, Any] | None) -> bool:
-    return bool(waiver) and Waiver.model_validate(waiver).is_active()
+def waiver_active(waiver: Waiver | None) -> bool:
+    return waiver is not None and waiver.is_active()
 
 
-def waiver_expired(waiver: dict[str, Any] | None) -> bool:
-    return bool(waiver) and not Waiver.model_validate(waiver).is_active()
+def waiver_expired(waiver: Waiver | None) -> bool:
+    return waiver is not None and not waiver.is_active()
+
+
+def _waiver_json(waiver: Waiver | None) -> dict[str, Any] | None:
+    return waiver.model_dump(mode="json", exclude_unset=True) if waiver else None
 
 
 def severity_rank(severity: str) -> int:

@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..model import Verdict
+from ..model import SEVERITIES, CheckResult, Cost, Severity, Verdict
+from ..recorder import har_path
 
 __all__ = [
     "EXIT_CANNOT_SCAN",
@@ -28,6 +29,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "FAIL_ON",
+    "SEVERITIES",
     "ControlStatus",
     "ExitStatus",
     "ResultsDocument",
@@ -43,30 +45,6 @@ __all__ = [
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_SCAN, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-class Severity(StrEnum):
-    """A check's severity, as the catalogue spells it (lower case), most severe first."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        """critical 5 … info 1."""
-        return len(SEVERITIES) - SEVERITIES.index(self)
-
-    @classmethod
-    def parse(cls, text: object) -> Severity | None:
-        """The severity named by ``text`` (any case, surrounding space ignored), or None when unknown."""
-        try:
-            return cls(str(text).strip().lower())
-        except ValueError:
-            return None
-
-
-SEVERITIES: tuple[Severity, ...] = tuple(Severity)
 # --fail-on choices: a severity (failures at or above it fail the run) or "none" (failures never do).
 FAIL_ON: tuple[str, ...] = (*(s.value for s in SEVERITIES), "none")
 
@@ -116,16 +94,22 @@ class Waiver(_Frozen):
         return self.status is WaiverStatus.ACTIVE
 
 
-def waiver_state(check: Mapping[str, Any]) -> Literal["active", "expired"] | None:
-    """For a check entry (dict): ``"active"`` when a waiver waives its failure, ``"expired"`` when the
-    waiver matched but lapsed (it waives nothing), else None. Only a failure can be waived."""
-    mark = check.get("waiver")
-    if not mark or check.get("verdict") != Verdict.FAIL.value:
-        return None
-    waiver = Waiver.model_validate(mark) if isinstance(mark, Mapping) else mark
-    if not isinstance(waiver, Waiver):
+WaiverState = Literal["active", "expired"]
+
+
+def verdict_waiver_state(verdict: object, waiver: Waiver | None) -> WaiverState | None:
+    """The one rule: ``"active"`` when ``waiver`` waives a failure, ``"expired"`` when it matched the failure
+    but lapsed (it waives nothing), else None. Only a failure can be waived."""
+    if waiver is None or verdict != Verdict.FAIL:
         return None
     return "active" if waiver.is_active() else "expired"
+
+
+def waiver_state(check: Mapping[str, Any]) -> WaiverState | None:
+    """:func:`verdict_waiver_state` for a check entry of a results.json value being assembled (a dict)."""
+    mark = check.get("waiver")
+    waiver = Waiver.model_validate(mark) if mark and isinstance(mark, Mapping) else mark or None
+    return verdict_waiver_state(check.get("verdict"), waiver if isinstance(waiver, Waiver) else None)
 
 
 def roll_up(verdicts: Mapping[str, str], waived: Iterable[str], not_run: Iterable[str]) -> ControlStatus:
@@ -251,18 +235,12 @@ class Remediation(_Frozen):
     stacks: dict[str, str]
 
 
-class CheckEntry(_Frozen):
-    """One check's outcome with its catalogue entry as it was when the scan ran."""
+class CheckEntry(CheckResult):
+    """One check's outcome (the scan's :class:`~isp_audit.model.CheckResult`, whose fields it inherits) with
+    its catalogue entry as it was when the scan ran."""
 
-    check_id: str
-    title: str
-    severity: Severity
-    verdict: Verdict
-    summary: str
-    evidence: dict[str, Any]
-    steps: tuple[int, ...]
-    started_at: str
-    duration_s: float
+    model_config = ConfigDict(frozen=True, extra="allow", use_enum_values=False)
+
     references: References
     rationale: str
     how_it_works: str
@@ -272,7 +250,12 @@ class CheckEntry(_Frozen):
     @property
     def waived(self) -> bool:
         """A failure an active waiver covers."""
-        return self.verdict is Verdict.FAIL and self.waiver is not None and self.waiver.is_active()
+        return self.waiver_state == "active"
+
+    @property
+    def waiver_state(self) -> WaiverState | None:
+        """Whether a waiver waives this failure (:func:`verdict_waiver_state`)."""
+        return verdict_waiver_state(self.verdict, self.waiver)
 
 
 class Attachment(_Frozen):
@@ -288,6 +271,9 @@ class ManualItem(_Frozen):
     status: str = "not yet evidenced"
     note: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    assessor: str | None = None  # who attested it (absent until attested)
+    date: str | None = None  # when (ISO date)
+    method: str | None = None  # an OSCAL method (EXAMINE, INTERVIEW, TEST) when the framework names one
 
 
 class Control(_Frozen):
@@ -299,6 +285,15 @@ class Control(_Frozen):
     not_run: tuple[str, ...]  # mapped checks that did not run
     status: ControlStatus
     manual: tuple[ManualItem, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The status for people, naming the mapped checks that did not run when that matters:
+        ``partially assessed (not run: a, b)``."""
+        text = self.status.value.replace("_", " ")
+        if self.status is ControlStatus.PARTIALLY_ASSESSED and self.not_run:
+            text += f" (not run: {', '.join(self.not_run)})"
+        return text
 
 
 class Step(_Frozen):
@@ -315,6 +310,8 @@ class Stats(_Frozen):
     browser_requests: int
     http_requests: int
     clients: int
+    cost: Cost = Cost()  # the run's totals: setup_cost plus every check's cost
+    setup_cost: Cost = Cost()
 
 
 class NameVersion(_Frozen):
@@ -335,7 +332,36 @@ class Provenance(_Frozen):
     playwright: str | None = None
     browser: str | None = None
     catalogue_version: str | None = None
+    catalogue_sha256: str | None = None  # absent from scans so far: the pack hashes the shipped catalogue
     ci: dict[str, str] = {}
+
+
+class PolicySummary(_Frozen):
+    """The thresholds applied, in the human units reports show (``isp_audit.policy.Policy.summary``)."""
+
+    name: str
+    description: str | None = None
+    entropy: str | None = None
+    entropy_samples: int | None = None
+    idle_timeout: str | None = None
+    absolute_timeout: str | None = None
+    timeouts: str | None = None
+    concurrent_sessions: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class SessionToken(_Frozen):
+    """A session token identified by behaviour; its value is never kept, only a fingerprint."""
+
+    kind: str  # cookie, localStorage, sessionStorage or header
+    name: str
+    scope: str
+    fingerprint: str
+    identified_by: str
+    role: str | None = None  # in a session of several items: "secret" or "identifier"
+    role_why: str | None = None
 
 
 class Summary(_Frozen):
@@ -354,9 +380,9 @@ class ResultsDocument(_Frozen):
     operator: str
     started_at: str
     finished_at: str
-    policy: dict[str, Any]
+    policy: PolicySummary
     oracle: str
-    session_tokens: tuple[dict[str, Any], ...]
+    session_tokens: tuple[SessionToken, ...]
     token_trials: tuple[dict[str, Any], ...]
     checks: tuple[CheckEntry, ...]
     controls: tuple[Control, ...]
@@ -384,6 +410,47 @@ class ResultsDocument(_Frozen):
 
     def exit_status(self, fail_on: str = "low", advisory: bool = False, expired_waivers: bool = False) -> ExitStatus:
         return exit_status(self.to_json()["checks"], self.aborted, fail_on, advisory, expired_waivers)
+
+    def control(self, control_id: str) -> Control | None:
+        return next((c for c in self.controls if c.id == control_id), None)
+
+    @property
+    def ism_2066_label(self) -> str:
+        """The ISM-2066 roll-up for people (``incomplete`` when the scan aborted)."""
+        control = self.control("ISM-2066")
+        if self.aborted or control is None:
+            return self.summary.ism_2066.replace("_", " ")
+        return control.label
+
+    @property
+    def ism_2066_not_run(self) -> tuple[str, ...]:
+        """The checks mapped to ISM-2066 that did not run."""
+        control = self.control("ISM-2066")
+        return control.not_run if control else ()
+
+    def steps_by_index(self) -> dict[int, Step]:
+        return {s.index: s for s in self.steps}
+
+    def evidence_files(self, check: CheckEntry, *, include_results: bool = True) -> list[str]:
+        """The evidence files one check cites: screenshots of its timeline steps, then the HAR files of the
+        clients that took those steps, and results.json itself. Only files the document lists are named,
+        so a renderer never invents a path."""
+        steps = self.steps_by_index()
+        listed_shots = set(self.files.get("screenshots") or [])
+        listed_hars = set(self.files.get("har") or [])
+        shots: list[str] = []
+        hars: list[str] = []
+        for index in check.steps:
+            step = steps.get(index)
+            if step is None:
+                continue
+            if step.screenshot and (not listed_shots or step.screenshot in listed_shots):
+                shots.append(step.screenshot)
+            har = har_path(step.client)
+            if har in listed_hars:
+                hars.append(har)
+        found = list(dict.fromkeys([*shots, *sorted(set(hars))]))
+        return ["results.json", *found] if include_results else found
 
 
 VERDICTS: tuple[str, ...] = tuple(v.value for v in Verdict)
@@ -413,27 +480,3 @@ def refresh_json(doc: dict[str, Any]) -> None:
     for control in doc.get("controls") or []:
         control["status"] = control_status(control, checks).value
     doc["summary"] = summary_json(doc)
-
-
-def control_label(control: Mapping[str, Any]) -> str:
-    """A control's status for people, naming the mapped checks that did not run when that matters:
-    ``partially assessed (not run: a, b)``."""
-    status = str(control.get("status") or ControlStatus.NOT_ASSESSED.value)
-    text = status.replace("_", " ")
-    if status == ControlStatus.PARTIALLY_ASSESSED and control.get("not_run"):
-        text += f" (not run: {', '.join(str(c) for c in control['not_run'])})"
-    return text
-
-
-def ism_2066_label(doc: Mapping[str, Any]) -> str:
-    """The ISM-2066 roll-up of a document for people (``incomplete`` when the scan aborted)."""
-    control = next((c for c in doc.get("controls") or [] if c.get("id") == "ISM-2066"), None)
-    if doc.get("aborted") or control is None:
-        return str((doc.get("summary") or {}).get("ism_2066") or "not_assessed").replace("_", " ")
-    return control_label(control)
-
-
-def ism_2066_not_run(doc: Mapping[str, Any]) -> tuple[str, ...]:
-    """The checks mapped to ISM-2066 that did not run in this document."""
-    control = next((c for c in doc.get("controls") or [] if c.get("id") == "ISM-2066"), None)
-    return tuple(str(c) for c in (control or {}).get("not_run") or ())

@@ -113,6 +113,21 @@ def corrupt_state(state: ClientState, username: str = "") -> Corruption:
     return Corruption(out, tuple(changed))
 
 
+def corrupt_sent_values(state: ClientState) -> Corruption:
+    """``state`` with every cookie and header value corrupted, short ones too (a numeric user id, a user
+    name): the values a browser sends to the server. Web storage stays as it is: a script drawing the page
+    from a stored user name must not make a blind oracle look server-grounded."""
+    out, changed = state, []
+    for item in state.items:
+        if item.kind not in ("cookie", "header") or is_placeholder(item.value):
+            continue
+        value = re.sub(r"[A-Za-z0-9]+", lambda m: shifted(m.group(0)), item.value)
+        if value != item.value:
+            out = out.with_value(item.key, value)
+            changed.append(item)
+    return Corruption(out, tuple(changed))
+
+
 def judge_corrupted(oracle: Oracle, check: AuthCheck, corruption: Corruption) -> str:
     """The proof's words for the timeline; raises :class:`BlindOracle` when the corrupted state matched."""
     what = f"the logged-in state with {corruption.describe()} corrupted (same shape, different bytes)"

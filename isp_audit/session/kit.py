@@ -23,10 +23,11 @@ from ..cookies import SetCookieRecord
 from ..deadlines import Deadline, Limits, OutOfTime
 from ..errors import AuditError, LoginFailed
 from ..httplogin import HttpSession
-from ..model import ScanStats
+from ..model import Cost, ScanStats
 from ..oracle import HttpFetcher, Observation, Oracle
 from ..policy import Policy
 from ..profile import Profile
+from ..progress import meter
 from ..recorder import Exchange, Recorder, utc_now
 from ..redact import Redactor
 from ..state import ClientState, StateItem
@@ -76,6 +77,7 @@ class SessionKit:
         self.http_replay_ok = False
         self.expect_wait_s = 0.0  # how long a browser replay waits for the oracle's element (set at the proof)
         self.logins = 0
+        self.replays = {"browser": 0, "http": 0}  # oracle questions by how they were answered
         # Raw (unredacted) URLs the scan saw, kept in memory only, for checks that look for tokens in URLs.
         self._urls_seen: list[SeenUrl] = []
         # Every state captured, in memory only, so checks can find all values a session token ever had.
@@ -172,7 +174,12 @@ class SessionKit:
         return time.monotonic()
 
     def wait_until(self, when: float) -> None:
-        time.sleep(max(0.0, when - time.monotonic()))
+        """Sleep until ``when``, showing the wait on a terminal (timeout measurements wait for minutes)."""
+        start = time.monotonic()
+        while (left := when - time.monotonic()) > 0:
+            meter().waiting("waiting (timeout measurement)", time.monotonic() - start, when - start)
+            time.sleep(min(left, 1.0))
+        meter().finished("waiting")
 
     # --- bookkeeping (the scanner's, never a check's) ----------------------------------------------------
     def begin_check(self, deadline: Deadline) -> None:
@@ -187,7 +194,11 @@ class SessionKit:
     def stats(self) -> ScanStats:
         """What the scan cost the target, counted by the kit alone."""
         pool = self._clients
-        return ScanStats(self.logins, pool.browser_requests, self.http.requests_made, pool.clients_opened)
+        return ScanStats(self.logins, pool.browser_requests, self.http.requests_made, pool.clients_opened, self.cost())
+
+    def cost(self) -> Cost:
+        """Logins and replays so far (the scanner takes the difference around each check)."""
+        return Cost(self.logins, self.replays["browser"], self.replays["http"])
 
     def used_steps(self) -> set[int]:
         return set(self._used_steps)
@@ -267,7 +278,10 @@ class SessionKit:
         browser: bool = False,
     ) -> AuthCheck:
         """Ask the oracle whether ``state``, replayed into a clean client, is logged in (see :class:`Replayer`)."""
-        return self._replayer.is_authenticated(state, label, client_name, fingerprint, browser)
+        check = self._replayer.is_authenticated(state, label, client_name, fingerprint, browser)
+        if check.via in self.replays:
+            self.replays[check.via] += 1
+        return check
 
     # --- shared experiments ----------------------------------------------------------------------------
     def live_login(self) -> LoginRecord:

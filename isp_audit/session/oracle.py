@@ -17,7 +17,7 @@ from ..http import soup
 from ..oracle import Observation, Oracle
 from ..state import ClientState
 from .api_oracle import derive_api_oracle
-from .blind import BlindOracle, corrupt_state, judge_corrupted
+from .blind import BlindOracle, corrupt_sent_values, corrupt_state, judge_corrupted
 from .clients import Client
 from .login import Submission, status_words
 from .records import AuthCheck, Fingerprint
@@ -219,6 +219,13 @@ class OracleProof:
         else:
             label = "logged-in state with every session token corrupted"
             check = self.kit.is_authenticated(corruption.state, label, "replay-corrupted")
+            if check.outcome is Outcome.AUTHENTICATED:
+                # Short values were left alone (a page may show them); the session may travel in one (a
+                # numeric user id cookie). Corrupt everything the browser sends before calling it blind.
+                corruption = corrupt_sent_values(post)
+                label = "logged-in state with every cookie and header value corrupted"
+                if corruption.changed:
+                    check = self.kit.is_authenticated(corruption.state, label, "replay-corrupted")
             detail = judge_corrupted(self.kit.oracle, check, corruption)
         self.kit.recorder.step("oracle-proof", "oracle", f"oracle {self.kit.oracle.describe()}: {detail}")
 

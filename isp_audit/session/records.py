@@ -263,6 +263,9 @@ class SeenUrl:
     url: str
 
 
+TIME_BUDGET_REACHED = "time budget reached"
+
+
 @dataclass(frozen=True)
 class TokenSample:
     """Fresh values of one session token, collected for the entropy analysis (in memory only)."""
@@ -271,3 +274,11 @@ class TokenSample:
     issued_at: tuple[float, ...] = ()
     method: str = ""
     stopped: str = ""  # why collection ended before the requested count, if it did
+    wanted: int = 0  # how many were asked for
+    elapsed_s: float = 0.0  # how long collecting took (wall clock)
+    budget_s: float = 0.0  # the time budget applied, after scaling with the measured cost of one token
+    streams: int = 1  # how many requests were in flight at most
+
+    @property
+    def budget_ended_it(self) -> bool:
+        return self.stopped == TIME_BUDGET_REACHED

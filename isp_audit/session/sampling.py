@@ -9,7 +9,6 @@ Sampled values stay in memory: they are secrets, and only statistics about them 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -20,37 +19,29 @@ from ..cookies import parse_set_cookie
 from ..http import send
 from ..httplogin import FormLoginError, form_login
 from ..state import StateItem
-from .records import TokenSample
+from .streams import Sample, Stop, Taken, gather
 
 if TYPE_CHECKING:
     from .kit import SessionKit
-
-
-@dataclass
-class Sample:
-    values: list[str] = field(default_factory=list)
-    issued_at: list[float] = field(default_factory=list)
-    method: str = ""
-    stopped: str = ""  # why collection ended before the requested count, if it did
-
-    def frozen(self) -> TokenSample:
-        return TokenSample(tuple(self.values), tuple(self.issued_at), self.method, self.stopped)
+    from .records import TokenSample
 
 
 def collect(lab: SessionKit, token: StateItem, want: int) -> TokenSample:
-    """Fresh values of ``token`` (same kind and name), up to ``want``, within the policy's time budget."""
-    deadline = time.monotonic() + lab.policy.entropy_time_budget
+    """Fresh values of ``token`` (same kind and name), up to ``want``, within the policy's time budget
+    (scaled with the measured cost of one token, see :func:`isp_audit.session.streams.gather`)."""
+    started = time.monotonic()
     record = lab.live_login()
     if token.kind == "cookie":
         url = _anonymous_issuer(lab, record.pre_login, token.name)
         if url:
-            sample = _by_get(lab, url, token.name, want, deadline)
+            sample = _by_get(lab, url, token.name, want, started)
             if len(sample.values) >= min(want, 20):
-                return sample.frozen()
-        form_sample = _by_form_login(lab, token.name, want, deadline)
+                return sample.frozen(want, started)
+        form_sample = _by_form_login(lab, token.name, want, started)
         if form_sample is not None and len(form_sample.values) >= min(want, 5):
-            return form_sample.frozen()
-    return _by_browser(lab, token, min(want, lab.policy.entropy_browser_samples), deadline).frozen()
+            return form_sample.frozen(want, started)
+    browser_want = min(want, lab.policy.entropy_browser_samples)
+    return _by_browser(lab, token, browser_want, started).frozen(browser_want, started)
 
 
 def _anonymous_issuer(lab: SessionKit, pre_login: object, name: str) -> str | None:
@@ -74,75 +65,66 @@ def _headers(lab: SessionKit) -> dict[str, str]:
     return {"User-Agent": lab.http.user_agent, "Accept": "text/html,*/*"}
 
 
-def _by_get(lab: SessionKit, url: str, name: str, want: int, deadline: float) -> Sample:
+def _by_get(lab: SessionKit, url: str, name: str, want: int, started: float) -> Sample:
     sample = Sample(
         method=f"plain-HTTP GET {urlsplit(url).path or '/'} without cookies (the anonymous visit "
         "is issued the same session cookie)"
     )
-    for _ in range(want):
-        if time.monotonic() > deadline:
-            sample.stopped = "time budget reached"
-            break
-        lab.profile.scope.require(url)
-        lab.note_http_requests(1)
+    lab.profile.scope.require(url)
+    headers = _headers(lab)
+
+    def one() -> Taken:
         try:  # each exchange is a fresh client: no cookie is ever sent
-            resp = send("GET", url, _headers(lab), deadline_s=lab.http.deadline_s)
+            resp = send("GET", url, headers, deadline_s=lab.http.deadline_s)
         except requests.RequestException as exc:
-            sample.stopped = f"a plain-HTTP GET failed ({exc})"
-            break
+            raise Stop(f"a plain-HTTP GET failed ({exc})", http_requests=1) from exc
         values = _set_cookie_values(resp, name)
         if not values:
             fault = status_fault(resp.status_code)
-            sample.stopped = f"the GET {fault}" if fault else "a response set no such cookie"
-            break
-        sample.values.append(values[-1])
-        sample.issued_at.append(time.time())
+            raise Stop(f"the GET {fault}" if fault else "a response set no such cookie", http_requests=1)
+        return Taken(values[-1], http_requests=1)
+
+    gather(lab, one, want, sample, started, parallel=True)
     return sample
 
 
-def _by_form_login(lab: SessionKit, name: str, want: int, deadline: float) -> Sample | None:
+def _by_form_login(lab: SessionKit, name: str, want: int, started: float) -> Sample | None:
     """Replay the login form over plain HTTP, once per sample (exchanges counted, not each recorded)."""
     login = lab.profile.login
     if login.mode == "steps" or login.totp_secret_env or not login.url:
         return None  # scripted or MFA logins need the browser
     login_url = lab.profile.url(login.url)
     sample = Sample(method=f"the login form at {urlsplit(login_url).path} replayed over plain HTTP")
-    for _ in range(want):
-        if time.monotonic() > deadline:
-            sample.stopped = "time budget reached"
-            break
+    username, password = lab.username, lab.password
+
+    def one() -> Taken:
         session = lab.http_session(record=False)
         try:
-            final = form_login(session, login_url, lab.username, lab.password)
+            final = form_login(session, login_url, username, password)
         except (FormLoginError, requests.RequestException) as exc:
-            sample.stopped = f"the replayed form login failed ({exc})"
-            break
-        finally:
-            lab.note_http_requests(session.requests)
+            raise Stop(f"the replayed form login failed ({exc})", http_requests=session.requests) from exc
         values = [v for n, v in session.set_cookie_values if n == name]
         if not values:
             fault = status_fault(final.status_code)  # a rate limit, not a login that issues no token
-            sample.stopped = (
-                f"the replayed form login {fault}" if fault else "the replayed form login issued no such cookie"
-            )
-            break
-        lab.note_login()
-        sample.values.append(values[-1])
-        sample.issued_at.append(time.time())
+            reason = f"the replayed form login {fault}" if fault else "the replayed form login issued no such cookie"
+            raise Stop(reason, http_requests=session.requests)
+        return Taken(values[-1], http_requests=session.requests, logins=1)
+
+    gather(lab, one, want, sample, started, parallel=True)
     return sample
 
 
-def _by_browser(lab: SessionKit, token: StateItem, want: int, deadline: float) -> Sample:
+def _by_browser(lab: SessionKit, token: StateItem, want: int, started: float) -> Sample:
+    # One stream: Playwright's sync API belongs to the thread that started it.
     sample = Sample(method="real browser logins (the token is not issued to plain HTTP)")
-    for n in range(want):
-        if time.monotonic() > deadline:
-            sample.stopped = "time budget reached"
-            break
-        _, post = lab.extra_login(f"entropy-{n + 1}")
+    count = iter(range(1, want + 1))
+
+    def one() -> Taken:
+        _, post = lab.extra_login(f"entropy-{next(count)}")
         item = post.find_named(token.kind, token.name)
         if item is None:
-            sample.stopped = "a login issued no such token"
-            break
-        sample.values.append(item.value)
-        sample.issued_at.append(time.time())
+            raise Stop("a login issued no such token")
+        return Taken(item.value)
+
+    gather(lab, one, want, sample, started, parallel=False)
     return sample
