@@ -104,7 +104,9 @@ def _browser(explicit: str | None, headed: bool) -> Iterator[tuple[Browser, str,
 def scan(
     url: Annotated[str | None, typer.Argument(help="Target URL (quick mode, without a profile).")] = None,
     profile_path: Annotated[Path | None, typer.Option("--profile", "-p", help="YAML target profile.")] = None,
-    username: Annotated[str | None, typer.Option(help="Quick mode: the username.")] = None,
+    username: Annotated[
+        str | None, typer.Option(help="Quick mode: the username (leave out for a password-only login form).")
+    ] = None,
     password_env: Annotated[str | None, typer.Option(help="Environment variable holding the password.")] = None,
     login_url: Annotated[str | None, typer.Option(help="Quick mode: the login page (default: URL).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results and evidence.")] = Path("isp-audit-out"),

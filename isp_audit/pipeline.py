@@ -139,9 +139,9 @@ def _profile(opts: ScanOptions) -> Profile:
             login = profile.login.model_copy(update={"password_env": opts.password_env})
             profile = profile.model_copy(update={"login": login})
         return profile
-    if opts.url and opts.username:
+    if opts.url:
         return quick_profile(opts.url, opts.username, opts.password_env, opts.login_url)
-    raise AuditError("give --profile FILE, or URL with --username and --password-env")
+    raise AuditError("give --profile FILE, or URL with --password-env (and --username, unless the form has none)")
 
 
 def _password(profile: Profile) -> str | None:

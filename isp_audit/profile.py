@@ -58,7 +58,7 @@ HttpUrl = Annotated[str, AfterValidator(check_http_url)]
 
 
 class LoginSelectors(_Strict):
-    username: str
+    username: str | None = None  # leave out for a password-only form
     password: str
     submit: str | None = None
     otp: str | None = None
@@ -113,8 +113,15 @@ class Login(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Login:
-        if self.username is None and self.username_env is None:
-            raise ValueError("give username or username_env")
+        # The username is optional: password-only forms (a single password field) have none.
+        if not self.has_username and uses_username(self.steps):
+            raise ValueError("steps use {username}, but neither username nor username_env is given")
+        if self.selectors is not None and (self.selectors.username is None) == self.has_username:
+            raise ValueError(
+                "selectors.username is set but neither username nor username_env is given"
+                if self.selectors.username
+                else "give selectors.username to say where the username goes (or leave out username)"
+            )
         if self.steps is None and self.url is None:
             raise ValueError("give url (the login page) unless steps are given")
         if self.steps is not None and self.selectors is not None:
@@ -124,6 +131,19 @@ class Login(_Strict):
     @property
     def mode(self) -> str:
         return "steps" if self.steps else "selectors" if self.selectors else "auto"
+
+    @property
+    def has_username(self) -> bool:
+        return bool(self.username or self.username_env)
+
+
+def uses_username(steps: list[LoginStep] | None) -> bool:
+    """Whether a step value that placeholders are filled into uses ``{username}``."""
+    for step in steps or []:
+        values = (step.goto or "", step.fill.value if step.fill else "", step.select.value if step.select else "")
+        if any("{username}" in value for value in values):
+            return True
+    return False
 
 
 class OracleRequest(_Strict):
@@ -235,6 +255,12 @@ class Profile(_Strict):
     checks: list[str] | None = None
     skip: list[str] = Field(default_factory=list)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+
+    @model_validator(mode="after")
+    def _logout_steps_username(self) -> Profile:
+        if self.logout is not None and not self.login.has_username and uses_username(self.logout.steps):
+            raise ValueError("logout.steps use {username}, but neither login.username nor login.username_env is given")
+        return self
 
     @property
     def base_url(self) -> str:
@@ -379,8 +405,9 @@ def check_credentials(profile: Profile) -> None:
         env_value(login.totp_secret_env, "TOTP secret")
 
 
-def quick_profile(url: str, username: str, password_env: str | None, login_url: str | None) -> Profile:
-    """The profile behind ``isp-audit scan URL --username U --password-env VAR``."""
+def quick_profile(url: str, username: str | None, password_env: str | None, login_url: str | None) -> Profile:
+    """The profile behind ``isp-audit scan URL [--username U] --password-env VAR`` (no username: the login
+    form is password-only)."""
     try:
         return Profile.model_validate(
             {
@@ -405,7 +432,7 @@ target:
   scope: []
 login:
   url: {login_url}          # the login page
-  username: alice           # or username_env: APP_USER
+  username: alice           # or username_env: APP_USER; leave both out for a password-only form
   password_env: APP_PASSWORD
   # totp_secret_env: APP_TOTP_SECRET   # base32 TOTP secret, for MFA logins
   # Automatic mode finds the form with a password field. To be explicit instead:

@@ -24,7 +24,9 @@ from isp_audit.checks.api import (
     LogoutReplay,
     LogoutResult,
     Outcome,
+    PageVisit,
     Policy,
+    PreLogin,
     Replay,
     SeenUrl,
     SessionMember,
@@ -92,6 +94,7 @@ class FakeServer:
     live: set[str] = field(default_factory=set)
     token_names: tuple[str, ...] = ("sid",)  # the cookies that carry the session
     adopt_planted: bool = False  # keeps a planted (pre-login) value as the logged-in session
+    adopt_only: set[str] | None = None  # when set, only these planted values are kept (e.g. ones it issued)
     renames_planted: str | None = None  # the session token takes the value of this planted cookie
     refuse_login_after: int | None = None  # extra logins beyond this count are refused
     ends_oldest_beyond: int | None = None  # at most this many live sessions: the oldest ends
@@ -102,7 +105,7 @@ class FakeServer:
         for name in self.token_names:
             value = random_value()
             old = planted.find_named("cookie", name) if planted else None
-            if self.adopt_planted and old is not None:
+            if self.adopt_planted and old is not None and (self.adopt_only is None or old.value in self.adopt_only):
                 value = old.value
             renamed = planted.find_named("cookie", self.renames_planted) if planted and self.renames_planted else None
             if renamed is not None:
@@ -137,6 +140,8 @@ class FakeLab:
     recorded_urls: list[SeenUrl] = field(default_factory=list)
     recorded_states: list[ClientState] = field(default_factory=list)
     anonymous: ClientState = field(default_factory=ClientState)
+    arrival_pages: tuple[str, ...] = ("/", "/account", "/login")  # pre-login discovery; the last issues `anonymous`
+    arrival_statuses: tuple[int, ...] = ()  # each page's status (default: all 200)
     logout: LogoutReplay | Callable[[FakeLab], LogoutReplay] | None = None
     sample: TokenSample | Callable[[StateItem, int], TokenSample] | None = None
     secrets_registered: list[str] = field(default_factory=list)
@@ -187,6 +192,13 @@ class FakeLab:
 
     def anonymous_state(self, client_name: str) -> ClientState:
         return self.anonymous
+
+    def pre_login_discovery(self, client_name: str) -> PreLogin:
+        urls = [f"{ORIGIN}{path}" for path in self.arrival_pages]
+        statuses = self.arrival_statuses or (200,) * len(urls)
+        pages = [PageVisit(url, url, status) for url, status in zip(urls, statuses, strict=True)]
+        pages[-1] = PageVisit(urls[-1], urls[-1], statuses[-1], self.anonymous.items)
+        return PreLogin(tuple(pages), self.anonymous)
 
     def is_authenticated(
         self,
@@ -247,7 +259,12 @@ def login_record(
         identified = replace(
             identified, members=members, roles_by="compared between two logins", identifiers_alone=alone
         )
-    return LoginRecord(client_name, pre or ClientState(), post, "/account", identified, "2026-01-01T00:00:00Z")
+    pre = pre or ClientState()
+    arrival = PreLogin(
+        (PageVisit(f"{ORIGIN}/", f"{ORIGIN}/", 200), PageVisit(f"{ORIGIN}/login", f"{ORIGIN}/login", 200, pre.items)),
+        pre,
+    )
+    return LoginRecord(client_name, pre, post, "/account", identified, "2026-01-01T00:00:00Z", (), arrival)
 
 
 def fake_lab(post: ClientState | None = None, pre: ClientState | None = None, **kw: object) -> FakeLab:

@@ -111,6 +111,8 @@ def test_bad_option_is_one_line_before_any_request(
 
 
 PROFILE = 'target: {base_url: "URL"}\nlogin: {url: /login, username: alice, password_env: PW}\n'
+NO_USER = 'target: {base_url: "URL"}\nlogin:\n  password_env: PW\n'  # the username is optional (password-only forms)
+STEPS_NEED_USER = r"p.yaml line 2: login: steps use \{username\}, but neither username nor username_env is given$"
 
 
 @pytest.mark.parametrize(
@@ -123,6 +125,8 @@ PROFILE = 'target: {base_url: "URL"}\nlogin: {url: /login, username: alice, pass
         (PROFILE + "authenticated: {url: 'http://127.0.0.1:0/x', expect_text: hi}\n", r"authenticated.url: port"),
         (PROFILE + "checks: []\n", r"checks: list is empty"),
         (PROFILE + "skip: [rotate-on-login]\nchecks: [rotate-on-login]\n", r"no check left"),
+        (NO_USER + "  steps: [{goto: /login}, {fill: {selector: '#u', value: '{username}'}}]\n", STEPS_NEED_USER),
+        (NO_USER + "  url: /login\n  selectors: {username: '#u', password: '#p'}\n", r"selectors.username is set"),
     ],
 )
 def test_bad_profile_is_one_line_before_any_request(

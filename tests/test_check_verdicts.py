@@ -132,6 +132,15 @@ def test_rotate_on_login_not_applicable_when_no_token_before_login():
     assert run("rotate-on-login", fake_lab()).verdict is Verdict.NOT_APPLICABLE
 
 
+def test_rotate_on_login_names_the_pages_visited_before_login():
+    outcome = run("rotate-on-login", fake_lab())
+    assert "pages visited before login: /, /login" in outcome.summary, outcome.summary
+    value = random_value()
+    lab = fake_lab(state(cookie("sid", value)), pre=state(cookie("sid", value)), answers={"pre-login": REJECTED})
+    outcome = run("rotate-on-login", lab)
+    assert outcome.verdict is Verdict.FAIL and "issued by /login" in outcome.summary, outcome.summary
+
+
 def test_rotate_on_login_passes_when_replaced():
     lab = fake_lab(pre=state(cookie("sid", random_value())))
     outcome = run("rotate-on-login", lab)
@@ -194,6 +203,29 @@ def test_session_fixation_warns_when_never_issued_id_is_kept_but_not_enough():
 def test_session_fixation_passes():
     outcome = run("session-fixation", fixation_lab())
     assert outcome.verdict is Verdict.PASS and "replaced at login" in outcome.summary
+    assert "arrived anonymously (/, /account, /login)" in outcome.summary, outcome.summary
+    assert "planted the pre-login cookie `sid`" in outcome.summary and "issued by /login" in outcome.summary
+
+
+def test_session_fixation_passes_saying_no_page_issued_a_token():
+    outcome = run("session-fixation", fake_lab())  # the arrival is issued nothing
+    assert outcome.verdict is Verdict.PASS, outcome.summary
+    assert "(/, /account, /login): none of these pages issued a session token" in outcome.summary, outcome.summary
+
+
+def test_session_fixation_warns_when_planted_pre_login_id_is_kept_but_refused():
+    lab = fixation_lab()
+    issued = lab.anonymous.cookies[0].value
+    lab.server.adopt_planted, lab.server.adopt_only = True, {issued}  # keeps what it issued, not forgeries
+    lab.answers = {"attacker's planted state": REJECTED}
+    outcome = run("session-fixation", lab)
+    assert outcome.verdict is Verdict.WARN and "kept the planted cookie `sid`" in outcome.summary, outcome.summary
+
+
+def test_session_fixation_errs_when_the_attacker_is_not_issued_what_the_user_was():
+    lab = fake_lab(pre=state(cookie("sid", random_value())))  # the user's arrival got `sid`, the attacker's nothing
+    outcome = run("session-fixation", lab)
+    assert outcome.verdict is Verdict.ERROR and "could not run" in outcome.summary, outcome.summary
 
 
 # --- jwt-hygiene --------------------------------------------------------------------------------------------
@@ -625,3 +657,11 @@ def test_token_opacity_fails_when_the_identifier_alone_logs_in():
 def test_every_check_has_verdict_tests(check_id: str):
     names = [n for n in globals() if n.startswith(f"test_{check_id.replace('-', '_')}_")]
     assert len(names) >= 2, f"{check_id} has no FakeLab verdict tests"
+
+
+def test_session_fixation_warns_when_no_token_was_issued_but_a_page_faulted():
+    lab = fake_lab()  # the arrival is issued nothing
+    lab.arrival_statuses = (200, 503, 200)
+    outcome = run("session-fixation", lab)
+    assert outcome.verdict is Verdict.WARN, outcome.summary
+    assert "/account (answered 503 Service Unavailable)" in outcome.summary and "is unknown" in outcome.summary

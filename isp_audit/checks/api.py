@@ -29,6 +29,8 @@ from ..session.records import (
     LoginRecord,
     LogoutReplay,
     LogoutResult,
+    PageVisit,
+    PreLogin,
     Replay,
     SeenUrl,
     SessionMember,
@@ -54,7 +56,9 @@ __all__ = [
     "LogoutReplay",
     "LogoutResult",
     "Outcome",
+    "PageVisit",
     "Policy",
+    "PreLogin",
     "Replay",
     "SecretIndex",
     "SeenUrl",
@@ -138,6 +142,10 @@ class Lab(Protocol):
 
     def anonymous_state(self, client_name: str) -> ClientState:
         """What a fresh client holds after visiting the login page anonymously."""
+        ...
+
+    def pre_login_discovery(self, client_name: str) -> PreLogin:
+        """A fresh client arrives as a user does (base URL, protected page, login page): what each issued."""
         ...
 
     def is_authenticated(

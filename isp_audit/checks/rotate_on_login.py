@@ -14,8 +14,12 @@ IDENTIFIER = "identifier: the same at every login of the user, not judged"
 
 
 def run(lab: Lab) -> CheckOutcome:
+    """The live login's client arrived as a user does (pre-login discovery: base URL, protected page, login
+    page) and logged in; every session token it held before is compared with its value after."""
     record = lab.live_login()
     fp = lab.fp
+    arrival = record.arrival
+    visited = f" (pages visited before login: {arrival.describe()})" if arrival else ""
     rows: list[dict[str, str | None]] = []
     kept: list[str] = []
     for token in record.tokens.tokens:
@@ -38,7 +42,9 @@ def run(lab: Lab) -> CheckOutcome:
         elif carried is not None:
             renamed = "" if (carried.kind, carried.name) == (token.kind, token.name) else f" (was {carried.label})"
             status = "NOT replaced" + renamed
-            kept.append(f"{token.label} ({fp(token.value)}){renamed}")
+            issuer = arrival.issued_by(carried) if arrival else None
+            issued = f", issued by {issuer}" if issuer else ""
+            kept.append(f"{token.label} ({fp(token.value)}{issued}){renamed}")
         else:
             status = "replaced"
         rows.append(
@@ -61,6 +67,7 @@ def run(lab: Lab) -> CheckOutcome:
         )
     evidence = {
         "logged_in_at": record.logged_in_at,
+        "pre_login_discovery": arrival.evidence(fp) if arrival else None,
         "tokens": rows,
         "pre_login_state_after_login": {
             "authenticated": pre_check.authenticated,
@@ -78,7 +85,8 @@ def run(lab: Lab) -> CheckOutcome:
             (
                 f"Captured the pre-login state, logged in at {record.logged_in_at}, then replayed the pre-login "
                 f"state from a clean client: {pre_check.observation} — it is authenticated"
-                + (f"; {', '.join(kept)} kept its value across login." if kept else ".")
+                + (f"; {', '.join(kept)} kept its value across login" if kept else "")
+                + f"{visited}."
             ),
             evidence,
         )
@@ -87,7 +95,8 @@ def run(lab: Lab) -> CheckOutcome:
             Verdict.FAIL,
             (
                 f"Logged in at {record.logged_in_at}: {', '.join(kept)} held the same value before and after "
-                f"login (session fixation risk), although the pre-login state alone is not authenticated{also}."
+                "login (session fixation risk), although the pre-login state alone is not authenticated"
+                f"{also}{visited}."
             ),
             evidence,
         )
@@ -96,7 +105,7 @@ def run(lab: Lab) -> CheckOutcome:
         return CheckOutcome(
             Verdict.NOT_APPLICABLE,
             (
-                f"No session secret existed before login: {describe(new)} "
+                f"No session secret existed before login{visited}: {describe(new)} "
                 "first appeared at login, so there was nothing to rotate; the pre-login state is not "
                 f"authenticated after login{also}."
             ),
@@ -107,7 +116,7 @@ def run(lab: Lab) -> CheckOutcome:
         Verdict.PASS,
         (
             f"Logged in at {record.logged_in_at}: {changed} was replaced, and the pre-login state replayed "
-            f"afterwards is not authenticated ({pre_check.observation}){also}."
+            f"afterwards is not authenticated ({pre_check.observation}){also}{visited}."
         ),
         evidence,
     )

@@ -1,8 +1,14 @@
 """session-fixation: an ID planted before login must never become the victim's authenticated session.
 
-Two clients, end to end: an attacker takes the state an anonymous visitor gets, plants it in a victim's
-browser, the victim logs in, and the attacker's copy is replayed. A second experiment plants a session ID
-the server never issued, to catch servers that adopt whatever ID the browser presents.
+Two clients, end to end: an attacker arrives anonymously the way a user does (the base URL, the protected
+page and its redirect to the login page, the login page: pre-login discovery), plants everything those
+pages issued in a victim's browser, the victim logs in, and the attacker's copy is replayed. Attacker and
+victim present the same browser (User-Agent): the attacker chooses what they send, so a session bound to
+the User-Agent (Flask-Paranoid) is no defence. A second experiment plants a session ID the server never
+issued, to catch servers that adopt whatever ID the browser presents.
+
+It passes only when an issued pre-login token was planted and stayed anonymous, or when none of the pages
+visited issued one (the summary names them).
 
 In a session made of several items only the secret is forged and judged: an identifier (the same at every
 login of the user, e.g. a user-id cookie) is not a session ID, so it is never planted as a "never-issued ID".
@@ -20,6 +26,7 @@ from .api import (
     ClientState,
     Lab,
     LoginRecord,
+    PreLogin,
     StateItem,
     TokenIdentification,
     Verdict,
@@ -60,14 +67,34 @@ def _plant_and_replay(lab: Lab, record: LoginRecord, cookie_tokens: list[StateIt
     identified = record.tokens
     evidence: dict = {}
 
-    # Experiment 1: the attacker's own pre-login state, planted in the victim's browser.
-    planted = lab.anonymous_state("attacker")
+    # Experiment 1: what the attacker's own arrival was issued, planted in the victim's browser.
+    arrival = lab.pre_login_discovery("attacker")
+    planted = arrival.state
     planted_tokens = lab.session_items(planted)
+    evidence["pre_login_discovery"] = {"pages": arrival.evidence(fp)}
+    missed = _issued_to_user_not_attacker(lab, record, planted_tokens)
+    if missed:
+        return CheckOutcome(
+            Verdict.ERROR,
+            f"The user's own arrival before login was issued {missed}, but the attacker's arrival through "
+            f"the same pages ({arrival.describe()}) was not, so there was nothing of the kind to plant: the "
+            "fixation experiment could not run.",
+            evidence,
+        )
     _, victim_post = lab.extra_login("victim", start=planted)
     attacker_after = lab.is_authenticated(planted, "attacker's planted state after the victim logged in", "attacker")
+    victim_items = lab.session_items(victim_post)
+    # A secret the server kept from what was planted (an identifier is the same at every login by nature).
+    kept = [
+        t
+        for t in planted_tokens
+        if identified.role_of(t) == "secret" and any(decodes_to(i.value, t.value) for i in victim_items)
+    ]
     evidence["planted_pre_login_state"] = {
-        "planted": [f"{t.label} {fp(t.value)}" for t in planted_tokens] or "no session token existed before login",
-        "victim_after_login": [f"{t.label} {fp(t.value)}" for t in lab.session_items(victim_post)],
+        "planted": [f"{t.label} {fp(t.value)} (issued by {_page(arrival.issued_by(t))})" for t in planted_tokens]
+        or "no session token existed before login",
+        "victim_after_login": [f"{t.label} {fp(t.value)}" for t in victim_items],
+        "kept_by_server_after_login": [t.label for t in kept],
         "attacker_authenticated": attacker_after.authenticated,
         "observation": attacker_after.observation,
     }
@@ -112,11 +139,7 @@ def _plant_and_replay(lab: Lab, record: LoginRecord, cookie_tokens: list[StateIt
         "observation": forged_after.observation,
     }
 
-    planted_desc = describe([f"{t.label} ({fp(t.value)})" for t in planted_tokens]) or "its cookies"
-    story = (
-        f"An attacker client visited anonymously and planted {planted_desc} in a victim client, which "
-        f"logged in; the attacker's copy then gave {attacker_after.observation}"
-    )
+    story = _story(lab, arrival, planted_tokens, attacker_after.observation)
     if attacker_after.authenticated:
         return CheckOutcome(
             Verdict.FAIL, f"{story} — the attacker is logged in as the victim (session fixation).", evidence
@@ -145,12 +168,56 @@ def _plant_and_replay(lab: Lab, record: LoginRecord, cookie_tokens: list[StateIt
             f"kept as the victim's session ({describe(adopted) or 'see evidence'}) and the attacker {how}.",
             evidence,
         )
+    if not planted_tokens and arrival.unseen:
+        return CheckOutcome(
+            Verdict.WARN,
+            f"{story} — not logged in; but {describe(list(arrival.unseen))} answered with a fault or could not "
+            "be loaded, so whether a page issues a pre-login session token to plant is unknown.",
+            evidence,
+        )
+    if kept:
+        return CheckOutcome(
+            Verdict.WARN,
+            f"{story}, not logged in; but the server kept the planted {describe([t.label for t in kept])} as "
+            "the victim's session after login (session fixation risk).",
+            evidence,
+        )
     return CheckOutcome(
         Verdict.PASS,
         f"{story} — not logged in; a never-issued ID planted the same way was replaced at login and stayed "
         f"anonymous ({forged_after.observation}).",
         evidence,
     )
+
+
+def _story(lab: Lab, arrival: PreLogin, planted_tokens: tuple[StateItem, ...], observation: str) -> str:
+    """Experiment 1 in words: the pages the attacker arrived through and what was planted, issued where."""
+    if planted_tokens:
+        planted_desc = describe(
+            [f"{t.label} ({lab.fp(t.value)}, issued by {_page(arrival.issued_by(t))})" for t in planted_tokens]
+        )
+        return (
+            f"An attacker client arrived anonymously ({arrival.describe()}) and planted the pre-login "
+            f"{planted_desc} in a victim client with the same browser, which logged in; the attacker's copy "
+            f"then gave {observation}"
+        )
+    return (
+        f"An attacker client arrived anonymously ({arrival.describe()}): none of these pages issued a "
+        f"session token, so only {describe([i.label for i in arrival.state.items]) or 'an empty state'} was "
+        f"planted in a victim client, which logged in; the attacker's copy then gave {observation}"
+    )
+
+
+def _page(url: str | None) -> str:
+    return url or "a page before login"
+
+
+def _issued_to_user_not_attacker(lab: Lab, record: LoginRecord, planted: tuple[StateItem, ...]) -> str:
+    """The session secrets the live login's own arrival was issued and the attacker's was not, in words."""
+    have = {(t.kind, t.name) for t in planted}
+    user_had = [t for t in lab.session_items(record.pre_login) if record.tokens.role_of(t) == "secret"]
+    missing = [t.label for t in user_had if (t.kind, t.name) not in have]
+    return describe(missing)
 
 
 def _nothing_to_plant(identified: TokenIdentification, identifiers: str) -> CheckOutcome:

@@ -28,8 +28,12 @@ class Credentials:
 
     @property
     def username(self) -> str:
+        """The username, or "" when the profile gives none (a password-only login form)."""
         if self._username is None:
-            self._username = self._login.username or env_value(self._login.username_env or "", "login username")
+            login = self._login
+            self._username = login.username or (
+                env_value(login.username_env, "login username") if login.username_env else ""
+            )
         return self._username
 
     @property

@@ -39,12 +39,14 @@ from .login import LoginFlow
 from .members import SetRoles
 from .navigate import Navigator
 from .oracle import OracleProof, Replayer
+from .prelogin import Arrival
 from .records import (
     AuthCheck,
     Fingerprint,
     LoginRecord,
     LogoutReplay,
     LogoutResult,
+    PreLogin,
     SeenUrl,
     TokenIdentification,
     TokenSample,
@@ -98,6 +100,7 @@ class SessionKit:
         self._extra_logins = ExtraLogins(self)
         self._set_roles = SetRoles(self)
         self._login_flow = LoginFlow(profile, recorder, self.credentials, self)
+        self._arrival = Arrival(self)
 
     # --- credentials and logging in (isp_audit.session.credentials, isp_audit.session.login) -----------------
     def set_password(self, password: str) -> None:
@@ -116,6 +119,14 @@ class SessionKit:
 
     def login(self, client: Client) -> tuple[ClientState, str]:
         return self._login_flow.login(client)
+
+    def arrive(self, client: Client) -> PreLogin:
+        """Pre-login discovery in ``client`` (isp_audit.session.prelogin): it ends on the login's start page."""
+        return self._arrival.visit(client)
+
+    def pre_login_discovery(self, client_name: str) -> PreLogin:
+        with self.client(client_name) as client:
+            return self.arrive(client)
 
     # --- what checks read (isp_audit.checks.api.Lab) -------------------------------------------------------
     @property
@@ -280,7 +291,8 @@ class SessionKit:
             return self._live
         first_step = len(self.recorder.steps) + 1
         client = self.new_client(f"user-{self.logins + 1}")
-        pre = self.anonymous_visit(client)
+        arrival = self.arrive(client)  # the user arrives as users do, and logs in in that same client
+        pre = arrival.state
         try:
             post, landing = self.login(client)
         except LoginFailed as exc:
@@ -314,7 +326,7 @@ class SessionKit:
             self.close_client(client)
             return self.live_login()
         steps = tuple(range(first_step, len(self.recorder.steps) + 1))
-        self._live = LoginRecord(client.name, pre, post, landing, tokens, utc_now(), steps)
+        self._live = LoginRecord(client.name, pre, post, landing, tokens, utc_now(), steps, arrival)
         self._live_client, self._live_ended = client, False
         self._used_steps.update(steps)
         return self._live

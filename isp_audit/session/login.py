@@ -126,6 +126,7 @@ class LoginFlow:
         self.credentials = credentials
         self.browsing = browsing
         self.last_submission: Submission | None = None  # the last login form submitted, and its answers
+        self.unfilled_username = False  # the form had a username field, and no username was given
 
     # --- login -----------------------------------------------------------------------------------------
     def anonymous_visit(self, client: Client) -> ClientState:
@@ -167,10 +168,11 @@ class LoginFlow:
         blocked = len(self.browsing.out_of_scope) - before_blocked
         note = f"; blocked {blocked} off-scope sub-resource request(s)" if blocked else ""
         sub = self.last_submission
+        who = self.credentials.username
         self.recorder.step(
             client.name,
             "login",
-            f"submitted credentials for {self.credentials.username}"
+            (f"submitted credentials for {who}" if who else "submitted the password (no username)")
             + (f" ({sub.form})" if sub else "")
             + f"; landed on {urlsplit(landing).path or '/'}{note}",
             page,
@@ -208,9 +210,12 @@ class LoginFlow:
             raise LoginFailed(f"login failed: {sub.outcome()}; screenshot: step {shot}")
         if still_form:
             # Still looking at a password form: the credentials were refused (or a step is missing).
+            guess = "wrong username or password?"
+            if self.unfilled_username:
+                guess = "the form has a username field and the profile gives no username: set login.username"
             raise LoginFailed(
                 f"login failed: {urlsplit(landing).path or '/'} still shows a password form after the "
-                f"credentials were submitted (wrong username or password?); screenshot: step {shot}"
+                f"credentials were submitted ({guess}); screenshot: step {shot}"
             )
         if sub is not None and sub.final_status >= 400 and self.profile.authenticated is None:
             # With no oracle of the user's own, an error page must not be taken for a logged-in page.
@@ -233,8 +238,10 @@ class LoginFlow:
     def _login_form(self, client: Client) -> None:
         page = client.page
         sel = self.profile.login.selectors
+        self.unfilled_username = False
         if sel is not None:
-            page.fill(sel.username, self.credentials.username)
+            if sel.username:  # the profile validator ties it to a username being given
+                page.fill(sel.username, self.credentials.username)
             page.fill(sel.password, self.credentials.password)
             form = self._owner_form(page.locator(sel.password).first)
             self._submit(client, page.locator(sel.submit) if sel.submit else None, page.locator(sel.password), form)
@@ -259,8 +266,10 @@ class LoginFlow:
         form = self._owner_form(password)
         users = page.locator(USERNAME_FIELD)
         user = self._same_form(users, password, nearest_before=True)
-        if user is not None:
+        # A password-only form (no username-like field), or no username given: fill the password alone.
+        if user is not None and self.credentials.username:
             user.fill(self.credentials.username)
+        self.unfilled_username = user is not None and not self.credentials.username
         password.fill(self.credentials.password)
         button = self._same_form(page.locator(SUBMIT), password, nearest_before=False)
         self._submit(client, button, password, form)

@@ -6,10 +6,12 @@ the tests' FakeLab read them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
-from ..classify import Outcome, ServerFault
+from ..classify import Outcome, ServerFault, status_fault
 from ..state import ClientState, StateItem
 
 
@@ -100,6 +102,75 @@ class TokenIdentification:
 
 
 @dataclass(frozen=True)
+class PageVisit:
+    """One page an anonymous visitor went to before logging in, and what it issued to the client."""
+
+    url: str  # as requested
+    landed: str  # after redirects ("" when it could not be loaded)
+    status: int
+    issued: tuple[StateItem, ...] = ()  # items new, or with a new value, after this page
+    note: str = ""  # e.g. "redirected out of scope to …", "could not be loaded: …"
+
+    @property
+    def words(self) -> str:
+        """``/account (→ /login)``: the page asked for and, when redirected, where it ended."""
+        asked, landed = path_of(self.url), path_of(self.landed) if self.landed else ""
+        return asked if not landed or landed == asked else f"{asked} (→ {landed})"
+
+
+@dataclass(frozen=True)
+class PreLogin:
+    """Pre-login discovery: one anonymous client arrives as a user does (the base URL, the protected page,
+    the login page), keeping every cookie and storage item issued on the way, and which page issued it."""
+
+    pages: tuple[PageVisit, ...]
+    state: ClientState  # everything the client held after the last page
+
+    def issued_by(self, item: StateItem) -> str | None:
+        """The last visited page that issued ``item`` (same kind and name), in words, if any did."""
+        pages = [p.words for p in self.pages if any((i.kind, i.name) == (item.kind, item.name) for i in p.issued)]
+        return pages[-1] if pages else None
+
+    @property
+    def issued(self) -> tuple[StateItem, ...]:
+        """Every item any visited page issued, as the client held it at the end."""
+        names = {(i.kind, i.name) for p in self.pages for i in p.issued}
+        return tuple(i for i in self.state.items if (i.kind, i.name) in names)
+
+    @property
+    def unseen(self) -> tuple[str, ...]:
+        """The paths of pages that answered with a fault or could not be loaded: what they issue is unknown."""
+        return tuple(path_of(p.url) for p in self.pages if not p.landed or status_fault(p.status))
+
+    def describe(self) -> str:
+        """E.g. ``/, /account (→ /login), /login``: the pages visited, in words for summaries."""
+        words = []
+        for page in self.pages:
+            fault = status_fault(page.status) if page.landed else "could not be loaded"
+            words.append(f"{page.words} ({fault})" if fault else page.words)
+        return ", ".join(words)
+
+    def evidence(self, fp: Callable[[str], str]) -> list[dict[str, object]]:
+        """Each page visited and what it issued, values as fingerprints only."""
+        return [
+            {
+                "url": path_of(p.url),
+                "landed_on": path_of(p.landed) if p.landed else None,
+                "status": p.status,
+                "issued": [f"{i.label} {fp(i.value)}" for i in p.issued],
+                **({"note": p.note} if p.note else {}),
+            }
+            for p in self.pages
+        ]
+
+
+def path_of(url: str) -> str:
+    """The path and query of ``url``: how reports name a page of the target."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+@dataclass(frozen=True)
 class LoginRecord:
     """One real login: the client's state just before and just after, and its session tokens."""
 
@@ -110,6 +181,7 @@ class LoginRecord:
     tokens: TokenIdentification
     logged_in_at: str
     steps: tuple[int, ...] = ()  # the timeline steps of this login, so every check using it can cite them
+    arrival: PreLogin | None = None  # how this client arrived before logging in (pre-login discovery)
 
 
 @dataclass(frozen=True)
