@@ -26,5 +26,10 @@ class LoginFailed(AuditError):
     """The login did not reach the authenticated state."""
 
 
+class LoginNotCarriedOut(LoginFailed):
+    """The login could not be carried out (no form found, a step timed out, nothing reached the server): the
+    server said nothing about the credentials, so this is never evidence that it refused a login."""
+
+
 class ScopeViolation(AuditError):
     """The target sent the scanner somewhere outside the allowed scope."""

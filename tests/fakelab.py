@@ -20,6 +20,7 @@ from isp_audit.checks.api import (
     Cookie,
     Fingerprint,
     LoginFailed,
+    LoginNotCarriedOut,
     LoginRecord,
     LogoutReplay,
     LogoutResult,
@@ -97,6 +98,7 @@ class FakeServer:
     adopt_only: set[str] | None = None  # when set, only these planted values are kept (e.g. ones it issued)
     renames_planted: str | None = None  # the session token takes the value of this planted cookie
     refuse_login_after: int | None = None  # extra logins beyond this count are refused
+    login_not_carried_out: bool = False  # those logins never reach the server (form not found, no request)
     ends_oldest_beyond: int | None = None  # at most this many live sessions: the oldest ends
     order: list[str] = field(default_factory=list)
 
@@ -185,6 +187,8 @@ class FakeLab:
     def extra_login(self, name: str, start: ClientState | None = None) -> tuple[ClientState, ClientState]:
         self._extra_logins += 1
         if self.server.refuse_login_after is not None and self._extra_logins > self.server.refuse_login_after:
+            if self.server.login_not_carried_out:
+                raise LoginNotCarriedOut(f"no password field on /login (extra login {name!r})")
             raise LoginFailed(f"the extra login {name!r} was refused: too many sessions")
         pre = start or ClientState()
         post = self.server.issue(start)

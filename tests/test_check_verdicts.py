@@ -313,6 +313,13 @@ def test_concurrent_sessions_passes_when_a_further_login_is_refused():
     assert outcome.verdict is Verdict.PASS and "was refused" in outcome.summary
 
 
+def test_concurrent_sessions_errors_when_a_further_login_never_reached_the_server():
+    # A login that was not carried out (form not drawn yet, nothing sent) is no refusal: never a pass.
+    lab = fake_lab(server=FakeServer(refuse_login_after=1, login_not_carried_out=True))
+    outcome = run("concurrent-sessions", lab)
+    assert outcome.verdict is Verdict.ERROR and "could not be carried out" in outcome.summary, outcome.summary
+
+
 # --- idle-timeout and absolute-timeout ----------------------------------------------------------------------
 def measured(**policy: object) -> Policy:
     return Policy(measure_timeouts=True, **policy)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from ..classify import Outcome
 from ..cookies import AttributeValue, SetCookieRecord, attribute
 from ..encodings import SecretIndex, contains, decodes_to
 from ..entropy import EntropyPolicy, analyse_tokens, required_sample_size, verdict
-from ..errors import LoginFailed
+from ..errors import LoginFailed, LoginNotCarriedOut
 from ..jose import DecodedJwt, decode, lifetime_seconds, payload_claims, sensitive_claims
 from ..jwt_attacks import crack_hmac_secret, expired_variant, unsigned_variants
 from ..model import CheckOutcome, Verdict
@@ -52,6 +52,7 @@ __all__ = [
     "Fingerprint",
     "Lab",
     "LoginFailed",
+    "LoginNotCarriedOut",
     "LoginRecord",
     "LogoutReplay",
     "LogoutResult",

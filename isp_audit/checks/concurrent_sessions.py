@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .api import CheckOutcome, Lab, LoginFailed, Verdict
+from .api import CheckOutcome, Lab, LoginFailed, LoginNotCarriedOut, Verdict
 
 
 def run(lab: Lab) -> CheckOutcome:
@@ -21,6 +21,9 @@ def run(lab: Lab) -> CheckOutcome:
     for n in range(2, policy.concurrent_logins + 1):
         try:
             _, post = lab.extra_login(f"session-{n}")
+        except LoginNotCarriedOut as exc:  # no answer from the server about this login: no evidence of a limit
+            summary = f"Login {n} as {lab.username} could not be carried out ({exc}), so no limit can be judged."
+            return CheckOutcome(Verdict.ERROR, summary, {"logins": len(states), "not_carried_out": str(exc)})
         except LoginFailed as exc:
             refused = str(exc)
             break

@@ -15,7 +15,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from ..classify import ServerFault, exception_fault, status_fault
-from ..errors import AuditError, LoginFailed
+from ..errors import AuditError, LoginFailed, LoginNotCarriedOut
 from ..httplogin import FormLoginError, form_login
 from ..recorder import utc_now
 from ..state import ClientState
@@ -226,7 +226,7 @@ class ExtraLogins:
                     "http-login", "calibrate", f"plain-HTTP form login not usable ({exc}); extra logins use the browser"
                 )
                 return None
-            raise LoginFailed(f"the plain-HTTP login {name!r} failed: {exc}") from exc
+            raise LoginNotCarriedOut(f"the plain-HTTP login {name!r} failed: {exc}") from exc
         finally:
             self.kit.note_http_requests(session.requests)
         self.kit.note_login()

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from ..errors import LoginFailed, ScopeViolation
+from ..errors import LoginFailed, LoginNotCarriedOut, ScopeViolation
 from ..oracle import Observation
 from ..profile import Profile
 from ..recorder import Recorder
@@ -126,6 +126,7 @@ class LoginFlow:
         self.credentials = credentials
         self.browsing = browsing
         self.last_submission: Submission | None = None  # the last login form submitted, and its answers
+        self.submission_reached_server = True  # False only when a form submission we made sent nothing
         self.unfilled_username = False  # the form had a username field, and no username was given
 
     # --- login -----------------------------------------------------------------------------------------
@@ -151,16 +152,17 @@ class LoginFlow:
         # Only a navigation of the page itself leaves scope; a blocked image or script is no redirect.
         before_oos, before_blocked = len(self.browsing.out_of_scope_navigations), len(self.browsing.out_of_scope)
         self.last_submission = None
+        self.submission_reached_server = True
         page = client.page
         try:
             self._submit_credentials(client)
         except PlaywrightTimeout as exc:
             step = self.recorder.step(client.name, "login failed", first_line(exc), page)
-            raise LoginFailed(f"login did not complete: {first_line(exc)} (screenshot: step {step})") from exc
+            raise LoginNotCarriedOut(f"login did not complete: {first_line(exc)} (screenshot: step {step})") from exc
         except PlaywrightError as exc:
             if len(self.browsing.out_of_scope_navigations) > before_oos:
                 raise self._left_scope(before_oos) from exc
-            raise LoginFailed(f"login failed: {first_line(exc)}") from exc
+            raise LoginNotCarriedOut(f"login failed: {first_line(exc)}") from exc
         if len(self.browsing.out_of_scope_navigations) > before_oos:
             self.recorder.step(client.name, "login", "out-of-scope navigation blocked", page)
             raise self._left_scope(before_oos)
@@ -207,7 +209,13 @@ class LoginFlow:
         still_form = page.locator("input[type=password]:visible").count() > 0
         if sub is not None and sub.final_status >= 500:
             # A fault says nothing about the credentials: name it rather than guess at the oracle.
-            raise LoginFailed(f"login failed: {sub.outcome()}; screenshot: step {shot}")
+            raise LoginNotCarriedOut(f"login failed: {sub.outcome()}; screenshot: step {shot}")
+        if still_form and not self.submission_reached_server:
+            raise LoginNotCarriedOut(
+                f"login not carried out: {urlsplit(landing).path or '/'} still shows a password form and the "
+                f"submission sent no request to the server (the page's script may not have taken the form yet); "
+                f"screenshot: step {shot}"
+            )
         if still_form:
             # Still looking at a password form: the credentials were refused (or a step is missing).
             guess = "wrong username or password?"
@@ -253,7 +261,7 @@ class LoginFlow:
             # Many sites show the form only after a "Sign in" link; follow one, inside scope.
             link = page.get_by_role("link", name=LOGIN_NAME).or_(page.get_by_role("button", name=LOGIN_NAME))
             if link.count() == 0:
-                raise LoginFailed(
+                raise LoginNotCarriedOut(
                     f"no password field on {page.url} and no sign-in link to follow; "
                     "set login.selectors or login.steps in the profile"
                 )
@@ -261,7 +269,7 @@ class LoginFlow:
             page.wait_for_load_state("load")
             password = page.locator("input[type=password]:visible")
             if password.count() == 0:
-                raise LoginFailed(f"no password field found on {page.url}; set login.selectors in the profile")
+                raise LoginNotCarriedOut(f"no password field found on {page.url}; set login.selectors in the profile")
         password = password.first
         form = self._owner_form(password)
         users = page.locator(USERNAME_FIELD)
@@ -312,6 +320,8 @@ class LoginFlow:
             self.browsing.settle(client, fetches_before)
         finally:
             page.remove_listener("response", on_response)
+        # A page navigation or a script request after the click: something reached the server.
+        self.submission_reached_server = bool(answers) or client.script_fetches > fetches_before
         if form:
             self.last_submission = Submission(form, tuple(answers)) if answers else None
 
