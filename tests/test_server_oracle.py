@@ -58,6 +58,23 @@ authenticated:
     assert "Traceback" not in run.stderr
 
 
+def test_token_kept_in_indexeddb_and_sent_as_a_header_logout_clearing_it_fails(tmp_path: Path) -> None:
+    # Sign out clears IndexedDB only. The captured X-Token header must not outlive the storage that held it,
+    # or the browser's own state still looks logged in and the logout cannot be judged (before: error).
+    with RunningApp(DrawnSpaApp(PASSWORD, indexed_db=True)) as app:  # type: ignore[arg-type]
+        run = run_cli(
+            "scan", app.url, "--username", USERNAME, "--password-env", PASSWORD_ENV, "--out", str(tmp_path / "out"),
+            "--json", "--checks", "logout-invalidates,token-in-web-storage", env={PASSWORD_ENV: PASSWORD},
+        )  # fmt: skip
+    results = json.loads(run.stdout)
+    assert results["aborted"] is None, results["aborted"]
+    got = {c["check_id"]: (c["verdict"], c["summary"]) for c in results["checks"]}
+    assert got["logout-invalidates"][0] == "fail", got
+    assert "Still authenticated in every replay" in got["logout-invalidates"][1], got
+    assert got["token-in-web-storage"][0] == "fail", got
+    assert [(t["kind"], t["name"]) for t in results["session_tokens"]] == [("header", "X-Token")]
+
+
 def test_quick_mode_derives_the_api_request_and_gives_the_servers_verdicts(tmp_path: Path) -> None:
     with RunningApp(DrawnSpaApp(PASSWORD)) as app:  # type: ignore[arg-type]
         run = run_cli(

@@ -47,6 +47,8 @@ class Client:
     context: Any
     page: Page
     auth_headers: dict[str, str] = field(default_factory=dict)
+    # Names of captured headers whose value the app's own storage held at some capture (see Navigator.capture).
+    stored_headers: set[str] = field(default_factory=set)
     script_fetches: int = 0  # XHR/fetch requests the page's own scripts made: a sign of a single-page app
     script_requests: list[ScriptRequest] = field(default_factory=list)  # the latest of them, in scope
     in_flight: int = 0  # requests started and not yet finished or failed

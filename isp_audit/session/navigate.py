@@ -155,7 +155,7 @@ class Navigator:
             cookies=tuple(Cookie.from_playwright(c) for c in raw.get("cookies", [])),
             local_storage=local,
             session_storage=session,
-            headers=tuple(client.auth_headers.items()),
+            headers=live_headers(client, [v for _, _, v in local + session + indexed]),
             label=label,
             indexed_db=indexed,
         )
@@ -164,6 +164,21 @@ class Navigator:
         self.kit.recorder.snapshot(label, state)
         self.kit.keep_state(state)
         return state
+
+
+def live_headers(client: Client, stored: list[str]) -> tuple[tuple[str, str], ...]:
+    """The token headers the app sends now. A header's value, once seen in the app's storage (localStorage,
+    sessionStorage, IndexedDB), is current only while the storage still holds it: an app that logs out by
+    clearing its storage sends it no more, though the last request that carried it was captured."""
+    out = []
+    for name, value in client.auth_headers.items():
+        token = value.split(" ", 1)[-1]
+        if len(token) >= 8 and any(token in held for held in stored):
+            client.stored_headers.add(name)
+        elif name in client.stored_headers:
+            continue  # the storage that held it no longer does: the app would not send it
+        out.append((name, value))
+    return tuple(out)
 
 
 def _origin(url: str) -> str | None:

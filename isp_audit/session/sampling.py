@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..classify import status_fault
+from ..classify import ServerFault, status_fault
 from ..cookies import parse_set_cookie
+from ..errors import LoginFailed
 from ..http import send
 from ..httplogin import FormLoginError, form_login
 from ..state import StateItem
@@ -120,7 +121,10 @@ def _by_browser(lab: SessionKit, token: StateItem, want: int, started: float) ->
     count = iter(range(1, want + 1))
 
     def one() -> Taken:
-        _, post = lab.extra_login(f"entropy-{next(count)}")
+        try:
+            _, post = lab.extra_login(f"entropy-{next(count)}")
+        except (LoginFailed, ServerFault) as exc:  # e.g. a rate limit: keep the tokens already collected
+            raise Stop(f"a browser login failed ({exc})") from exc
         item = post.find_named(token.kind, token.name)
         if item is None:
             raise Stop("a login issued no such token")

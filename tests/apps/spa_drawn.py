@@ -6,6 +6,7 @@ in localStorage, whatever the token is, so an oracle that reads the page is blin
 corrupted signature are refused with 401). Logging out only clears storage: the server is never told.
 A grounded variant (``grounded_delay_ms``) asks the server before drawing, draws late, and moves to a
 ``#/notes`` hash route after login, for the settle tests; ``login_delay_ms`` draws the login form late.
+``indexed_db`` keeps the token in IndexedDB and sends it as ``X-Token`` (as Actual's sync server does).
 The page also keeps a plain ``username`` item in localStorage (not a session token: the server never sees it).
 """
 
@@ -29,6 +30,20 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Drawn SPA</tit
 const main = document.getElementById("main");
 const GROUNDED_DELAY_MS = /*DELAY*/null;
 const LOGIN_DELAY_MS = /*LOGIN_DELAY*/0;  // the login form drawn this late (Actual, pgAdmin: some seconds)
+const IDB = /*IDB*/false;  // keep the token in IndexedDB and send it as X-Token (as Actual does)
+function idb(mode, act) {  // one request on the object store "kv" of database "notes", as a promise
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open("notes", 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("kv");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction("kv", mode);
+      const req = act(tx.objectStore("kv"));
+      tx.oncomplete = () => resolve(req.result);
+      tx.onerror = () => reject(tx.error);
+    };
+  });
+}
 function showLogin(msg) {
   main.innerHTML = '<p>' + (msg || 'Please sign in') + '</p><form id="f"><input name="username">' +
     '<input type="password" name="password"><button type="submit">Sign in</button></form>';
@@ -38,7 +53,9 @@ function showLogin(msg) {
     const r = await fetch("/api/login", {method: "POST", headers: {"Content-Type": "application/json"},
                                          body: JSON.stringify(data)});
     if (!r.ok) { showLogin("Invalid username or password"); return; }
-    localStorage.setItem("auth_token", (await r.json()).token);
+    const token = (await r.json()).token;
+    if (IDB) { await idb("readwrite", (s) => s.put(token, "token")); }
+    else { localStorage.setItem("auth_token", token); }
     localStorage.setItem("username", data.username);
     localStorage.setItem("theme", "dark");
     if (GROUNDED_DELAY_MS !== null) location.hash = "#/notes";  // a hash route: same-document navigation
@@ -48,15 +65,19 @@ function showLogin(msg) {
 function draw(token) {
   main.innerHTML = '<p id="welcome">Welcome, ' + localStorage.getItem("username") + '</p>' +
     '<button id="out">Sign out</button><ul id="items"></ul>';
-  document.getElementById("out").addEventListener("click", () => { localStorage.clear(); render(); });
-  const auth = {headers: {"Authorization": "Bearer " + token}};
+  document.getElementById("out").addEventListener("click", async () => {
+    localStorage.clear();
+    if (IDB) await idb("readwrite", (s) => s.clear());
+    render();
+  });
+  const auth = {headers: IDB ? {"X-Token": token} : {"Authorization": "Bearer " + token}};
   fetch("/api/me", auth).catch(() => {});
   fetch("/api/items", auth).then((r) => r.ok ? r.json() : {items: []}).then((d) => {
     document.getElementById("items").innerHTML = d.items.map((i) => '<li>' + i + '</li>').join('');
   }).catch(() => {});
 }
-function render() {
-  const token = localStorage.getItem("auth_token");
+async function render() {
+  const token = IDB ? await idb("readonly", (s) => s.get("token")) : localStorage.getItem("auth_token");
   if (!token) { if (LOGIN_DELAY_MS) { setTimeout(showLogin, LOGIN_DELAY_MS); } else { showLogin(); } return; }
   if (GROUNDED_DELAY_MS === null) { draw(token); return; }  // drawn from storage alone: the server is not asked
   // The grounded variant asks the server first, and draws late (as apps behind a slow API do).
@@ -74,13 +95,19 @@ class DrawnSpaApp:
     """The fixture: ``GET /`` is the page; ``/api/login`` issues a JWT; ``/api/me`` and ``/api/items`` check it."""
 
     def __init__(
-        self, password: str | None = None, grounded_delay_ms: int | None = None, login_delay_ms: int = 0
+        self,
+        password: str | None = None,
+        grounded_delay_ms: int | None = None,
+        login_delay_ms: int = 0,
+        indexed_db: bool = False,
     ) -> None:
         self.key = secrets.token_bytes(32)
         self.password = password  # else the environment variable PASSWORD_ENV
         # The grounded variant: the page asks /api/me before drawing, draws this late, and routes by #hash.
         self.page = PAGE if grounded_delay_ms is None else PAGE.replace("/*DELAY*/null", str(int(grounded_delay_ms)))
         self.page = self.page.replace("/*LOGIN_DELAY*/0", str(int(login_delay_ms)))  # the form drawn late
+        # The token in IndexedDB, sent as X-Token; Sign out clears IndexedDB (the server is never told).
+        self.page = self.page.replace("/*IDB*/false", "true" if indexed_db else "false")
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
@@ -103,7 +130,7 @@ class DrawnSpaApp:
     def user(self, request: Request) -> str | None:
         """The token's subject when its HS256 signature is good and it has not expired (pyjwt refuses
         ``alg: none`` and any other algorithm, since only HS256 is allowed)."""
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        token = request.headers.get("X-Token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
         try:
             return str(jwt.decode(token, self.key, algorithms=["HS256"])["sub"])
         except jwt.PyJWTError:
