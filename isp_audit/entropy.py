@@ -521,7 +521,9 @@ def _time_field(
     values: list[int], references: list[float], start: int, end: int, base: int, up: int, flat: int, trials: int
 ) -> _Field | None:
     """The window as a timestamp if every value is within a day of its issue time in some unit."""
-    if up + flat < 0.9 * trials:
+    # Mostly non-decreasing: tokens collected over concurrent streams arrive a little out of issue order
+    # (measured: 82% of changes upwards with 4 streams); being within a day of the issue time is the test.
+    if up + flat < 0.6 * trials:
         return None
     for scale, unit in _TIME_UNITS:
         if abs(values[0] / scale - references[0]) > _DAY:
@@ -793,7 +795,7 @@ def _structure(s: _Sample, issued_at: Sequence[float] | None, findings: list[str
         label = "hex" if field.base == 16 else "decimal"
         findings.append(
             f"timestamp ({field.kind}) in characters {field.start}-{field.end - 1} ({label}, within a day of the "
-            f"issue time, non-decreasing)"
+            f"issue time, mostly non-decreasing)"
         )
         structured.update(range(field.start, field.end))
     for field in counter_fields:

@@ -170,6 +170,9 @@ class FakeLab:
     def urls_seen(self) -> tuple[SeenUrl, ...]:
         return tuple(self.recorded_urls)
 
+    def login_states(self) -> tuple[ClientState, ...]:
+        return (self.login.post_login,)
+
     def states_seen(self) -> tuple[ClientState, ...]:
         return (self.login.pre_login, self.login.post_login, *self.recorded_states)
 

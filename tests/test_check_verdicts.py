@@ -16,7 +16,7 @@ import jwt
 import pytest
 
 from isp_audit.checks import REGISTRY
-from isp_audit.checks.api import ClientState, Outcome, Policy, SeenUrl, TokenSample, Verdict
+from isp_audit.checks.api import ClientState, LoginFailed, LoginRecord, Outcome, Policy, SeenUrl, TokenSample, Verdict
 from tests.fakelab import (
     ORIGIN,
     FakeLab,
@@ -538,6 +538,22 @@ def sampled(values: list[str], stopped: str = "") -> TokenSample:
 def test_token_entropy_not_applicable_for_client_held_state():
     lab = fake_lab(state(cookie("s", readable_cookie_value())))
     assert run("token-entropy", lab).verdict is Verdict.NOT_APPLICABLE
+
+
+def test_token_entropy_fails_one_token_at_every_login_when_no_fresh_login_is_possible():
+    # A rate limit stops every further login (Actual's 500 requests a minute): the logins already made decide.
+    lab = fake_lab()
+    lab.login_states = lambda: (lab.login.post_login, lab.login.post_login)  # type: ignore[method-assign]
+
+    def refused() -> LoginRecord:
+        raise LoginFailed("no password field on /config-server")
+
+    lab.live_login = refused  # type: ignore[method-assign]
+    outcome = run("token-entropy", lab)
+    assert outcome.verdict is Verdict.FAIL and "same value at all 2 logins" in outcome.summary, outcome.summary
+    lab.login_states = lambda: (lab.login.post_login,)  # type: ignore[method-assign]
+    with pytest.raises(LoginFailed):  # one login proves nothing: the check could not run (error, by the scanner)
+        run("token-entropy", lab)
 
 
 def test_token_entropy_warns_when_no_fresh_tokens_were_collected():

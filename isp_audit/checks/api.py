@@ -124,6 +124,10 @@ class Lab(Protocol):
 
     def states_seen(self) -> tuple[ClientState, ...]: ...
 
+    def login_states(self) -> tuple[ClientState, ...]:
+        """The state right after each successful login this scan made (live and extra), in order."""
+        ...
+
     def session_items(self, state: ClientState) -> tuple[StateItem, ...]:
         """The items of ``state`` that play the role of the baseline's session tokens."""
         ...

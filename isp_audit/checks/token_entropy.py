@@ -19,6 +19,7 @@ from .api import (
     CheckOutcome,
     EntropyPolicy,
     Lab,
+    LoginFailed,
     StateItem,
     TokenAnalysis,
     TokenIdentification,
@@ -34,7 +35,13 @@ ORDER = {"fail": 3, "warn": 2, "pass": 1}
 
 
 def run(lab: Lab) -> CheckOutcome:
-    record = lab.live_login()
+    try:
+        record = lab.live_login()
+    except LoginFailed:
+        repeated = _repeated_at_every_login(lab)
+        if repeated is None:
+            raise
+        return repeated
     policy = lab.policy
     identified = record.tokens
     analyses = analyse_session_tokens(record)
@@ -72,6 +79,23 @@ def run(lab: Lab) -> CheckOutcome:
     }
     verdict_ = {"pass": Verdict.PASS, "warn": Verdict.WARN, "fail": Verdict.FAIL}[worst]
     return CheckOutcome(verdict_, "; ".join(sentences) + ".", evidence)
+
+
+def _repeated_at_every_login(lab: Lab) -> CheckOutcome | None:
+    """When no fresh login is possible (e.g. a rate limit), the logins already made may settle it: one token
+    value at two or more independent logins is not random, whatever a larger sample would show."""
+    tokens = lab.baseline_tokens
+    if tokens is None:
+        return None
+    for token in tokens.tokens:
+        values = [item.value for state in lab.login_states() if (item := state.find_named(token.kind, token.name))]
+        if len(values) >= 2 and len(set(values)) == 1:
+            summary = (
+                f"{token.label}: the same value at all {len(values)} logins this scan made (a further login for "
+                "sampling could not be made), so it is not random: repeated tokens."
+            )
+            return CheckOutcome(Verdict.FAIL, summary, {"token": token.label, "logins": len(values), "distinct": 1})
+    return None
 
 
 def _no_opaque_secret(identified: TokenIdentification, identifiers: str, members: dict) -> CheckOutcome:

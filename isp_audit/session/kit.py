@@ -82,6 +82,7 @@ class SessionKit:
         self._urls_seen: list[SeenUrl] = []
         # Every state captured, in memory only, so checks can find all values a session token ever had.
         self._states_seen: list[ClientState] = []
+        self._login_states: list[ClientState] = []  # right after each successful login (live and extra)
         self._live: LoginRecord | None = None
         self._live_client: Client | None = None  # the browser client of the live login
         self._live_ended = False  # the server (or our logout) ended the live login's session
@@ -148,6 +149,9 @@ class SessionKit:
 
     def states_seen(self) -> tuple[ClientState, ...]:
         return tuple(self._states_seen)
+
+    def login_states(self) -> tuple[ClientState, ...]:
+        return tuple(self._login_states)
 
     def keep_state(self, state: ClientState) -> None:
         """Every captured state is kept (in memory only) for the checks that search all values seen."""
@@ -325,6 +329,7 @@ class SessionKit:
         if self._set_roles.take_relogin():  # the trials or a second login ended this session on the server
             self.close_client(client)
             return self.live_login()
+        self._login_states.append(post)
         steps = tuple(range(first_step, len(self.recorder.steps) + 1))
         self._live = LoginRecord(client.name, pre, post, landing, tokens, utc_now(), steps, arrival)
         self._live_client, self._live_ended = client, False
@@ -353,6 +358,7 @@ class SessionKit:
         result, faults = with_retries(attempt, lambda r: str(r) if isinstance(r, LoginFault) else None)
         if isinstance(result, LoginFault):
             raise ServerFault(f"the extra login {name!r} {summarise(faults)}")
+        self._login_states.append(result[1])
         return result
 
     def http_session(

@@ -24,7 +24,7 @@ from .streams import Sample, Stop, Taken, gather
 
 if TYPE_CHECKING:
     from .kit import SessionKit
-    from .records import TokenSample
+    from .records import LoginRecord, TokenSample
 
 
 def collect(lab: SessionKit, token: StateItem, want: int) -> TokenSample:
@@ -33,7 +33,7 @@ def collect(lab: SessionKit, token: StateItem, want: int) -> TokenSample:
     started = time.monotonic()
     record = lab.live_login()
     if token.kind == "cookie":
-        url = _anonymous_issuer(lab, record.pre_login, token.name)
+        url = _anonymous_issuer(lab, record, token.name)
         if url:
             sample = _by_get(lab, url, token.name, want, started)
             if len(sample.values) >= min(want, 20):
@@ -45,10 +45,19 @@ def collect(lab: SessionKit, token: StateItem, want: int) -> TokenSample:
     return _by_browser(lab, token, browser_want, started).frozen(browser_want, started)
 
 
-def _anonymous_issuer(lab: SessionKit, pre_login: object, name: str) -> str | None:
-    """The URL whose response set cookie ``name`` during the anonymous visit, if it did."""
-    if not any(i.kind == "cookie" and i.name == name for i in lab.session_items(pre_login)):  # type: ignore[arg-type]
+def _anonymous_issuer(lab: SessionKit, record: LoginRecord, name: str) -> str | None:
+    """A URL whose response sets cookie ``name`` for an anonymous visitor, if one did.
+
+    The login page (the last page of the arrival) is preferred, then the base URL, then the protected page:
+    a protected page may count each anonymous hit as a failed login (Adminer locks the IP out after 30), and
+    sampling asks it hundreds of times.
+    """
+    if not any(i.kind == "cookie" and i.name == name for i in lab.session_items(record.pre_login)):
         return None
+    pages = record.arrival.pages if record.arrival is not None else ()
+    for page in (*pages[-1:], *pages[:-1]):
+        if any(i.kind == "cookie" and i.name == name for i in page.issued):
+            return page.url
     return next((r.url for r in lab.set_cookies() if r.cookie == name and not r.deletes), None)
 
 
