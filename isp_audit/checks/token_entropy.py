@@ -91,8 +91,8 @@ def _repeated_at_every_login(lab: Lab) -> CheckOutcome | None:
         values = [item.value for state in lab.login_states() if (item := state.find_named(token.kind, token.name))]
         if len(values) >= 2 and len(set(values)) == 1:
             summary = (
-                f"{token.label}: the same value at all {len(values)} logins this scan made (a further login for "
-                "sampling could not be made), so it is not random: repeated tokens."
+                f"{token.label}: the same value at all {len(values)} logins this scan made (no fresh token could "
+                "be collected), so it is not random: repeated tokens"
             )
             return CheckOutcome(Verdict.FAIL, summary, {"token": token.label, "logins": len(values), "distinct": 1})
     return None
@@ -123,6 +123,9 @@ def _judge(lab: Lab, token: StateItem, analysis: TokenAnalysis, entropy_policy: 
     sample = lab.sample_tokens(token, policy.entropy_samples)
     values = [id_part(v, analysis.format)[0] for v in sample.values]
     if len(values) < 2:
+        repeated = _repeated_at_every_login(lab)
+        if repeated is not None:  # the logins already made settle it
+            return {**repeated.evidence, "method": sample.method, "stopped": sample.stopped}, repeated.summary, "fail"
         row = {"token": token.label, "method": sample.method, "collected": len(values), "stopped": sample.stopped}
         why = short_sample(sample, conclusive=False) or sample.stopped or "none issued"
         return row, f"{token.label}: could not collect fresh tokens ({why})", "warn"

@@ -194,6 +194,12 @@ class LoginFlow:
         elif login.url and urlsplit(page.url).path != urlsplit(self.profile.url(login.url)).path:
             self.browsing.goto(client, self.profile.url(login.url))
         self._login_form(client)
+        if not self.submission_reached_server and page.locator("input[type=password]:visible").count():
+            # The click came before the page's script took the form (or it redrew the form): nothing was
+            # sent. Give the script a moment and submit once more, filling the fields again.
+            self.recorder.step(client.name, "login", "the submission sent nothing; submitting again", page)
+            page.wait_for_timeout(1500)
+            self._login_form(client)
 
     def _left_scope(self, before_oos: int) -> ScopeViolation:
         return ScopeViolation(

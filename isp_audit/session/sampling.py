@@ -46,19 +46,31 @@ def collect(lab: SessionKit, token: StateItem, want: int) -> TokenSample:
 
 
 def _anonymous_issuer(lab: SessionKit, record: LoginRecord, name: str) -> str | None:
-    """A URL whose response sets cookie ``name`` for an anonymous visitor, if one did.
+    """A URL whose response sets cookie ``name`` for a client without cookies, if one does.
 
-    The login page (the last page of the arrival) is preferred, then the base URL, then the protected page:
-    a protected page may count each anonymous hit as a failed login (Adminer locks the IP out after 30), and
-    sampling asks it hundreds of times.
+    Asked in this order, one probe each: the login page, the base URL, then the other pages that issued it
+    (a protected page last: it may count each anonymous hit as a failed login, as Adminer does, locking the
+    IP out after 30, and sampling asks the chosen page hundreds of times).
     """
     if not any(i.kind == "cookie" and i.name == name for i in lab.session_items(record.pre_login)):
         return None
     pages = record.arrival.pages if record.arrival is not None else ()
-    for page in (*pages[-1:], *pages[:-1]):
-        if any(i.kind == "cookie" and i.name == name for i in page.issued):
-            return page.url
-    return next((r.url for r in lab.set_cookies() if r.cookie == name and not r.deletes), None)
+    issuers = [p.url for p in pages if any(i.kind == "cookie" and i.name == name for i in p.issued)]
+    issuers += [r.url for r in lab.set_cookies() if r.cookie == name and not r.deletes][:1]
+    candidates = dict.fromkeys([*(p.url for p in pages[-1:]), lab.profile.base_url, *issuers])
+    return next((url for url in candidates if issuers and _sets_cookie(lab, url, name)), None)
+
+
+def _sets_cookie(lab: SessionKit, url: str, name: str) -> bool:
+    if not lab.profile.in_scope(url):
+        return False
+    try:
+        resp = send("GET", url, _headers(lab), deadline_s=lab.http.deadline_s)
+    except requests.RequestException:
+        return False
+    finally:
+        lab.note_http_requests(1)
+    return bool(_set_cookie_values(resp, name))
 
 
 def _set_cookie_values(resp: requests.Response, name: str) -> list[str]:
