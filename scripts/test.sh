@@ -6,6 +6,7 @@
 # The real-app zoo (tests/test_zoo_real.py) needs its apps installed into $ISP_ZOO_CACHE (default
 # /work/zoo-cache; pip, npm and, for Adminer, apt as root): done here first, a no-op when cached.
 #   ISP_ZOO_APPS=all|none|app,app   which zoo apps to install and scan (default: see tests/zoo_real/zooscan.py)
+#   ISP_TEST_WORKERS=N               pytest-xdist workers (default 2; 0 = one process)
 set -euo pipefail
 # shellcheck source=scripts/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -33,9 +34,14 @@ mypy_rc=0
 log "mypy isp_audit"
 "$VENV/bin/mypy" isp_audit || mypy_rc=$?
 
+# Two workers (this machine has 2 cores; browsers and servers wait on each other much of the time), each
+# test file on one worker so a file's servers and fixtures stay together. ISP_TEST_WORKERS=0 runs serially.
+workers=${ISP_TEST_WORKERS:-2}
+xdist=()
+if ((workers > 0)); then xdist=(-n "$workers" --dist loadfile); fi
 test_rc=0
-log "pytest -q $*"
-"$VPY" -m pytest -q "$@" || test_rc=$?
+log "pytest -q ${xdist[*]} $*"
+"$VPY" -m pytest -q "${xdist[@]}" "$@" || test_rc=$?
 
 if ((test_rc == 5)); then
     printf 'test.sh: FAILED: pytest collected/ran no tests (pytest exit 5); a run with zero tests never passes\n' >&2
