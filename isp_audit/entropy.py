@@ -136,7 +136,7 @@ class EntropyReport:
     effective_bits: float
     min_entropy_bits: float
     max_bits: float
-    fips: dict[str, object]
+    fips: dict[str, dict[str, object]]
     bit_correlation: dict[str, object]
     compression_ratio: float
     structure: tuple[str, ...]
@@ -305,8 +305,8 @@ def _token_bits(columns: list[str], alphabets: list[str], texts: list[str]) -> l
             mapped.append(list(map(table.__getitem__, column)))
         return list(map("".join, zip(*mapped, strict=True)))
     if len(set(alphabets)) == 1 and sizes[0] <= 36:
-        table = str.maketrans(alphabets[0], _DIGITS36[: sizes[0]])
-        values = [int(text.translate(table), sizes[0]) for text in texts]
+        to_digits = str.maketrans(alphabets[0], _DIGITS36[: sizes[0]])
+        values = [int(text.translate(to_digits), sizes[0]) for text in texts]
         radix = sizes[0] ** len(columns)
     else:
         values = [0] * len(columns[0])
@@ -452,9 +452,11 @@ def _numeric_fields(sample: list[str], references: list[float]) -> tuple[list[_F
             for start in range(end - 1, max(-1, end - 1 - _MAX_FIELD[base]), -1):
                 if not valid[start]:
                     break
-                values = list(map(operator.add, values, map(operator.mul, digits[start], repeat(radix))))
+                column_digits, column_rank = digits[start], ranks[start]
+                assert column_digits is not None and column_rank is not None  # valid[start] says both exist
+                values = list(map(operator.add, values, map(operator.mul, column_digits, repeat(radix))))
                 radix *= base
-                column_ranks, k = ranks[start]
+                column_ranks, k = column_rank
                 rank_values = list(map(operator.add, rank_values, map(operator.mul, column_ranks, repeat(rank_radix))))
                 rank_radix *= k
                 any_hex_letter = any_hex_letter or not is_dec[start]

@@ -16,7 +16,7 @@ import threading
 import time
 import zlib
 from contextlib import suppress
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -75,13 +75,13 @@ def send(
             allow_redirects=False,
             stream=True,
             timeout=(deadline_s, deadline_s),
-            proxies=_DIRECT,
+            proxies=cast(dict[str, str], _DIRECT),  # None disables a scheme's proxy (requests' own idiom)
         )
         body = _read_body(resp, max_body, deadline, where) if read_body else b""
         if watch.fired:  # the answer may look complete only because the watchdog closed the connection
             raise ExchangeDeadline(f"{where}: no complete answer within {deadline_s:g} s")
         resp._content = body  # what requests itself sets once a streamed body has been read
-        resp._content_consumed = True
+        setattr(resp, "_content_consumed", True)  # noqa: B010 (a private attribute typeshed does not declare)
         return resp
     except (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
         if watch.fired:

@@ -9,6 +9,7 @@ posts it and follows redirects by hand inside scope, exactly as a browser withou
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -112,8 +113,8 @@ def form_login(session: HttpSession, login_url: str, username: str, password: st
     data: dict[str, str] = {}
     user_field = None
     for field in form.find_all(["input", "select", "textarea"]):
-        name = field.get("name")
-        kind = (field.get("type") or "text").lower()
+        name = _attr(field, "name")
+        kind = (_attr(field, "type") or "text").lower()
         if not name or kind in ("submit", "button", "image", "checkbox", "radio", "reset", "file"):
             continue
         if kind == "password":
@@ -122,11 +123,17 @@ def form_login(session: HttpSession, login_url: str, username: str, password: st
             user_field = name
             data[name] = username
         else:
-            data[name] = field.get("value", "")
-    action = urljoin(page.url, form.get("action") or page.url)
+            data[name] = _attr(field, "value")
+    action = urljoin(page.url, _attr(form, "action") or page.url)
     if not session.scope.allows(action):
         raise FormLoginError(f"the login form posts out of scope to {action}")
-    method = (form.get("method") or "get").upper()
+    method = (_attr(form, "method") or "get").upper()
     if method != "POST":
         raise FormLoginError("the login form does not use POST")
     return session.follow("POST", action, data, referer=page.url)
+
+
+def _attr(tag: Any, name: str) -> str:
+    """An HTML attribute as text ("" when absent); bs4 gives multi-valued attributes (class) as lists."""
+    value = tag.get(name)
+    return " ".join(value) if isinstance(value, list) else str(value or "")

@@ -129,12 +129,13 @@ class ClientState:
             return replace(self, cookies=tuple(cookies))
         if kind == "header":
             return replace(self, headers=tuple((n, value if n == name else v) for n, v in self.headers))
-        field_name = "local_storage" if kind == "localStorage" else "session_storage"
-        entries = getattr(self, field_name)
-        return replace(
-            self,
-            **{field_name: tuple((o, n, value if (n, o) == (name, scope) else v) for o, n, v in entries)},
-        )
+
+        def changed(entries: tuple[tuple[str, str, str], ...]) -> tuple[tuple[str, str, str], ...]:
+            return tuple((o, n, value if (n, o) == (name, scope) else v) for o, n, v in entries)
+
+        if kind == "localStorage":
+            return replace(self, local_storage=changed(self.local_storage))
+        return replace(self, session_storage=changed(self.session_storage))
 
     def merged_with(self, other: ClientState) -> ClientState:
         """``other``'s items added to this state's, ``other`` winning on the same key."""

@@ -308,12 +308,12 @@ def _rails(t: _Token) -> TokenAnalysis | None:
     if raw.startswith(b"\x04\x08"):  # Ruby Marshal format version 4.8
         detail = "carrying Ruby Marshal data (not decoded)"
         return _result("rails-signed", label, client_state=True, signed=True, detail=detail)
-    data = _loads(raw)
-    envelope = data.get("_rails") if isinstance(data, dict) else None
+    signed_data = _loads(raw)
+    envelope = signed_data.get("_rails") if isinstance(signed_data, dict) else None
     if isinstance(envelope, dict):  # Rails 6+ metadata envelope: the payload sits inside
         message = envelope.get("message")
-        data = _b64_json(message) if isinstance(message, str) else envelope.get("data", data)
-    return _result("rails-signed", label, client_state=True, signed=True, data=data)
+        signed_data = _b64_json(message) if isinstance(message, str) else envelope.get("data", signed_data)
+    return _result("rails-signed", label, client_state=True, signed=True, data=signed_data)
 
 
 def _base64_json(t: _Token) -> TokenAnalysis | None:
