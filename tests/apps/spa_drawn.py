@@ -124,6 +124,7 @@ class DrawnSpaApp:
         self.page_loads = 0
         self.limited_until = 0.0
         self.requests: list[tuple[str, int]] = []  # (path, status) of every request, for the tests
+        self.issued: list[str] = []  # every token /api/login issued
 
     def _limited(self, request: Request) -> Response | None:
         if request.path == "/" and request.method == "GET":
@@ -155,7 +156,9 @@ class DrawnSpaApp:
         if data.get("username") != USERNAME or data.get("password") != (self.password or os.environ.get(PASSWORD_ENV)):
             return _json({"error": "invalid"}, 401)
         now = int(time.time())
-        return _json({"token": jwt.encode({"sub": USERNAME, "iat": now, "exp": now + 3600}, self.key, "HS256")})
+        token = jwt.encode({"sub": USERNAME, "iat": now, "exp": now + 3600}, self.key, "HS256")
+        self.issued.append(token)  # the canary test looks for every one of them in the scan's output
+        return _json({"token": token})
 
     def user(self, request: Request) -> str | None:
         """The token's subject when its HS256 signature is good and it has not expired (pyjwt refuses
