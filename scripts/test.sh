@@ -39,6 +39,7 @@ log "mypy isp_audit"
 workers=${ISP_TEST_WORKERS:-2}
 xdist=()
 if ((workers > 0)); then xdist=(-n "$workers" --dist loadfile); fi
+xdist+=(--durations=25)  # the slowest tests, so a CI log shows where the 25-minute budget goes
 test_rc=0
 log "pytest -q ${xdist[*]} $*"
 "$VPY" -m pytest -q "${xdist[@]}" "$@" || test_rc=$?
