@@ -13,7 +13,8 @@ whose removal left the client logged in is no session token. A replay leaves suc
   browser sees.
 
 Otherwise every replay carries the whole state, as before. The rule lives here and nowhere else: the
-replayer asks :meth:`Carry.trim` for every state it replays.
+replayer asks :meth:`Carry.trim` for every state it replays, and the tokens of a later login are identified
+among the items replays carry (the others were proven unneeded at the first).
 """
 
 from __future__ import annotations
@@ -69,11 +70,12 @@ def establish(kit: SessionKit, post: ClientState, identified: TokenIdentificatio
         return Carry()
     tokens = ", ".join(t.label for t in identified.tokens)
     left_out = ", ".join(item.label for item in unneeded)
+    what = (
+        "is not a session token (token identification: removing it left the client logged in) and is left out"
+        if len(unneeded) == 1
+        else "are not session tokens (token identification: removing each left the client logged in) and are left out"
+    )
     kit.recorder.step(
-        "http-replay",
-        "carry",
-        f"replays carry {tokens}; {left_out} {'is' if len(unneeded) == 1 else 'are'} not a session token "
-        "(token identification: removing it left the client logged in) and left out, so replays of "
-        "cookie-only states go over plain HTTP",
+        "http-replay", "carry", f"replays carry {tokens}; {left_out} {what}, so these replays go over plain HTTP"
     )
     return candidate

@@ -284,16 +284,12 @@ class SessionKit:
         client_name: str = "replay",
         fingerprint: Fingerprint | None = None,
         browser: bool = False,
-        whole: bool = False,
     ) -> AuthCheck:
         """Ask the oracle whether ``state``, replayed into a clean client, is logged in (see :class:`Replayer`)."""
-        check = self._replayer.is_authenticated(state, label, client_name, fingerprint, browser, whole)
+        check = self._replayer.is_authenticated(state, label, client_name, fingerprint, browser)
         if check.via in self.replays:
             self.replays[check.via] += 1
         return check
-
-    def _replay_whole(self, state: ClientState, label: str) -> AuthCheck:
-        return self.is_authenticated(state, label, whole=True)
 
     # --- shared experiments ----------------------------------------------------------------------------
     def live_login(self) -> LoginRecord:
@@ -323,7 +319,8 @@ class SessionKit:
                 f"see the screenshot of step {len(self.recorder.steps)}"
             )
         reused = self._set_roles.reusable(post)  # when trying the tokens again would end this session
-        tokens = reused or identify_tokens(self._replay_whole, post, "logged-in state")
+        # Items a replay leaves out (proven at the first login) are no candidates at later ones.
+        tokens = reused or identify_tokens(self.is_authenticated, self.carry.trim(post), "logged-in state")
         first = self.baseline_tokens is None
         if first:  # the first login's tokens are the ones reports name (set now: extra_login needs them)
             self.baseline_tokens = tokens
