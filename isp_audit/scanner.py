@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,7 @@ def run_scan(
         token_trials=_token_trials(lab.baseline_tokens, redactor.fp),
         checks=tuple(results),
         steps=tuple(recorder.steps),
-        stats=replace(lab.stats(), setup_cost=lab.cost() if setup_cost is None else setup_cost),
+        stats=lab.stats().model_copy(update={"setup_cost": lab.cost() if setup_cost is None else setup_cost}),
         files=files,
         aborted=redactor.scrub(aborted) if aborted else None,
     )
