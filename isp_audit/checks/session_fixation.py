@@ -47,6 +47,9 @@ def forge_like(value: str) -> str:
 
 
 def run(lab: Lab) -> CheckOutcome:
+    """An attacker arrives anonymously and plants what the pages issued in a victim's browser, the victim
+    logs in, and the attacker's copy is replayed (also under a new name the victim's token carries it by);
+    then session IDs the server never issued are planted the same way. Only session secrets are planted."""
     record = lab.live_login()
     identified = record.tokens
     cookie_tokens = [t for t in identified.secrets if t.kind == "cookie"]
