@@ -100,30 +100,24 @@ def _judge(
     if kept:
         return CheckOutcome(
             Verdict.FAIL,
-            (
-                f"Logged in at {record.logged_in_at}: {', '.join(kept)} held the same value before and after "
-                "login (session fixation risk), although the pre-login state alone is not authenticated"
-                f"{also}{visited}."
-            ),
+            f"Logged in at {record.logged_in_at}: {', '.join(kept)} held the same value before and after "
+            "login (session fixation risk), although the pre-login state alone is not authenticated"
+            f"{also}{visited}.",
             evidence,
         )
     if not existed:
         new = [str(r["token"]) for r in rows if r["status"] == "new at login"]
         return CheckOutcome(
             Verdict.NOT_APPLICABLE,
-            (
-                f"No session secret existed before login{visited}: {describe(new)} "
-                "first appeared at login, so there was nothing to rotate; the pre-login state is not "
-                f"authenticated after login{also}."
-            ),
+            f"No session secret existed before login{visited}: {describe(new)} "
+            "first appeared at login, so there was nothing to rotate; the pre-login state is not "
+            f"authenticated after login{also}.",
             evidence,
         )
     changed = ", ".join(f"{r['token']} {r['before_login']} → {r['after_login']}" for r in existed)
     return CheckOutcome(
         Verdict.PASS,
-        (
-            f"Logged in at {record.logged_in_at}: {changed} was replaced, and the pre-login state replayed "
-            f"afterwards is not authenticated ({pre_check.observation}){also}{visited}."
-        ),
+        f"Logged in at {record.logged_in_at}: {changed} was replaced, and the pre-login state replayed "
+        f"afterwards is not authenticated ({pre_check.observation}){also}{visited}.",
         evidence,
     )
