@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._shared import who
 from .api import CheckOutcome, ClientState, Lab, LoginFailed, LoginNotCarriedOut, LoginRecord, Verdict
 
 
@@ -26,7 +27,7 @@ def run(lab: Lab) -> CheckOutcome:
         "observed_policy": observed,
     }
     count = sum(alive)
-    story = f"Logged in {len(states)} times as {lab.username} and replayed every session: {observed}"
+    story = f"Logged in {len(states)} times as {who(lab)} and replayed every session: {observed}"
     if policy.max_concurrent_sessions is not None:
         if count > policy.max_concurrent_sessions:
             return CheckOutcome(Verdict.FAIL, f"{story}; the policy allows {policy.max_concurrent_sessions}.", evidence)
@@ -60,7 +61,7 @@ def _log_in_again(lab: Lab, first: ClientState) -> tuple[list[ClientState], str 
         try:
             _, post = lab.extra_login(f"session-{n}")
         except LoginNotCarriedOut as exc:
-            summary = f"Login {n} as {lab.username} could not be carried out ({exc}), so no limit can be judged."
+            summary = f"Login {n} as {who(lab)} could not be carried out ({exc}), so no limit can be judged."
             return CheckOutcome(Verdict.ERROR, summary, {"logins": len(states), "not_carried_out": str(exc)})
         except LoginFailed as exc:
             return states, str(exc)
