@@ -148,6 +148,7 @@ class EntropyReport:
     structure: tuple[str, ...]
     conclusive: bool
     reason: str
+    conclusive_sample: int = 0  # how many tokens a conclusive per-position test over this alphabet needs
 
 
 def required_sample_size(alphabet_size: int) -> int:
@@ -1055,6 +1056,7 @@ def _report(
         structure=tuple(findings),
         conclusive=decided or s.n >= needed,
         reason="",
+        conclusive_sample=needed,
     )
     return replace(report, reason=_decide(report, policy, analysed=s.n, needed=needed)[1])
 

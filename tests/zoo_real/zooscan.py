@@ -39,7 +39,7 @@ PASSWORD_ENV = "ZOO_PASSWORD"  # the profiles' password_env; the launcher's admi
 # but on a loaded machine Adminer's 130-bit adminer_sid was once estimated below the 128-bit floor (a false
 # fail at the edge of the estimator's error) and Actual's fresh login once found no form (STATUS.md, run 6).
 # They run with ISP_ZOO_APPS=all until that is fixed; keeping main green must not hide them.
-DEFAULT_APPS = ("pgadmin4", "verdaccio", "wagtail", "jupyterlab")
+DEFAULT_APPS = ("pgadmin4", "verdaccio", "wagtail", "jupyterlab", "adminer", "actual")
 QUICK_APPS = ("wagtail", "jupyterlab")  # quick mode adds what the profiles do not: menu logout found, oracle derived
 SCAN_TIMEOUT_S = 900  # the CLI's own --max-time 10m (below) ends a scan first; this only catches a hang
 
