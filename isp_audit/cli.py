@@ -21,6 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from rich.text import Text
 
 from . import __version__, pipeline
+from . import cli_options as opt
 from .browser import BrowserChoice, binary_version, find_browser, launch
 from .catalogue import explain_text, load_catalogue
 from .checks import REGISTRY
@@ -62,15 +63,6 @@ app = typer.Typer(
 # SafeConsole: whatever reaches it, a target's escape sequences and bidi overrides are shown, never obeyed.
 err = SafeConsole(stderr=True, highlight=False, markup=False)
 
-BrowserOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--browser",
-        help="Chromium/Chrome binary (else $ISP_AUDIT_BROWSER, Playwright's own, or chromium on PATH).",
-    ),
-]
-HeadedOpt = Annotated[bool, typer.Option("--headed", help="Show the browser window.")]
-
 
 def _version(value: bool) -> None:
     if value:
@@ -102,85 +94,47 @@ def _browser(explicit: str | None, headed: bool) -> Iterator[tuple[Browser, str,
 
 @app.command()
 def scan(
-    url: Annotated[str | None, typer.Argument(help="Target URL (quick mode, without a profile).")] = None,
-    profile_path: Annotated[Path | None, typer.Option("--profile", "-p", help="YAML target profile.")] = None,
-    username: Annotated[
-        str | None, typer.Option(help="Quick mode: the username (leave out for a password-only login form).")
-    ] = None,
-    password_env: Annotated[str | None, typer.Option(help="Environment variable holding the password.")] = None,
-    login_url: Annotated[str | None, typer.Option(help="Quick mode: the login page (default: URL).")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results and evidence.")] = Path("isp-audit-out"),
-    json_out: Annotated[bool, typer.Option("--json", help="Print results.json to stdout.")] = False,
-    checks: Annotated[str | None, typer.Option(help="Only these check ids (comma-separated).")] = None,
-    skip: Annotated[str | None, typer.Option(help="Skip these check ids (comma-separated).")] = None,
-    policy: Annotated[
-        str | None, typer.Option(help="Policy base: ism (default), nist-800-63b-4-aal2, nist-800-63b-3-aal2, …")
-    ] = None,
-    entropy_samples: Annotated[
-        int | None, typer.Option(help="Tokens to collect for token-entropy (default 1000, up to 20000).")
-    ] = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(min=1, max=32, help="Most requests in flight to the target at once (default 4)."),
-    ] = None,
-    measure_timeouts: Annotated[
-        bool, typer.Option("--measure-timeouts", help="Measure idle/absolute expiry by waiting (slow).")
-    ] = False,
-    timeout_budget: Annotated[
-        str | None, typer.Option(help="Longest wait for --measure-timeouts, e.g. 20m (default 20m).")
-    ] = None,
-    max_time: Annotated[
-        str | None,
-        typer.Option(
-            help="Longest the whole scan may take, e.g. 45m (default 30m, plus twice --timeout-budget with "
-            "--measure-timeouts); past it no check starts, unfinished ones are reported as errors and "
-            "everything found is written (exit 2)."
-        ),
-    ] = None,
-    report: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Also write FORMAT[:PATH] (html, json, md, junit, sarif, oscal, csv, matrix); "
-            "PATH '-' is stdout. Repeatable."
-        ),
-    ] = None,
-    operator: Annotated[str | None, typer.Option(help="Who ran the assessment (default user@host).")] = None,
-    pack: Annotated[bool, typer.Option("--pack", help="Make the output folder a BagIt evidence pack.")] = False,
-    zip_path: Annotated[Path | None, typer.Option("--zip", help="Also zip the evidence pack to this file.")] = None,
-    fail_on: Annotated[
-        str | None,
-        typer.Option(
-            help="Lowest severity whose failure gives exit 1: critical, high, medium, low, info, none (default low)."
-        ),
-    ] = None,
-    advisory: Annotated[bool, typer.Option("--advisory", help="Always exit 0 after writing everything.")] = False,
-    waivers: Annotated[
-        Path | None, typer.Option(help="YAML waiver file (check, target, justification, owner, expires).")
-    ] = None,
-    attestations: Annotated[Path | None, typer.Option(help="YAML attestations for the manual ISM-2066 items.")] = None,
-    browser: BrowserOpt = None,
-    headed: HeadedOpt = False,
-    targets: Annotated[
-        Path | None, typer.Option("--targets", help="A portfolio file: audit each of its targets (see README).")
-    ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", help="With --targets: targets audited at once.")] = 1,
-    shard: Annotated[
-        str | None, typer.Option("--shard", help="With --targets: audit only the K-th of N slices, e.g. 2/4.")
-    ] = None,
+    url: opt.Url = None,
+    profile_path: opt.Profile = None,
+    username: opt.Username = None,
+    password_env: opt.PasswordEnv = None,
+    login_url: opt.LoginUrl = None,
+    out: opt.Out = Path("isp-audit-out"),
+    json_out: opt.Json = False,
+    checks: opt.Checks = None,
+    skip: opt.Skip = None,
+    policy: opt.Policy = None,
+    entropy_samples: opt.EntropySamples = None,
+    concurrency: opt.Concurrency = None,
+    measure_timeouts: opt.MeasureTimeouts = False,
+    timeout_budget: opt.TimeoutBudget = None,
+    max_time: opt.MaxTime = None,
+    report: opt.Report = None,
+    operator: opt.Operator = None,
+    pack: opt.Pack = False,
+    zip_path: opt.Zip = None,
+    fail_on: opt.FailOn = None,
+    advisory: opt.Advisory = False,
+    waivers: opt.Waivers = None,
+    attestations: opt.Attestations = None,
+    browser: opt.Browser = None,
+    headed: opt.Headed = False,
+    targets: opt.Targets = None,
+    jobs: opt.Jobs = 1,
+    shard: opt.Shard = None,
 ) -> None:
     """Audit one web application, or with --targets a portfolio of them.
 
     Exit 0 no unwaived failure at or above --fail-on, 1 otherwise (or an expired waiver), 2 the scan could not
     be done; --advisory exits 0 once everything is written. A portfolio exits with its worst target's code.
     """
+    options = pipeline.ScanOptions(
+        url, profile_path, username, password_env, login_url, out, json_out, checks, skip, policy,
+        entropy_samples, measure_timeouts, timeout_budget, max_time, tuple(report or ()), operator, pack,
+        zip_path, fail_on or "low", advisory, waivers, attestations, concurrency,
+    )  # fmt: skip
     if targets is not None:
-        refused = {"URL": url, "--profile": profile_path, "--username": username, "--login-url": login_url,
-                   "--password-env": password_env, "--json": json_out or None, "--report": report or None,
-                   "--zip": zip_path, "--measure-timeouts": measure_timeouts or None,
-                   "--timeout-budget": timeout_budget}  # fmt: skip
-        given = [name for name, value in refused.items() if value is not None]
-        if given:
-            raise AuditError(f"{given[0]} cannot be combined with --targets (the portfolio file names each target)")
+        _refuse_one_target_options(options)
         portfolio = PortfolioOptions(
             targets, out, jobs, shard, checks, skip, policy, fail_on, advisory, pack,
             max_time, entropy_samples, waivers, attestations, operator, browser, headed,
@@ -188,16 +142,28 @@ def scan(
         raise typer.Exit(scan_portfolio(portfolio, err))
     if jobs != 1 or shard is not None:
         raise AuditError("--jobs and --shard need --targets (a portfolio file)")
-    options = pipeline.ScanOptions(
-        url, profile_path, username, password_env, login_url, out, json_out, checks, skip, policy,
-        entropy_samples, measure_timeouts, timeout_budget, max_time, tuple(report or ()), operator, pack,
-        zip_path, fail_on or "low", advisory, waivers, attestations, concurrency,
-    )  # fmt: skip
+    _scan_one_target(options, browser, headed)
+
+
+def _refuse_one_target_options(options: pipeline.ScanOptions) -> None:
+    """With --targets the portfolio file names each target: options that describe one target are refused."""
+    o = options
+    refused = {"URL": o.url, "--profile": o.profile_path, "--username": o.username, "--login-url": o.login_url,
+               "--password-env": o.password_env, "--json": o.json_out or None, "--report": o.reports or None,
+               "--zip": o.zip_path, "--measure-timeouts": o.measure_timeouts or None,
+               "--timeout-budget": o.timeout_budget}  # fmt: skip
+    given = [name for name, value in refused.items() if value is not None]
+    if given:
+        raise AuditError(f"{given[0]} cannot be combined with --targets (the portfolio file names each target)")
+
+
+def _scan_one_target(options: pipeline.ScanOptions, browser: str | None, headed: bool) -> NoReturn:
+    """Plan (every input checked before any traffic), scan in a browser with live progress, report, exit."""
     plan = pipeline.plan_scan(options)
     pipeline.start(plan)
     with _browser(browser, headed) as (br, label, _), live_progress(err) as shown:
         scanned = pipeline.scan(plan, br, label, shown.say)
-    _report_run(pipeline.finish(plan, scanned, _say), out)
+    _report_run(pipeline.finish(plan, scanned, _say), options.out)
 
 
 def _say(line: str) -> None:
@@ -225,8 +191,8 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for both apps' results.")] = Path("isp-audit-demo"),
     checks: Annotated[str | None, typer.Option(help="Only these check ids (comma-separated).")] = None,
     pack: Annotated[bool, typer.Option("--pack/--no-pack", help="Write each app's folder as an evidence pack.")] = True,
-    browser: BrowserOpt = None,
-    headed: HeadedOpt = False,
+    browser: opt.Browser = None,
+    headed: opt.Headed = False,
 ) -> None:
     """Start two built-in demo apps (server-side and client-side sessions) and audit both.
 
@@ -274,7 +240,7 @@ def merge(
 
 
 @app.command()
-def doctor(browser: BrowserOpt = None) -> None:
+def doctor(browser: opt.Browser = None) -> None:
     """Show the Python, Playwright and browser isp-audit will use, and test a launch. Exit 0 when it works."""
     from importlib.metadata import version
 

@@ -14,7 +14,6 @@ import os
 import platform
 import socket
 import uuid
-from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -62,8 +61,8 @@ def build_document(
         "token_trials": list(result.token_trials),
         "checks": checks,
         "controls": [],
-        "steps": [asdict(s) for s in result.steps],
-        "stats": asdict(result.stats),
+        "steps": [s.model_dump() for s in result.steps],
+        "stats": result.stats.model_dump(),
         "files": result.files,
         "aborted": result.aborted,
         "provenance": provenance(result.browser),

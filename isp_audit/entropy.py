@@ -27,7 +27,7 @@ import time
 import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import groupby, pairwise, repeat
 from typing import Literal
@@ -407,6 +407,41 @@ class _Field:
     steps: tuple[int, int]
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """The sample's character columns, read once: which hold only decimal or hex digits, the digit values,
+    and each character's rank among the characters seen in its column."""
+
+    width: int
+    is_dec: list[bool]
+    is_hex: list[bool]
+    digits: list[list[int] | None]  # the digit values, for hex columns
+    ranks: list[tuple[list[int], int] | None]  # (ranks, how many characters), for hex columns
+
+    def bases(self) -> list[tuple[int, list[bool]]]:
+        """Each base windows are read in, with the columns valid in it."""
+        bases = [(10, self.is_dec)]
+        if any(h and not d for h, d in zip(self.is_hex, self.is_dec, strict=True)):
+            bases.append((16, self.is_hex))  # all-decimal windows are read in base 10 only
+        return bases
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Columns [start, end) read as a number in each token, and how it moved from token to token."""
+
+    start: int
+    end: int
+    base: int
+    values: list[int]
+    rank_values: list[int]  # the same window in rank space, uniform on [0, rank_radix) if random
+    rank_radix: int
+    diffs: list[int]  # value changes between successive tokens
+    up: int
+    down: int
+    flat: int
+
+
 def _numeric_fields(sample: list[str], references: list[float]) -> tuple[list[_Field], list[_Field]]:
     """Find timestamp and counter fields among the first consecutive tokens.
 
@@ -426,6 +461,21 @@ def _numeric_fields(sample: list[str], references: list[float]) -> tuple[list[_F
     m = len(rows)
     if m < 5:
         return [], []
+    columns = _columns(rows)
+    windows_tried = max(1, columns.width * (_MAX_FIELD[10] + _MAX_FIELD[16]))
+    log_alpha = math.log(_STRUCTURE_ALPHA / (2 * windows_tried))  # x2: one- and two-sided bounds
+    times: list[_Field] = []
+    counters: list[_Field] = []
+    for w in _windows(columns, m):
+        field = _time_field(w.values, references, w.start, w.end, w.base, w.up, w.flat, m - 1)
+        if field is not None:
+            times.append(field)
+        elif (counter := _counter_field(w, m, log_alpha)) is not None:
+            counters.append(counter)
+    return _best_fields(times, counters)
+
+
+def _columns(rows: list[str]) -> _Columns:
     width = len(rows[0])
     joined = "".join(rows)
     columns = [joined[i::width] for i in range(width)]
@@ -436,20 +486,17 @@ def _numeric_fields(sample: list[str], references: list[float]) -> tuple[list[_F
     # The null hypothesis for counters lives in rank space: each column uniform over the characters
     # seen in it, so a window is uniform over prod(k) values. Reading "4xy" of a UUID as a number
     # out of 16**3 would make its two random digits look like small steps of a 12-bit field.
-    ranks = []
+    ranks: list[tuple[list[int], int] | None] = []
     for column, charset, h in zip(columns, charsets, is_hex, strict=True):
         order = {c: r for r, c in enumerate(sorted(charset))} if h else None
         ranks.append((list(map(order.__getitem__, column)), len(charset)) if order else None)
-    windows_tried = max(1, width * (_MAX_FIELD[10] + _MAX_FIELD[16]))
-    log_alpha = math.log(_STRUCTURE_ALPHA / (2 * windows_tried))  # x2: one- and two-sided bounds
-    trials = m - 1
-    times: list[_Field] = []
-    counters: list[_Field] = []
-    bases = [(10, is_dec)]
-    if any(h and not d for h, d in zip(is_hex, is_dec, strict=True)):
-        bases.append((16, is_hex))  # all-decimal windows are read in base 10 only
-    for base, valid in bases:
-        for end in range(1, width + 1):
+    return _Columns(width, is_dec, is_hex, digits, ranks)
+
+
+def _windows(columns: _Columns, m: int) -> Iterator[_Window]:
+    """Every window of up to _MAX_FIELD[base] columns valid in a base, grown leftwards from each end."""
+    for base, valid in columns.bases():
+        for end in range(1, columns.width + 1):
             if not valid[end - 1]:
                 continue
             values = [0] * m
@@ -459,35 +506,38 @@ def _numeric_fields(sample: list[str], references: list[float]) -> tuple[list[_F
             for start in range(end - 1, max(-1, end - 1 - _MAX_FIELD[base]), -1):
                 if not valid[start]:
                     break
-                column_digits, column_rank = digits[start], ranks[start]
+                column_digits, column_rank = columns.digits[start], columns.ranks[start]
                 assert column_digits is not None and column_rank is not None  # valid[start] says both exist
                 values = list(map(operator.add, values, map(operator.mul, column_digits, repeat(radix))))
                 radix *= base
                 column_ranks, k = column_rank
                 rank_values = list(map(operator.add, rank_values, map(operator.mul, column_ranks, repeat(rank_radix))))
                 rank_radix *= k
-                any_hex_letter = any_hex_letter or not is_dec[start]
+                any_hex_letter = any_hex_letter or not columns.is_dec[start]
                 if base == 16 and not any_hex_letter:
                     continue  # all-decimal windows are read in base 10 (same order, clearer report)
                 diffs = list(map(operator.sub, values[1:], values[:-1]))
                 up = sum(map((0).__lt__, diffs))  # C-level counting: this loop runs per window
                 down = sum(map((0).__gt__, diffs))
-                flat = trials - up - down
-                field = _time_field(values, references, start, end, base, up, flat, trials)
-                if field is not None:
-                    times.append(field)
-                    continue
-                moving = up + down
-                # A counter takes a new value almost every time (the two-value flip of a node id
-                # does not count) and by small amounts, mostly - not necessarily only - upwards.
-                if moving < max(2, trials / 2) or len(set(values)) < m / 2:
-                    continue
-                if _small_steps_log_p(rank_values, rank_radix, up >= down) < log_alpha:
-                    steps = sorted(abs(d) for d in diffs if d)
-                    step = steps[int(0.9 * (len(steps) - 1))]
-                    counters.append(
-                        _Field(start, end, base, "counter", up / moving, flat / trials, step, (steps[0], steps[-1]))
-                    )
+                yield _Window(start, end, base, values, rank_values, rank_radix, diffs, up, down, m - 1 - up - down)
+
+
+def _counter_field(w: _Window, m: int, log_alpha: float) -> _Field | None:
+    """The window as a counter, or None. A counter takes a new value almost every time (the two-value flip
+    of a node id does not count) and by small amounts, mostly - not necessarily only - upwards."""
+    trials = m - 1
+    moving = w.up + w.down
+    if moving < max(2, trials / 2) or len(set(w.values)) < m / 2:
+        return None
+    if _small_steps_log_p(w.rank_values, w.rank_radix, w.up >= w.down) < log_alpha:
+        steps = sorted(abs(d) for d in w.diffs if d)
+        step = steps[int(0.9 * (len(steps) - 1))]
+        return _Field(w.start, w.end, w.base, "counter", w.up / moving, w.flat / trials, step, (steps[0], steps[-1]))
+    return None
+
+
+def _best_fields(times: list[_Field], counters: list[_Field]) -> tuple[list[_Field], list[_Field]]:
+    """One timestamp per overlapping group (the widest), then one counter per group clear of them."""
     chosen_times = _best_per_overlap(times, key=lambda f: (-(f.end - f.start), f.start))
     free = [c for c in counters if not any(_overlap(c, t) for t in chosen_times)]
     # Among overlapping windows of one field: a window truncated on the right is often flat, one
@@ -596,16 +646,22 @@ def _detect_alphabet(chars: set[str]) -> tuple[str, int]:
 # --- verdict -------------------------------------------------------------------------------------
 
 
+Decision = tuple[Literal["pass", "warn", "fail"], str]  # a verdict and its one-sentence reason
+
+
 def _decide(
     report: EntropyReport, policy: EntropyPolicy, *, analysed: int | None = None, needed: int | None = None
-) -> tuple[Literal["pass", "warn", "fail"], str]:
+) -> Decision:
     """The verdict and its one-sentence reason; verdict() and analyse_tokens() share this logic."""
     n = report.sample_size if analysed is None else analysed
-    floor, preferred = policy.fail_below_bits, policy.warn_below_bits
-    method = (
-        f"per-position χ² and transition tests on {n} tokens, family-wise α={policy.significance:g}, "
-        f"Bonferroni-corrected over positions"
-    )
+    return _decide_before_estimate(report, policy, n, needed) or _decide_on_estimate(report, policy, n)
+
+
+def _decide_before_estimate(
+    report: EntropyReport, policy: EntropyPolicy, n: int, needed: int | None
+) -> Decision | None:
+    """A verdict that needs no entropy estimate (structure, an alphabet too small, too few tokens), or None."""
+    floor = policy.fail_below_bits
     decisive = [f for f in report.structure if f.startswith(_DECISIVE)]
     if decisive:
         return "fail", (
@@ -624,6 +680,16 @@ def _decide(
             f"test over the {report.alphabet} alphabet needs {need} tokens (provisional estimate "
             f"{report.effective_bits:.1f} effective bits)."
         )
+    return None
+
+
+def _decide_on_estimate(report: EntropyReport, policy: EntropyPolicy, n: int) -> Decision:
+    """The verdict on the estimated effective bits against the floor and the preferred strength."""
+    floor, preferred = policy.fail_below_bits, policy.warn_below_bits
+    method = (
+        f"per-position χ² and transition tests on {n} tokens, family-wise α={policy.significance:g}, "
+        f"Bonferroni-corrected over positions"
+    )
     if report.effective_bits < floor and (margin := _weakly_rejected(report, policy)) is not None:
         credited, positions = margin
         return "warn", (

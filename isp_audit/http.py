@@ -67,16 +67,7 @@ def send(
     _current.watch = watch
     timer.start()
     try:
-        resp = session.request(
-            method,
-            url,
-            headers=wanted,
-            data=data,
-            allow_redirects=False,
-            stream=True,
-            timeout=(deadline_s, deadline_s),
-            proxies=cast(dict[str, str], _DIRECT),  # None disables a scheme's proxy (requests' own idiom)
-        )
+        resp = _open(session, method, url, wanted, data, deadline_s)
         body = _read_body(resp, max_body, deadline, where) if read_body else b""
         if watch.fired:  # the answer may look complete only because the watchdog closed the connection
             raise ExchangeDeadline(f"{where}: no complete answer within {deadline_s:g} s")
@@ -95,6 +86,27 @@ def send(
         if resp is not None:
             resp.close()
         session.close()
+
+
+def _open(
+    session: requests.Session,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    data: dict[str, str] | None,
+    deadline_s: float,
+) -> requests.Response:
+    """The request sent directly (no proxy), redirects not followed, its body left unread in the stream."""
+    return session.request(
+        method,
+        url,
+        headers=headers,
+        data=data,
+        allow_redirects=False,
+        stream=True,
+        timeout=(deadline_s, deadline_s),
+        proxies=cast(dict[str, str], _DIRECT),  # None disables a scheme's proxy (requests' own idiom)
+    )
 
 
 def soup(html: str) -> BeautifulSoup:

@@ -59,18 +59,6 @@ class CheckOutcome:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One timestamped action of the experiment, with the screenshot taken right after it (if any)."""
-
-    index: int
-    at: str
-    client: str
-    action: str
-    detail: str
-    screenshot: str | None = None
-
-
-@dataclass(frozen=True)
 class Cost:
     """What some work cost the target in the units that dominate a scan's time (see bench/target_cost.py)."""
 
@@ -93,6 +81,36 @@ class Cost:
         )
 
 
+class FrozenRecord(BaseModel):
+    """Frozen, and keeps keys it does not know: results.json's schema allows additive properties within
+    version 1, so a past run's values round-trip. The base of the results document's parts."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", use_enum_values=False)
+
+
+class Step(FrozenRecord):
+    """One timestamped action of the experiment, with the screenshot taken right after it (if any).
+    The recorder makes them; results.json (``steps``) and timeline.json hold them as they are."""
+
+    index: int
+    at: str
+    client: str
+    action: str
+    detail: str
+    screenshot: str | None = None
+
+
+class ScanStats(FrozenRecord):
+    """How much work the scan did, so speed regressions show up in every results file (``stats``)."""
+
+    logins: int
+    browser_requests: int
+    http_requests: int
+    clients: int
+    cost: Cost = Cost()  # the whole run's: setup_cost plus every check's cost
+    setup_cost: Cost = Cost()  # spent before the first check (the baseline login and its identification)
+
+
 class CheckResult(BaseModel):
     """A check's outcome as reported: the catalogue's id and title, the verdict and the evidence kept.
     The results document's entry (``isp_audit.results.model.CheckEntry``) is this plus the catalogue entry."""
@@ -109,18 +127,6 @@ class CheckResult(BaseModel):
     started_at: str
     duration_s: float
     cost: Cost = Cost()  # what this check spent
-
-
-@dataclass(frozen=True)
-class ScanStats:
-    """How much work the scan did, so speed regressions show up in every results file."""
-
-    logins: int
-    browser_requests: int
-    http_requests: int
-    clients: int
-    cost: Cost = Cost()  # the whole run's: setup_cost plus every check's cost
-    setup_cost: Cost = Cost()  # spent before the first check (the baseline login and its identification)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -91,7 +91,8 @@ class Recorder:
                 shot = name
             except Exception:  # a page that is mid-navigation or closed: the step still counts
                 shot = None
-        self.steps.append(Step(index, utc_now(), client, action, self.redactor.scrub(detail), shot))
+        detail = self.redactor.scrub(detail)
+        self.steps.append(Step(index=index, at=utc_now(), client=client, action=action, detail=detail, screenshot=shot))
         return index
 
     # --- traffic ---------------------------------------------------------------------------------------
@@ -228,7 +229,7 @@ class Recorder:
                 files["states"].append(rel)
         self._write_json("cookies/set-cookie-log.json", [r.as_json() for r in self.set_cookies])
         files["cookies"].append("cookies/set-cookie-log.json")
-        self._write_json("timeline.json", [asdict(s) for s in self.steps])
+        self._write_json("timeline.json", [s.model_dump() for s in self.steps])
         files["timeline"].append("timeline.json")
         files["screenshots"] = [s.screenshot for s in self.steps if s.screenshot]
         return files

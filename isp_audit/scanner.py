@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 from playwright.sync_api import Browser
@@ -80,34 +81,69 @@ def run_scan(
     redactor = redactor or Redactor()
     recorder = Recorder(request.out_dir, redactor)
     started = utc_now()
-    oracle = None
-    if profile.authenticated is not None:
-        a = profile.authenticated
-        oracle = Oracle(
-            profile.url(a.oracle_url),
-            a.expect_text,
-            a.expect_selector,
-            a.expect_status,
-            a.not_redirected_to,
-            request=a.request.spec() if a.request else None,
-        )
     policy = request.policy or profile.policy.build()
-    limits = request.limits
-    lab = SessionKit(browser, profile, recorder, redactor, oracle, policy, limits)
+    lab = SessionKit(browser, profile, recorder, redactor, _oracle(profile), policy, request.limits)
     if request.password is not None:
         lab.set_password(request.password)
-    max_time = limits.scan_seconds(policy)
+    max_time = request.limits.scan_seconds(policy)
     scan_deadline = Deadline.after(max_time, f"--max-time ({format_duration(max_time)}) reached")
+    results, aborted, setup_cost = _run_checks(lab, request, scan_deadline, progress, redactor)
+    if aborted:
+        recorder.step("scanner", "aborted", aborted)
+    done = {r.check_id for r in results}
+    results += [_not_run(catalogue[c], aborted or "", redactor) for c in request.checks if c not in done]
+    files = recorder.write(TOOL, __version__)
+    return ScanResult(
+        tool=TOOL,
+        version=__version__,
+        target=profile.base_url,
+        profile_name=profile.display_name,
+        policy=policy.summary(),
+        started_at=started,
+        finished_at=utc_now(),
+        browser=browser_label,
+        oracle=_oracle_description(lab),
+        session_tokens=_token_rows(lab.baseline_tokens, redactor.fp),
+        token_trials=_token_trials(lab.baseline_tokens, redactor.fp),
+        checks=tuple(results),
+        steps=tuple(recorder.steps),
+        stats=lab.stats().model_copy(update={"setup_cost": lab.cost() if setup_cost is None else setup_cost}),
+        files=files,
+        aborted=redactor.scrub(aborted) if aborted else None,
+    )
+
+
+def _oracle(profile: Profile) -> Oracle | None:
+    """The profile's own oracle (``authenticated``), or None: the kit then finds one at login."""
+    if profile.authenticated is None:
+        return None
+    a = profile.authenticated
+    return Oracle(
+        profile.url(a.oracle_url),
+        a.expect_text,
+        a.expect_selector,
+        a.expect_status,
+        a.not_redirected_to,
+        request=a.request.spec() if a.request else None,
+    )
+
+
+def _run_checks(
+    lab: SessionKit, request: ScanRequest, scan_deadline: Deadline, progress: Progress, redactor: Redactor
+) -> tuple[list[CheckResult], str | None, Cost | None]:
+    """Log in once, then run each check in order until the scan's deadline: the results so far, why the scan
+    ended early (None when it did not) and what the setup cost (None when the login did not finish)."""
+    catalogue = load_catalogue()
     results: list[CheckResult] = []
     aborted: str | None = None
     setup_cost: Cost | None = None
-    # Every way out of this block keeps what was found: the evidence is written below whatever happened.
+    # Every way out of this block keeps what was found: the evidence is written whatever happened.
     try:
         lab.set_deadline(scan_deadline)
-        with hard_limit(scan_deadline, limits.hard_grace_s):
+        with hard_limit(scan_deadline, request.limits.hard_grace_s):
             _ = lab.username, lab.password  # missing credentials end the scan before the browser does anything
             meter().checks(0, len(request.checks))
-            progress(f"logging in to {profile.base_url}")
+            progress(f"logging in to {request.profile.base_url}")
             lab.live_login()
         setup_cost = lab.cost()
         for check_id in request.checks:
@@ -128,42 +164,23 @@ def run_scan(
     finally:
         with suppress(OutOfTime), hard_limit(Deadline.after(0, "closing the browser clients"), CLOSE_LIMIT_S):
             lab.close_all()
-    if aborted:
-        recorder.step("scanner", "aborted", aborted)
-    done = {r.check_id for r in results}
-    results += [_not_run(catalogue[c], aborted or "", redactor) for c in request.checks if c not in done]
-    files = recorder.write(TOOL, __version__)
-    tokens = lab.baseline_tokens
-    result = ScanResult(
-        tool=TOOL,
-        version=__version__,
-        target=profile.base_url,
-        profile_name=profile.display_name,
-        policy=policy.summary(),
-        started_at=started,
-        finished_at=utc_now(),
-        browser=browser_label,
-        oracle=lab.oracle.describe() + (f" — {lab.oracle.reason}" if lab.oracle and lab.oracle.reason else "")
-        if lab.oracle
-        else "not established",
-        session_tokens=_token_rows(tokens, redactor.fp),
-        token_trials=tuple(
-            {
-                "item": t.item.label,
-                "fingerprint": redactor.fp(t.item.value),
-                "logged_in_without_it": t.authenticated_without,
-            }
-            for t in tokens.trials
-        )
-        if tokens
-        else (),
-        checks=tuple(results),
-        steps=tuple(recorder.steps),
-        stats=replace(lab.stats(), setup_cost=lab.cost() if setup_cost is None else setup_cost),
-        files=files,
-        aborted=redactor.scrub(aborted) if aborted else None,
+    return results, aborted, setup_cost
+
+
+def _oracle_description(lab: SessionKit) -> str:
+    if not lab.oracle:
+        return "not established"
+    return lab.oracle.describe() + (f" — {lab.oracle.reason}" if lab.oracle.reason else "")
+
+
+def _token_trials(tokens: TokenIdentification | None, fp: Callable[[str], str]) -> tuple[dict[str, Any], ...]:
+    """Each candidate removed in turn at identification: did the login survive without it?"""
+    if not tokens:
+        return ()
+    return tuple(
+        {"item": t.item.label, "fingerprint": fp(t.item.value), "logged_in_without_it": t.authenticated_without}
+        for t in tokens.trials
     )
-    return result
 
 
 def _run_check(lab: SessionKit, meta: CheckMeta, scan_deadline: Deadline, redactor: Redactor) -> CheckResult:

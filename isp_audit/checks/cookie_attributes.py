@@ -7,6 +7,7 @@ would hide a missing SameSite, which Chromium defaults to Lax). Other cookies ar
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ._shared import describe, setters_of
 from .api import AttributeValue, CheckOutcome, Cookie, Lab, LoginRecord, SetCookieRecord, StateItem, Verdict
@@ -78,8 +79,9 @@ def _agrees(attributes: Mapping[str, AttributeValue], kept: Cookie) -> bool:
 
 
 def run(lab: Lab) -> CheckOutcome:
+    """Each session cookie of the live login is judged on the raw Set-Cookie header that set the value the
+    browser kept (Secure, HttpOnly, SameSite, prefix, Domain, lifetime); a cookie set by script fails."""
     record = lab.live_login()
-    fp = lab.fp
     https = lab.target_is_https
     cookies = [t for t in record.tokens.tokens if t.kind == "cookie"]
     if not cookies:
@@ -92,35 +94,15 @@ def run(lab: Lab) -> CheckOutcome:
     all_fails: list[str] = []
     all_warns: list[str] = []
     for token in cookies:
-        setter = _kept_setter(lab, record, token)
-        if setter is None:
-            fails = ["set by script (document.cookie), not by Set-Cookie, so it cannot be HttpOnly"]
-            rows.append({"cookie": token.name, "fingerprint": fp(token.value), "set_cookie": None, "fails": fails})
-            all_fails += [f"`{token.name}` {f}" for f in fails]
-            continue
-        fails, warns = judge_cookie(token.name, dict(setter.attributes), https)
-        rows.append(
-            {
-                "cookie": token.name,
-                "fingerprint": fp(token.value),
-                "set_cookie": setter.header,
-                "set_by": setter.url,
-                "fails": fails,
-                "warnings": warns,
-            }
-        )
+        row, fails, warns = _judge_session_cookie(lab, record, token, https)
+        rows.append(row)
         all_fails += [f"`{token.name}` {f}" for f in fails]
         all_warns += [f"`{token.name}` {w}" for w in warns]
-    session_names = {t.name for t in cookies}
-    set_cookies = lab.set_cookies()
-    others = sorted({r.cookie for r in set_cookies if r.cookie not in session_names})
     evidence = {
         "target_scheme": "https" if https else "http",
         "session_cookies": rows,
         # Listed for the record; session rules are never applied to them.
-        "other_cookies": [
-            {"cookie": name, "set_cookie": next(r.header for r in set_cookies if r.cookie == name)} for name in others
-        ],
+        "other_cookies": _other_cookies(lab, {t.name for t in cookies}),
     }
     headers = describe([f"`{r['set_cookie']}`" for r in rows if r["set_cookie"]])
     if all_fails:
@@ -135,3 +117,30 @@ def run(lab: Lab) -> CheckOutcome:
         "no Domain, not persistent.",
         evidence,
     )
+
+
+def _judge_session_cookie(
+    lab: Lab, record: LoginRecord, token: StateItem, https: bool
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """One session cookie's evidence row, failures and warnings, judged on the header that set it."""
+    setter = _kept_setter(lab, record, token)
+    if setter is None:
+        fails = ["set by script (document.cookie), not by Set-Cookie, so it cannot be HttpOnly"]
+        return {"cookie": token.name, "fingerprint": lab.fp(token.value), "set_cookie": None, "fails": fails}, fails, []
+    fails, warns = judge_cookie(token.name, dict(setter.attributes), https)
+    row = {
+        "cookie": token.name,
+        "fingerprint": lab.fp(token.value),
+        "set_cookie": setter.header,
+        "set_by": setter.url,
+        "fails": fails,
+        "warnings": warns,
+    }
+    return row, fails, warns
+
+
+def _other_cookies(lab: Lab, session_names: set[str]) -> list[dict[str, str]]:
+    """Every other cookie the target set, with the first header that set it."""
+    set_cookies = lab.set_cookies()
+    others = sorted({r.cookie for r in set_cookies if r.cookie not in session_names})
+    return [{"cookie": name, "set_cookie": next(r.header for r in set_cookies if r.cookie == name)} for name in others]

@@ -7,55 +7,26 @@ only for non-browsers) must not pass. A fault in any replay (5xx, 429, reset) le
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._shared import describe
-from .api import CheckOutcome, Lab, Verdict
+from .api import CheckOutcome, Lab, LogoutReplay, LogoutResult, Verdict
 
 
 def run(lab: Lab) -> CheckOutcome:
+    """The live session is logged out as a user would, then its captured tokens are replayed from clean
+    clients (plain HTTP, a browser like the user's, a browser with another device fingerprint): every replay
+    must be rejected; one still authenticated fails, a fault leaves the question open (error)."""
     result = lab.logout_replay()
     record = result.record
-    fp = lab.fp
-    tokens = ", ".join(f"{t.label} ({fp(t.value)})" for t in record.tokens.tokens)
+    tokens = ", ".join(f"{t.label} ({lab.fp(t.value)})" for t in record.tokens.tokens)
     evidence: dict = {"logged_in_at": record.logged_in_at, "tokens": tokens}
     if result.logout is None or not result.replays:
         return CheckOutcome(Verdict.ERROR, f"Could not test logout: {result.error}.", evidence)
     logout = result.logout
     dropped = {t.name: logout.told_to_drop.get(t.name) for t in record.tokens.tokens if t.kind == "cookie"}
-    gone = [t.label for t in record.tokens.tokens if logout.state_after.find_named(t.kind, t.name) is None]
-    evidence.update(
-        {
-            "logout_control": logout.control,
-            "logged_out_at": logout.logged_out_at,
-            "told_browser_to_delete": dropped,
-            "logout_requests_to_server": None if logout.server_requests is None else list(logout.server_requests),
-            "absent_from_browser_after_logout": gone,
-            "replays": [
-                {
-                    "client": r.client,
-                    "how": r.how,
-                    "outcome": r.check.outcome.value,
-                    "reason": r.check.reason,
-                    "observation": r.check.observation,
-                    "via": r.check.via,
-                    "step": r.check.step,
-                }
-                for r in result.replays
-            ],
-        }
-    )
-    told = [n for n, h in dropped.items() if h]
-    client_side = (
-        f"the logout response told the browser to delete {', '.join(told)}"
-        if told
-        else "the logout response did not tell the browser to delete any session cookie"
-    )
-    if logout.server_requests == ():  # said because it matters: the server was never told of the logout
-        client_side += f"; {logout.told_server}"
-    seen = "; ".join(f"{r.how}: {r.check.observation} ({r.check.outcome.value})" for r in result.replays)
-    story = (
-        f"Logged in at {record.logged_in_at}, logged out at {logout.logged_out_at} ({logout.control}; "
-        f"{client_side}), replayed {tokens} from {len(result.replays)} clean clients — {seen}"
-    )
+    evidence.update(_logout_evidence(result, logout, dropped))
+    story = _story(result, logout, dropped, tokens)
     if result.accepted:
         if len(result.accepted) == len(result.replays):
             found = "Still authenticated in every replay, so the server did not end the session."
@@ -73,3 +44,46 @@ def run(lab: Lab) -> CheckOutcome:
             evidence,
         )
     return CheckOutcome(Verdict.PASS, f"{story}. Every replay was rejected.", evidence)
+
+
+def _logout_evidence(result: LogoutReplay, logout: LogoutResult, dropped: dict[str, Any]) -> dict[str, Any]:
+    """What the logout did (to the browser and the server) and what every replay after it saw."""
+    tokens = result.record.tokens.tokens
+    return {
+        "logout_control": logout.control,
+        "logged_out_at": logout.logged_out_at,
+        "told_browser_to_delete": dropped,
+        "logout_requests_to_server": None if logout.server_requests is None else list(logout.server_requests),
+        "absent_from_browser_after_logout": [
+            t.label for t in tokens if logout.state_after.find_named(t.kind, t.name) is None
+        ],
+        "replays": [
+            {
+                "client": r.client,
+                "how": r.how,
+                "outcome": r.check.outcome.value,
+                "reason": r.check.reason,
+                "observation": r.check.observation,
+                "via": r.check.via,
+                "step": r.check.step,
+            }
+            for r in result.replays
+        ],
+    }
+
+
+def _story(result: LogoutReplay, logout: LogoutResult, dropped: dict[str, Any], tokens: str) -> str:
+    """The experiment in words: login, logout (what it told the browser and the server), every replay."""
+    told = [n for n, h in dropped.items() if h]
+    client_side = (
+        f"the logout response told the browser to delete {', '.join(told)}"
+        if told
+        else "the logout response did not tell the browser to delete any session cookie"
+    )
+    if logout.server_requests == ():  # said because it matters: the server was never told of the logout
+        client_side += f"; {logout.told_server}"
+    seen = "; ".join(f"{r.how}: {r.check.observation} ({r.check.outcome.value})" for r in result.replays)
+    return (
+        f"Logged in at {result.record.logged_in_at}, logged out at {logout.logged_out_at} ({logout.control}; "
+        f"{client_side}), replayed {tokens} from {len(result.replays)} clean clients — {seen}"
+    )

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import secrets
 import string
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ._shared import carried_from, describe, identifiers_sentence, member_rows
 from .api import (
+    AuthCheck,
     CheckOutcome,
     ClientState,
     Lab,
@@ -46,6 +47,9 @@ def forge_like(value: str) -> str:
 
 
 def run(lab: Lab) -> CheckOutcome:
+    """An attacker arrives anonymously and plants what the pages issued in a victim's browser, the victim
+    logs in, and the attacker's copy is replayed (also under a new name the victim's token carries it by);
+    then session IDs the server never issued are planted the same way. Only session secrets are planted."""
     record = lab.live_login()
     identified = record.tokens
     cookie_tokens = [t for t in identified.secrets if t.kind == "cookie"]
@@ -62,17 +66,39 @@ def run(lab: Lab) -> CheckOutcome:
     )
 
 
-def _plant_and_replay(lab: Lab, record: LoginRecord, cookie_tokens: list[StateItem]) -> CheckOutcome:
-    fp = lab.fp
-    identified = record.tokens
-    evidence: dict = {}
+@dataclass(frozen=True)
+class _Fixation:
+    """Experiment 1: what the attacker's arrival was issued, planted in a victim's browser that then logged in."""
 
-    # Experiment 1: what the attacker's own arrival was issued, planted in the victim's browser.
+    arrival: PreLogin
+    planted: tuple[StateItem, ...]  # the session items the arrival was issued
+    victim_post: ClientState
+    attacker_after: AuthCheck  # the attacker's planted copy, replayed after the victim logged in
+    kept: list[StateItem]  # planted secrets the server kept as the victim's session
+
+
+@dataclass(frozen=True)
+class _Renamed:
+    """Experiment 1b: planted values the victim's session carries under another name, presented under it."""
+
+    carried: list[tuple[StateItem, StateItem]]  # (the victim's item, the planted item it carries)
+    after: AuthCheck
+
+
+@dataclass(frozen=True)
+class _Unissued:
+    """Experiment 2: session IDs the server never issued, planted before the victim logged in."""
+
+    adopted: list[str]  # names of the forged cookies the server kept, in any encoding
+    after: AuthCheck
+
+
+def _plant_and_replay(lab: Lab, record: LoginRecord, cookie_tokens: list[StateItem]) -> CheckOutcome:
+    evidence: dict = {}
     arrival = lab.pre_login_discovery("attacker")
-    planted = arrival.state
-    planted_tokens = lab.session_items(planted)
-    evidence["pre_login_discovery"] = {"pages": arrival.evidence(fp)}
-    missed = _issued_to_user_not_attacker(lab, record, planted_tokens)
+    planted = lab.session_items(arrival.state)
+    evidence["pre_login_discovery"] = {"pages": arrival.evidence(lab.fp)}
+    missed = _issued_to_user_not_attacker(lab, record, planted)
     if missed:
         return CheckOutcome(
             Verdict.ERROR,
@@ -81,26 +107,43 @@ def _plant_and_replay(lab: Lab, record: LoginRecord, cookie_tokens: list[StateIt
             "fixation experiment could not run.",
             evidence,
         )
-    _, victim_post = lab.extra_login("victim", start=planted)
-    attacker_after = lab.is_authenticated(planted, "attacker's planted state after the victim logged in", "attacker")
+    fixation = _plant_issued(lab, record.tokens, arrival, planted, evidence)
+    renamed = _present_renamed(lab, record.tokens, arrival.state, fixation.victim_post, evidence)
+    unissued = _plant_unissued(lab, record, cookie_tokens, evidence)
+    return _judge(lab, fixation, renamed, unissued, evidence)
+
+
+def _plant_issued(
+    lab: Lab, identified: TokenIdentification, arrival: PreLogin, planted: tuple[StateItem, ...], evidence: dict
+) -> _Fixation:
+    """Experiment 1: the attacker's own arrival planted in the victim's browser; adds its evidence."""
+    fp = lab.fp
+    _, victim_post = lab.extra_login("victim", start=arrival.state)
+    label = "attacker's planted state after the victim logged in"
+    attacker_after = lab.is_authenticated(arrival.state, label, "attacker")
     victim_items = lab.session_items(victim_post)
     # A secret the server kept from what was planted (an identifier is the same at every login by nature).
     kept = [
         t
-        for t in planted_tokens
+        for t in planted
         if identified.role_of(t) == "secret" and any(decodes_to(i.value, t.value) for i in victim_items)
     ]
     evidence["planted_pre_login_state"] = {
-        "planted": [f"{t.label} {fp(t.value)} (issued by {_page(arrival.issued_by(t))})" for t in planted_tokens]
+        "planted": [f"{t.label} {fp(t.value)} (issued by {_page(arrival.issued_by(t))})" for t in planted]
         or "no session token existed before login",
         "victim_after_login": [f"{t.label} {fp(t.value)}" for t in victim_items],
         "kept_by_server_after_login": [t.label for t in kept],
         "attacker_authenticated": attacker_after.authenticated,
         "observation": attacker_after.observation,
     }
+    return _Fixation(arrival, planted, victim_post, attacker_after, kept)
 
-    # Experiment 1b: the victim's session token carries a planted value under another name (pre_sid=X
-    # became auth_sid=X): the attacker, who knows X, presents it under the new name.
+
+def _present_renamed(
+    lab: Lab, identified: TokenIdentification, planted: ClientState, victim_post: ClientState, evidence: dict
+) -> _Renamed | None:
+    """Experiment 1b: the victim's session token carries a planted value under another name (pre_sid=X
+    became auth_sid=X): the attacker, who knows X, presents it under the new name. None when none does."""
     carried = [
         (item, source)
         for item in lab.session_items(victim_post)
@@ -108,18 +151,22 @@ def _plant_and_replay(lab: Lab, record: LoginRecord, cookie_tokens: list[StateIt
         and (source := carried_from(item, planted)) is not None
         and (source.kind, source.name) != (item.kind, item.name)
     ]
-    renamed_after = None
-    if carried:
-        derived = planted.merged_with(victim_post.keep({item.key for item, _ in carried}))
-        label = "attacker's planted value presented under the victim's token name"
-        renamed_after = lab.is_authenticated(derived, label, "attacker")
-        evidence["planted_value_renamed"] = {
-            "carried": [f"{src.label} {fp(src.value)} → {item.label} {fp(item.value)}" for item, src in carried],
-            "attacker_authenticated": renamed_after.authenticated,
-            "observation": renamed_after.observation,
-        }
+    if not carried:
+        return None
+    derived = planted.merged_with(victim_post.keep({item.key for item, _ in carried}))
+    after = lab.is_authenticated(
+        derived, "attacker's planted value presented under the victim's token name", "attacker"
+    )
+    evidence["planted_value_renamed"] = {
+        "carried": [f"{src.label} {lab.fp(src.value)} → {item.label} {lab.fp(item.value)}" for item, src in carried],
+        "attacker_authenticated": after.authenticated,
+        "observation": after.observation,
+    }
+    return _Renamed(carried, after)
 
-    # Experiment 2: session IDs the server never issued, planted before the victim logs in.
+
+def _plant_unissued(lab: Lab, record: LoginRecord, cookie_tokens: list[StateItem], evidence: dict) -> _Unissued:
+    """Experiment 2: session IDs the server never issued, planted before the victim logs in."""
     forged_cookies = tuple(
         replace(c, value=forge_like(c.value))
         for c in record.post_login.cookies
@@ -128,64 +175,75 @@ def _plant_and_replay(lab: Lab, record: LoginRecord, cookie_tokens: list[StateIt
     forged = ClientState(cookies=forged_cookies)
     for cookie in forged_cookies:
         lab.register_secret(cookie.value)
-    _, victim2_post = lab.extra_login("victim-unissued", start=forged)
+    _, victim_post = lab.extra_login("victim-unissued", start=forged)
     # Kept under any name, in any encoding the attacker can compute from the value they planted.
-    adopted = [c.name for c in forged_cookies if any(decodes_to(i.value, c.value) for i in victim2_post.items)]
-    forged_after = lab.is_authenticated(forged, "never-issued ID after the victim logged in with it", "attacker")
+    adopted = [c.name for c in forged_cookies if any(decodes_to(i.value, c.value) for i in victim_post.items)]
+    after = lab.is_authenticated(forged, "never-issued ID after the victim logged in with it", "attacker")
     evidence["planted_unissued_id"] = {
-        "planted": [f"cookie `{c.name}` {fp(c.value)}" for c in forged_cookies],
+        "planted": [f"cookie `{c.name}` {lab.fp(c.value)}" for c in forged_cookies],
         "kept_by_server_after_login": adopted,
-        "attacker_authenticated": forged_after.authenticated,
-        "observation": forged_after.observation,
+        "attacker_authenticated": after.authenticated,
+        "observation": after.observation,
     }
+    return _Unissued(adopted, after)
 
-    story = _story(lab, arrival, planted_tokens, attacker_after.observation)
-    if attacker_after.authenticated:
+
+def _judge(
+    lab: Lab, fixation: _Fixation, renamed: _Renamed | None, unissued: _Unissued, evidence: dict
+) -> CheckOutcome:
+    """The verdict of the three experiments, the attacker logged in as the victim first."""
+    story = _story(lab, fixation.arrival, fixation.planted, fixation.attacker_after.observation)
+    if fixation.attacker_after.authenticated:
         return CheckOutcome(
             Verdict.FAIL, f"{story} — the attacker is logged in as the victim (session fixation).", evidence
         )
-    if renamed_after is not None:
-        renames = describe([f"{source.label} became {item.label}" for item, source in carried])
-        if renamed_after.authenticated:
-            return CheckOutcome(
-                Verdict.FAIL,
-                f"{story}; but the victim's session kept the planted value under a new name ({renames}), and "
-                f"the attacker presenting it under that name gave {renamed_after.observation} — logged in as "
-                "the victim (session fixation).",
-                evidence,
-            )
+    if renamed is not None:
+        return _judge_renamed(story, renamed, evidence)
+    if unissued.after.authenticated or unissued.adopted:
+        how = "is logged in as the victim" if unissued.after.authenticated else "holds the victim's session ID"
         return CheckOutcome(
-            Verdict.WARN,
-            f"{story}; the victim's session kept the planted value under a new name ({renames}), although the "
-            f"attacker presenting it under that name was not logged in ({renamed_after.observation}).",
-            evidence,
-        )
-    if forged_after.authenticated or adopted:
-        how = "is logged in as the victim" if forged_after.authenticated else "holds the victim's session ID"
-        return CheckOutcome(
-            Verdict.FAIL if forged_after.authenticated else Verdict.WARN,
+            Verdict.FAIL if unissued.after.authenticated else Verdict.WARN,
             f"{story}, not logged in; but a session ID the server never issued, planted before login, was "
-            f"kept as the victim's session ({describe(adopted) or 'see evidence'}) and the attacker {how}.",
+            f"kept as the victim's session ({describe(unissued.adopted) or 'see evidence'}) and the attacker {how}.",
             evidence,
         )
-    if not planted_tokens and arrival.unseen:
+    if not fixation.planted and fixation.arrival.unseen:
         return CheckOutcome(
             Verdict.WARN,
-            f"{story} — not logged in; but {describe(list(arrival.unseen))} answered with a fault or could not "
-            "be loaded, so whether a page issues a pre-login session token to plant is unknown.",
+            f"{story} — not logged in; but {describe(list(fixation.arrival.unseen))} answered with a fault or "
+            "could not be loaded, so whether a page issues a pre-login session token to plant is unknown.",
             evidence,
         )
-    if kept:
+    if fixation.kept:
         return CheckOutcome(
             Verdict.WARN,
-            f"{story}, not logged in; but the server kept the planted {describe([t.label for t in kept])} as "
-            "the victim's session after login (session fixation risk).",
+            f"{story}, not logged in; but the server kept the planted {describe([t.label for t in fixation.kept])} "
+            "as the victim's session after login (session fixation risk).",
             evidence,
         )
     return CheckOutcome(
         Verdict.PASS,
         f"{story} — not logged in; a never-issued ID planted the same way was replaced at login and stayed "
-        f"anonymous ({forged_after.observation}).",
+        f"anonymous ({unissued.after.observation}).",
+        evidence,
+    )
+
+
+def _judge_renamed(story: str, renamed: _Renamed, evidence: dict) -> CheckOutcome:
+    """Experiment 1b's verdict: a planted value kept under a new name is a fixation if it logs the attacker in."""
+    renames = describe([f"{source.label} became {item.label}" for item, source in renamed.carried])
+    if renamed.after.authenticated:
+        return CheckOutcome(
+            Verdict.FAIL,
+            f"{story}; but the victim's session kept the planted value under a new name ({renames}), and "
+            f"the attacker presenting it under that name gave {renamed.after.observation} — logged in as "
+            "the victim (session fixation).",
+            evidence,
+        )
+    return CheckOutcome(
+        Verdict.WARN,
+        f"{story}; the victim's session kept the planted value under a new name ({renames}), although the "
+        f"attacker presenting it under that name was not logged in ({renamed.after.observation}).",
         evidence,
     )
 

@@ -7,8 +7,10 @@ IndexedDB (both persistent) a failure. A copy counts in any encoding: escaped, b
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from ._shared import describe, token_values
-from .api import CheckOutcome, Lab, SecretIndex, Verdict, analyse_token
+from .api import CheckOutcome, Lab, SecretIndex, StateItem, Verdict, analyse_token
 
 MIN_VALUE_LENGTH = 8  # shorter cookie values (flags, languages) would match by accident
 PERSISTENT = ("localStorage", "indexedDB")
@@ -29,57 +31,30 @@ def _sources(lab: Lab) -> dict[str, str]:
 
 
 def run(lab: Lab) -> CheckOutcome:
+    """Every web-storage item in every snapshot the scan took (before login, after login, after logout) is
+    checked for a session token (by identification), a JWT, or a copy of a cookie or session-token value in
+    any encoding: localStorage or IndexedDB fails, sessionStorage warns."""
     identified = lab.baseline_tokens or lab.live_login().tokens
-    fp = lab.fp
     token_keys = {(t.kind, t.name) for t in identified.tokens}
-    sources = _sources(lab)
-    index = SecretIndex(sources)
-    findings: dict[tuple[str, str, str], dict] = {}
-    inspected = 0
-    for state in lab.states_seen():
-        for item in state.storage_items:
-            inspected += 1
-            reasons = []
-            if (item.kind, item.name) in token_keys:
-                reasons.append("removing it logged the client out (a session token)")
-            if analyse_token(item.name, item.value).format in ("jwt", "jwe"):
-                reasons.append("it holds a JWT")
-            for value in index.search(item.value):
-                if sources[value].endswith(item.label):
-                    continue  # the item itself, already named above
-                how = "copies" if value == item.value else "holds an encoded copy of"
-                reasons.append(f"it {how} the value of {sources[value]}")
-            if reasons:
-                findings[item.key] = {
-                    "storage": item.kind,
-                    "name": item.name,
-                    "origin": item.scope,
-                    "fingerprint": fp(item.value),
-                    "why": reasons,
-                    "seen_in": state.label,
-                }
+    findings, inspected = _findings(lab, token_keys, _sources(lab))
     evidence = {
         "snapshots": len(lab.states_seen()),
         "storage_items_inspected": inspected,
-        "findings": list(findings.values()),
+        "findings": findings,
     }
-    persistent = [f for f in findings.values() if f["storage"] in PERSISTENT]
-    session = [f for f in findings.values() if f["storage"] == "sessionStorage"]
-
-    def named(rows: list[dict]) -> str:
-        return describe([f"{r['storage']} `{r['name']}` ({r['fingerprint']}: {'; '.join(r['why'])})" for r in rows])
-
+    persistent = [f for f in findings if f["storage"] in PERSISTENT]
+    session = [f for f in findings if f["storage"] == "sessionStorage"]
     if persistent:
         return CheckOutcome(
             Verdict.FAIL,
-            f"Inspected web storage in {len(lab.states_seen())} snapshots: {named(persistent)}; localStorage and "
+            f"Inspected web storage in {len(lab.states_seen())} snapshots: {_named(persistent)}; localStorage and "
             "IndexedDB persist and are readable by any script on the origin.",
             evidence,
         )
     if session:
         return CheckOutcome(
             Verdict.WARN,
-            f"Inspected web storage in {len(lab.states_seen())} snapshots: {named(session)}; sessionStorage is "
+            f"Inspected web storage in {len(lab.states_seen())} snapshots: {_named(session)}; sessionStorage is "
             "readable by any script on the origin.",
             evidence,
         )
@@ -90,3 +65,46 @@ def run(lab: Lab) -> CheckOutcome:
         "token, a JWT or a copy of a cookie value, plain or encoded.",
         evidence,
     )
+
+
+def _findings(lab: Lab, token_keys: Collection[tuple[str, str]], sources: dict[str, str]) -> tuple[list[dict], int]:
+    """One finding per storage item (the first snapshot it was seen in) that holds the session, and how
+    many items were inspected."""
+    index = SecretIndex(sources)
+    findings: dict[tuple[str, str, str], dict] = {}
+    inspected = 0
+    for state in lab.states_seen():
+        for item in state.storage_items:
+            inspected += 1
+            reasons = _reasons(item, token_keys, index, sources)
+            if reasons:
+                findings[item.key] = {
+                    "storage": item.kind,
+                    "name": item.name,
+                    "origin": item.scope,
+                    "fingerprint": lab.fp(item.value),
+                    "why": reasons,
+                    "seen_in": state.label,
+                }
+    return list(findings.values()), inspected
+
+
+def _reasons(
+    item: StateItem, token_keys: Collection[tuple[str, str]], index: SecretIndex, sources: dict[str, str]
+) -> list[str]:
+    """Why a storage item holds the session, in words (empty when it does not)."""
+    reasons = []
+    if (item.kind, item.name) in token_keys:
+        reasons.append("removing it logged the client out (a session token)")
+    if analyse_token(item.name, item.value).format in ("jwt", "jwe"):
+        reasons.append("it holds a JWT")
+    for value in index.search(item.value):
+        if sources[value].endswith(item.label):
+            continue  # the item itself, already named above
+        how = "copies" if value == item.value else "holds an encoded copy of"
+        reasons.append(f"it {how} the value of {sources[value]}")
+    return reasons
+
+
+def _named(rows: list[dict]) -> str:
+    return describe([f"{r['storage']} `{r['name']}` ({r['fingerprint']}: {'; '.join(r['why'])})" for r in rows])

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict, Field
 
-from ..model import SEVERITIES, CheckResult, Cost, Severity, Verdict
+from ..model import SEVERITIES, CheckResult, ScanStats, Severity, Step, Verdict
+from ..model import FrozenRecord as _Frozen
 from ..recorder import har_path
 
 __all__ = [
@@ -33,7 +34,9 @@ __all__ = [
     "ControlStatus",
     "ExitStatus",
     "ResultsDocument",
+    "ScanStats",
     "Severity",
+    "Step",
     "Verdict",
     "Waiver",
     "WaiverStatus",
@@ -72,12 +75,6 @@ class ControlStatus(StrEnum):
 class WaiverStatus(StrEnum):
     ACTIVE = "active"
     EXPIRED = "expired"
-
-
-class _Frozen(BaseModel):
-    """Frozen, and keeps keys it does not know (the schema allows additive properties within version 1)."""
-
-    model_config = ConfigDict(frozen=True, extra="allow", use_enum_values=False)
 
 
 class Waiver(_Frozen):
@@ -296,24 +293,6 @@ class Control(_Frozen):
         return text
 
 
-class Step(_Frozen):
-    index: int
-    at: str
-    client: str
-    action: str
-    detail: str
-    screenshot: str | None = None
-
-
-class Stats(_Frozen):
-    logins: int
-    browser_requests: int
-    http_requests: int
-    clients: int
-    cost: Cost = Cost()  # the run's totals: setup_cost plus every check's cost
-    setup_cost: Cost = Cost()
-
-
 class NameVersion(_Frozen):
     name: str
     version: str
@@ -333,7 +312,7 @@ class Provenance(_Frozen):
     browser: str | None = None
     catalogue_version: str | None = None
     catalogue_sha256: str | None = None  # absent from scans so far: the pack hashes the shipped catalogue
-    ci: dict[str, str] = {}
+    ci: dict[str, str] = Field(default_factory=dict)
 
 
 class PolicySummary(_Frozen):
@@ -387,7 +366,7 @@ class ResultsDocument(_Frozen):
     checks: tuple[CheckEntry, ...]
     controls: tuple[Control, ...]
     steps: tuple[Step, ...]
-    stats: Stats
+    stats: ScanStats
     files: dict[str, list[str]]
     aborted: str | None
     provenance: Provenance

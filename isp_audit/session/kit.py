@@ -202,7 +202,13 @@ class SessionKit:
     def stats(self) -> ScanStats:
         """What the scan cost the target, counted by the kit alone."""
         pool = self._clients
-        return ScanStats(self.logins, pool.browser_requests, self.http.requests_made, pool.clients_opened, self.cost())
+        return ScanStats(
+            logins=self.logins,
+            browser_requests=pool.browser_requests,
+            http_requests=self.http.requests_made,
+            clients=pool.clients_opened,
+            cost=self.cost(),
+        )
 
     def cost(self) -> Cost:
         """Logins and replays so far (the scanner takes the difference around each check)."""
