@@ -73,12 +73,13 @@ TIMED_POLICY = {"measure_timeouts": True, "idle_timeout": "3s", "absolute_timeou
 
 
 def test_measured_timeouts_pass_when_the_server_ends_sessions(browser: Browser, tmp_path: Path) -> None:
-    result = scan_app(
-        browser, TimedApp(idle=2, absolute=4), tmp_path, ("idle-timeout", "absolute-timeout"), TIMED_POLICY
-    )
+    # The absolute limit leaves the baseline login, token identification and calibration 8 s: at 4 s a loaded
+    # machine once saw the session end before the checks began (the login "sent back to /login").
+    policy = {**TIMED_POLICY, "absolute_timeout": "10s", "timeout_budget": "20s"}
+    result = scan_app(browser, TimedApp(idle=2, absolute=8), tmp_path, ("idle-timeout", "absolute-timeout"), policy)
     assert verdicts(result) == {"idle-timeout": "pass", "absolute-timeout": "pass"}, [c.summary for c in result.checks]
     absolute = result.checks[1].evidence["measured"]
-    assert absolute["ended_at_s"] is not None and absolute["ended_at_s"] <= 5.5
+    assert absolute["ended_at_s"] is not None and absolute["ended_at_s"] <= 9.5
 
 
 def test_measured_timeouts_fail_when_sessions_never_end(browser: Browser, tmp_path: Path) -> None:
