@@ -690,7 +690,7 @@ def _decide_on_estimate(report: EntropyReport, policy: EntropyPolicy, n: int) ->
         f"per-position χ² and transition tests on {n} tokens, family-wise α={policy.significance:g}, "
         f"Bonferroni-corrected over positions"
     )
-    if report.effective_bits < floor and (margin := _weakly_rejected(report, policy)) is not None:
+    if report.effective_bits < floor and (margin := _weakly_rejected(report, policy, floor)) is not None:
         credited, positions = margin
         return "warn", (
             f"Inconclusive at the floor: estimated {report.effective_bits:.1f} effective bits ({method}), but "
@@ -709,6 +709,14 @@ def _decide_on_estimate(report: EntropyReport, policy: EntropyPolicy, n: int) ->
             f"decoded tokens compress to {report.compression_ratio:.0%} of their size, so the positions are not "
             f"independent and that estimate overstates the entropy."
         )
+    if report.effective_bits < preferred and (margin := _weakly_rejected(report, policy, preferred)) is not None:
+        credited, positions = margin
+        return "pass", (
+            f"Pass: estimated {credited:.1f} effective bits ({method}) meets the preferred {preferred:g} bits, "
+            f"crediting position{'s' if len(positions) > 1 else ''} {_positions_text(positions)} (rejected only "
+            f"weakly, no p-value below the {policy.fail_significance:g} family-wise level a finding needs; "
+            f"{report.effective_bits:.1f} bits without them)."
+        )
     if report.effective_bits < preferred:
         return "warn", (
             f"Warn: estimated {report.effective_bits:.1f} effective bits ({method}) meets the {floor:g}-bit "
@@ -720,9 +728,13 @@ def _decide_on_estimate(report: EntropyReport, policy: EntropyPolicy, n: int) ->
     )
 
 
-def _weakly_rejected(report: EntropyReport, policy: EntropyPolicy) -> tuple[float, list[int]] | None:
-    """When crediting the positions rejected only weakly lifts the estimate to the floor: that estimate
-    and those positions; otherwise None (the shortfall stands on strong evidence, or on none of it)."""
+def _weakly_rejected(report: EntropyReport, policy: EntropyPolicy, level: float) -> tuple[float, list[int]] | None:
+    """When crediting the positions rejected only weakly lifts the estimate to ``level`` bits: that estimate
+    and those positions; otherwise None (the shortfall stands on strong evidence, or on none of it).
+
+    A finding against a token (below the floor, or below the preferred strength) needs strong evidence: at
+    α = 0.01 a truly random position is rejected by chance in about one scan of a hundred, which would flip a
+    256-bit token between pass and warn, or a 130-bit one between warn and fail, from run to run."""
     variable = [p for p in report.positions if p.distinct > 1]
     strict = min(policy.fail_significance, policy.significance) / (2 * max(1, len(variable)))
     weak = [
@@ -733,7 +745,7 @@ def _weakly_rejected(report: EntropyReport, policy: EntropyPolicy) -> tuple[floa
         and min(x for x in (p.chi_square_p, p.transition_p) if x is not None) >= strict
     ]
     credited = report.effective_bits + sum(math.log2(p.distinct) for p in weak)
-    if not weak or credited < policy.fail_below_bits:
+    if not weak or credited < level:
         return None
     return credited, [p.index for p in weak]
 

@@ -448,3 +448,26 @@ def test_a_strong_rejection_below_the_floor_still_fails() -> None:
     assert report.positions[0].chi_square_p is not None and report.positions[0].chi_square_p < 1e-12
     assert verdict(report, DEFAULT) == "fail"
     assert "below the 128-bit ISM-2065 floor" in report.reason
+
+
+BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _258_bit_tokens_with_first_position_skewed(extra: int) -> list[str]:
+    rng = random.Random(7)
+    first = ["A"] * (15 + extra) + [BASE64URL[1 + i % 63] for i in range(1000 - 15 - extra)]
+    rng.shuffle(first)
+    return [c + "".join(rng.choice(BASE64URL) for _ in range(42)) for c in first]
+
+
+def test_a_weak_rejection_does_not_withhold_the_preferred_strength() -> None:
+    # p ≈ 2e-6 at position 0: rejected at α but far above the level a finding needs. Crediting it, the
+    # tokens meet 256 bits; without the rule a 256-bit token (Flask-Session's) warned about once in 100 scans.
+    report = analysed(_258_bit_tokens_with_first_position_skewed(extra=45))
+    assert report.effective_bits == 252.0 and verdict(report, DEFAULT) == "pass"
+    assert "crediting position 0 (rejected only weakly" in report.reason
+
+
+def test_a_strong_rejection_below_the_preferred_strength_still_warns() -> None:
+    report = analysed(_258_bit_tokens_with_first_position_skewed(extra=55))
+    assert verdict(report, DEFAULT) == "warn" and report.reason.startswith("Warn: estimated 252.0")
