@@ -1,4 +1,4 @@
-"""Ctrl-C during ``isp-audit scan --targets FILE --jobs 2``, for real: a portfolio of demo-app targets runs as a
+"""Ctrl-C during ``isp-audit scan --targets FILE --jobs 2`` (and ``--jobs 1``), for real: a portfolio of demo-app targets runs as a
 subprocess; once the first (quick) target has finished, SIGINT arrives, either to the whole process group (a
 terminal's Ctrl-C) or to the main process alone (``kill -INT``). The run must stop its running targets, keep
 their evidence so far, write the portfolio summary naming every unfinished target, and exit 130; the finished
@@ -83,12 +83,15 @@ def _wait_for_line(proc: subprocess.Popen[bytes], marker: bytes, limit_s: float)
     return seen
 
 
-@pytest.mark.parametrize("to", ["process-group", "main-process"])
+@pytest.mark.parametrize(
+    ("jobs", "to"),
+    [("2", "process-group"), ("2", "main-process"), ("1", "process-group")],  # --jobs 1 runs targets in-process
+)
 def test_ctrl_c_stops_running_targets_keeps_evidence_and_writes_the_summary(
-    apps: tuple[str, str], tmp_path: Path, to: str
+    apps: tuple[str, str], tmp_path: Path, jobs: str, to: str
 ) -> None:
     out = tmp_path / "out"
-    args = ["scan", "--targets", str(_portfolio(tmp_path, *apps)), "--jobs", "2", "--pack", "--out", str(out)]
+    args = ["scan", "--targets", str(_portfolio(tmp_path, *apps)), "--jobs", jobs, "--pack", "--out", str(out)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "isp_audit", *args], cwd=REPO, env={**os.environ, PASSWORD_ENV: PASSWORD},
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
