@@ -96,10 +96,16 @@ class EntropyPolicy:
     # Family-wise: split over the two per-position tests and Bonferroni-corrected over the variable
     # positions, so a truly random token loses any credited bits with probability <= significance.
     significance: float = 0.01
+    # A fail is a strong claim: below the floor only on the evidence of positions rejected at least this
+    # strongly (family-wise, same split). A weaker rejection that alone decides the floor is a warn: at
+    # 0.01 a truly random 130-bit id (Adminer's) would otherwise fail about once in a hundred scans.
+    fail_significance: float = 1e-6
 
     def __post_init__(self) -> None:
         if not 0.0 < self.significance < 1.0:
             raise ValueError(f"significance must be in (0, 1), got {self.significance}")
+        if not 0.0 < self.fail_significance < 1.0:
+            raise ValueError(f"fail_significance must be in (0, 1), got {self.fail_significance}")
         if self.fail_below_bits > self.warn_below_bits:
             raise ValueError("fail_below_bits must not exceed warn_below_bits")
 
@@ -142,6 +148,7 @@ class EntropyReport:
     structure: tuple[str, ...]
     conclusive: bool
     reason: str
+    conclusive_sample: int = 0  # how many tokens a conclusive per-position test over this alphabet needs
 
 
 def required_sample_size(alphabet_size: int) -> int:
@@ -617,6 +624,14 @@ def _decide(
             f"test over the {report.alphabet} alphabet needs {need} tokens (provisional estimate "
             f"{report.effective_bits:.1f} effective bits)."
         )
+    if report.effective_bits < floor and (margin := _weakly_rejected(report, policy)) is not None:
+        credited, positions = margin
+        return "warn", (
+            f"Inconclusive at the floor: estimated {report.effective_bits:.1f} effective bits ({method}), but "
+            f"position{'s' if len(positions) > 1 else ''} {_positions_text(positions)} lost their "
+            f"credit on weak evidence (no p-value below the {policy.fail_significance:g} family-wise level a "
+            f"fail needs); credited, the estimate is {credited:.1f} bits. A larger sample decides it."
+        )
     if report.effective_bits < floor:
         return "fail", (
             f"Fail: estimated {report.effective_bits:.1f} effective bits ({method}), below the "
@@ -637,6 +652,24 @@ def _decide(
         f"Pass: estimated {report.effective_bits:.1f} effective bits ({method}) meets the preferred "
         f"{preferred:g} bits (NIST SP 800-90B min-entropy lower estimate {report.min_entropy_bits:.1f} bits)."
     )
+
+
+def _weakly_rejected(report: EntropyReport, policy: EntropyPolicy) -> tuple[float, list[int]] | None:
+    """When crediting the positions rejected only weakly lifts the estimate to the floor: that estimate
+    and those positions; otherwise None (the shortfall stands on strong evidence, or on none of it)."""
+    variable = [p for p in report.positions if p.distinct > 1]
+    strict = min(policy.fail_significance, policy.significance) / (2 * max(1, len(variable)))
+    weak = [
+        p
+        for p in variable
+        if p.bits == 0.0
+        and (p.chi_square_p is not None or p.transition_p is not None)
+        and min(x for x in (p.chi_square_p, p.transition_p) if x is not None) >= strict
+    ]
+    credited = report.effective_bits + sum(math.log2(p.distinct) for p in weak)
+    if not weak or credited < policy.fail_below_bits:
+        return None
+    return credited, [p.index for p in weak]
 
 
 def verdict(report: EntropyReport, policy: EntropyPolicy) -> Literal["pass", "warn", "fail"]:
@@ -957,6 +990,7 @@ def _report(
         structure=tuple(findings),
         conclusive=decided or s.n >= needed,
         reason="",
+        conclusive_sample=needed,
     )
     return replace(report, reason=_decide(report, policy, analysed=s.n, needed=needed)[1])
 

@@ -643,12 +643,18 @@ _GORILLA_ID_RE = re.compile(rb"[A-Z2-7]{50,56}")  # gorilla/sessions: base32 of 
 
 
 def _gorilla_session_id(payload: bytes) -> str | None:
-    """FilesystemStore's payload: the gob encoding of the id, a length-prefixed string at the end."""
-    if len(payload) > 80:
+    """FilesystemStore's payload: the gob encoding of the id, one top-level string.
+
+    gob writes [message length][type id 6 as 0x0c][0x00 singleton marker][string length][bytes]; the whole
+    header is matched, not just a length byte before the id, because an id character can equal a length
+    ("2" is 50) and would cut the id short.
+    """
+    if not 54 <= len(payload) <= 80:
         return None
-    for size in range(50, 57):
-        if len(payload) > size and payload[-size - 1] == size and _GORILLA_ID_RE.fullmatch(payload[-size:]):
-            return payload[-size:].decode("ascii")
+    size = len(payload) - 4
+    header = bytes([len(payload) - 1, 0x0C, 0x00, size])
+    if payload[:4] == header and _GORILLA_ID_RE.fullmatch(payload[4:]):
+        return payload[4:].decode("ascii")
     return None
 
 

@@ -37,11 +37,12 @@ log "mypy isp_audit"
 # Two workers (this machine has 2 cores; browsers and servers wait on each other much of the time), each
 # test file on one worker so a file's servers and fixtures stay together. ISP_TEST_WORKERS=0 runs serially.
 workers=${ISP_TEST_WORKERS:-2}
-xdist=()
-if ((workers > 0)); then xdist=(-n "$workers" --dist loadfile); fi
+opts=()
+if ((workers > 0)); then opts=(-n "$workers" --dist loadfile); fi
+opts+=(--durations=25)  # the slowest tests, so a CI log shows where the 25-minute budget goes
 test_rc=0
-log "pytest -q ${xdist[*]} $*"
-"$VPY" -m pytest -q "${xdist[@]}" "$@" || test_rc=$?
+log "pytest -q ${opts[*]} $*"
+"$VPY" -m pytest -q "${opts[@]}" "$@" || test_rc=$?
 
 if ((test_rc == 5)); then
     printf 'test.sh: FAILED: pytest collected/ran no tests (pytest exit 5); a run with zero tests never passes\n' >&2

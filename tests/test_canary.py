@@ -20,6 +20,8 @@ import pytest
 
 from isp_audit.demo.apps import PASSWORD_ENV, ClientSideApp, RunningApp, ServerSideApp
 from tests.apps.encoding_zoo import EchoEverywhereApp, lower_escapes
+from tests.apps.spa_drawn import USERNAME as SPA_USERNAME
+from tests.apps.spa_drawn import DrawnSpaApp
 from tests.conftest import CliRun, run_cli
 
 PASSWORD = "CanaryPassw0rd-" + secrets.token_hex(6)
@@ -45,16 +47,16 @@ def _forms(value: str) -> set[str]:
 FORMATS = ("html", "md", "json", "junit", "sarif", "oscal", "csv", "matrix")
 
 
-def _scan(url: str, password: str, tmp_path: Path, *extra: str) -> CliRun:
+def _scan(url: str, password: str, tmp_path: Path, *extra: str, path: str = "login", user: str = "alice") -> CliRun:
     """A full CLI scan with every report format, the pack and the zip; the app reads the password per request."""
     os.environ[PASSWORD_ENV] = password
     (tmp_path / "reports").mkdir(exist_ok=True)  # a --report folder must exist (it is never created silently)
     try:
         return run_cli(
             "scan",
-            f"{url}login",
+            f"{url}{path}",
             "--username",
-            "alice",
+            user,
             "--password-env",
             PASSWORD_ENV,
             "--out",
@@ -72,12 +74,13 @@ def _scan(url: str, password: str, tmp_path: Path, *extra: str) -> CliRun:
 
 
 def _haystacks(tmp_path: Path, run: CliRun) -> dict[str, bytes]:
-    """Every output: the pack, every report, the zip's unpacked members, stdout and stderr."""
+    """Every output: the pack, every report, every zip's unpacked members, stdout and stderr."""
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(files) > 8  # results, report, timeline, HARs, states, screenshots...
     haystacks = {str(p.relative_to(tmp_path)): p.read_bytes() for p in files}
-    with zipfile.ZipFile(tmp_path / "pack.zip") as pack:  # compressed: search what it unpacks to
-        haystacks.update({f"pack.zip!{n}": pack.read(n) for n in pack.namelist()})
+    for archive in (p for p in files if p.suffix == ".zip"):  # compressed: search what it unpacks to
+        with zipfile.ZipFile(archive) as pack:
+            haystacks.update({f"{archive.name}!{n}": pack.read(n) for n in pack.namelist()})
     haystacks["<stdout>"] = run.stdout.encode()
     haystacks["<stderr>"] = run.stderr.encode()
     return haystacks
@@ -145,4 +148,55 @@ def test_no_encoded_secret_reaches_any_output(tmp_path: Path) -> None:
     verdicts = {c["check_id"]: c["verdict"] for c in results["checks"]}
     assert verdicts["token-in-url"] == "fail" and verdicts["token-in-web-storage"] == "fail", verdicts
     needles = _encoded_forms(HOSTILE_PASSWORD).union(*(_encoded_forms(sid) for sid in app.issued))
+    _assert_absent(needles, _haystacks(tmp_path, run))
+
+
+def _jwt_forms(token: str) -> set[str]:
+    """A JWT leaks through its signature (the header and claims are no secret, and reports may show claims)."""
+    return {token, quote(token, safe="")} | _forms(token.rsplit(".", 1)[1])
+
+
+def test_no_storage_token_or_password_reaches_any_output_of_a_request_oracle_scan(tmp_path: Path) -> None:
+    # A single-page app (tests/apps/spa_drawn.py): the JWT lives in localStorage and travels as a Bearer
+    # header; the oracle is derived from the app's own API traffic and every replay sends that header over
+    # plain HTTP. The header, the storage snapshots, the derived oracle and the HARs are new places to leak.
+    app = DrawnSpaApp(PASSWORD)
+    with RunningApp(app) as running:  # type: ignore[arg-type]
+        run = _scan(running.url, PASSWORD, tmp_path, path="", user=SPA_USERNAME)
+    assert run.code in (0, 1), run.stderr
+    assert len(app.issued) >= 2, app.issued  # the baseline login and the checks' own logins
+    needles = _forms(PASSWORD) | {f for token in app.issued for f in _jwt_forms(token)}
+    _assert_absent(needles, _haystacks(tmp_path, run))
+    assert "Authorization" in (tmp_path / "out" / "data" / "results.json").read_text()  # the header was used
+
+
+def test_no_secret_reaches_any_output_of_a_portfolio(tmp_path: Path) -> None:
+    # Two targets audited at once: per-target packs plus the portfolio summaries in every format.
+    servers = [ServerSideApp(token_factory=_factory()), ClientSideApp(token_factory=_factory())]
+    os.environ[PASSWORD_ENV] = PASSWORD
+    try:
+        with RunningApp(servers[0]) as first, RunningApp(servers[1]) as second:
+            login = f"{{url: /login, username: alice, password_env: {PASSWORD_ENV}}}"
+            (tmp_path / "portfolio.yaml").write_text(
+                "targets:\n"
+                f"  - {{name: server, target: {{base_url: '{first.url}'}}, login: {login}}}\n"
+                f"  - {{name: client, target: {{base_url: '{second.url}'}}, login: {login}}}\n",
+                encoding="utf-8",
+            )
+            run = run_cli(
+                "scan",
+                "--targets",
+                str(tmp_path / "portfolio.yaml"),
+                "--jobs",
+                "2",
+                "--pack",
+                "--out",
+                str(tmp_path / "out"),
+                env={PASSWORD_ENV: PASSWORD},
+            )
+    finally:
+        del os.environ[PASSWORD_ENV]
+    assert run.code in (0, 1), run.stderr
+    assert (tmp_path / "out" / "portfolio.json").exists()
+    needles = _forms(PASSWORD) | {TOKEN_PREFIX} | _forms(TOKEN_PREFIX + "000")
     _assert_absent(needles, _haystacks(tmp_path, run))

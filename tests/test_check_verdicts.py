@@ -279,6 +279,12 @@ def test_concurrent_sessions_warns_without_configured_limit():
     assert outcome.verdict is Verdict.WARN and "no limit seen" in outcome.summary
 
 
+def test_concurrent_sessions_names_a_password_only_user_in_words():
+    # Actual (zoo) logs in with a password alone: the summary read "Logged in 3 times as  and replayed".
+    outcome = run("concurrent-sessions", fake_lab(username=""))
+    assert "times as the user (password-only login) and" in outcome.summary, outcome.summary
+
+
 def test_concurrent_sessions_fails_above_policy_maximum():
     lab = fake_lab(policy=Policy(max_concurrent_sessions=1))
     outcome = run("concurrent-sessions", lab)

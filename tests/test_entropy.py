@@ -418,3 +418,33 @@ def test_report_is_frozen() -> None:
     report = analysed([secrets.token_hex(16) for _ in range(50)])
     with pytest.raises(AttributeError):
         report.effective_bits = 999  # type: ignore[misc]
+
+
+# --- a fail needs strong evidence -----------------------------------------------------------------
+
+BASE32HEX = "0123456789abcdefghijklmnopqrstuv"
+
+
+def _ids_with_first_position_skewed(extra: int, seed: int) -> list[str]:
+    """1,000 ids of 26 base32hex characters (130 bits, as PHP's session.sid_bits_per_character=5 makes them,
+    Adminer's `adminer_sid`), random except that position 0 holds '0' ``extra`` times more than its share."""
+    rng = random.Random(seed)
+    first = ["0"] * (31 + extra) + [BASE32HEX[1 + i % 31] for i in range(1000 - 31 - extra)]
+    rng.shuffle(first)
+    return [c + "".join(rng.choice(BASE32HEX) for _ in range(25)) for c in first]
+
+
+def test_a_weak_rejection_that_alone_decides_the_floor_is_a_warn_not_a_fail() -> None:
+    # χ² ≈ 80 at position 0 (31 df): p ≈ 3e-6, below the per-position α (0.01 / 52) but far above the
+    # 1e-6 / 52 a fail needs. The zoo saw this on Adminer's 130-bit id: 125 credited bits, a false "fail".
+    report = analysed(_ids_with_first_position_skewed(extra=50, seed=7))
+    assert report.positions[0].bits == 0.0 and report.effective_bits < 128 <= report.max_bits
+    assert verdict(report, DEFAULT) == "warn"
+    assert report.reason.startswith("Inconclusive at the floor") and "position 0" in report.reason
+
+
+def test_a_strong_rejection_below_the_floor_still_fails() -> None:
+    report = analysed(_ids_with_first_position_skewed(extra=300, seed=7))
+    assert report.positions[0].chi_square_p is not None and report.positions[0].chi_square_p < 1e-12
+    assert verdict(report, DEFAULT) == "fail"
+    assert "below the 128-bit ISM-2065 floor" in report.reason

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from isp_audit.demo.apps import RunningApp
+from isp_audit.model import Verdict
 from tests.apps.spa_drawn import PASSWORD_ENV, USERNAME, DrawnSpaApp
 from tests.conftest import scan_in_process
 
@@ -36,3 +37,34 @@ def test_automatic_login_waits_for_a_form_drawn_late(
     assert result.aborted is None, result.aborted
     login = next(s for s in result.steps if s.action == "login")
     assert "submitted credentials" in login.detail, login.detail
+
+
+@pytest.mark.parametrize("limited_load", [1, 2], ids=["baseline-login", "extra-login"])
+def test_a_rate_limited_login_page_is_loaded_again_after_its_retry_after(
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limited_load: int
+) -> None:
+    # Actual (zoo) answers 429 once the scan passes 500 requests a minute; its page then draws no form, and
+    # the scan said "no password field on /" (an error on anomalous-reuse). It must wait and try once more.
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    app_under_test = DrawnSpaApp(PASSWORD, grounded_delay_ms=0, limit_page_load=limited_load)
+    with RunningApp(app_under_test) as app:  # type: ignore[arg-type]
+        result = scan_in_process(
+            browser,
+            {
+                "target": {"base_url": app.url},
+                "login": {"url": "/", "username": USERNAME, "password_env": PASSWORD_ENV},
+                "authenticated": {
+                    "request": {"url": "/api/me", "headers": {"Authorization": "Bearer {localStorage:auth_token}"}},
+                    "expect_status": 200,
+                },
+            },
+            tmp_path,
+            checks=("anomalous-reuse",),
+        )
+    assert result.aborted is None, result.aborted
+    assert ("/api/bootstrap", 429) in app_under_test.requests
+    waited = [s for s in result.steps if s.action == "login" and "429 Too Many Requests" in s.detail]
+    assert len(waited) == 1 and "waiting 2 s (Retry-After)" in waited[0].detail, [s.detail for s in result.steps]
+    reuse = result.checks[0]
+    assert reuse.verdict is not Verdict.ERROR, reuse.summary
+    assert "no password field" not in reuse.summary

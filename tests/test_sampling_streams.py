@@ -122,5 +122,19 @@ def test_a_budget_that_ends_short_says_how_many_and_how_long_the_same_way_each_t
         summaries.add(outcome.evidence["tokens"][0]["shortfall"])
     assert summaries == {
         "collected 50 of 1000 tokens in 20 s; a conclusive run needs about 400 s: "
-        "raise entropy_time_budget (policy) or lower --entropy-samples"
+        "raise entropy_time_budget (policy) or lower the sample size to 321 (still conclusive)"
     }
+
+
+def test_a_short_sample_below_what_any_conclusive_test_needs_asks_for_more_tokens_not_only_time() -> None:
+    # Browser-login sampling asks for 30 tokens by default; urlsafe tokens need 321 for a conclusive test, so
+    # "more time for the 30" (the old advice, zoo: Gradio) would never make it conclusive.
+    values = tuple(secrets.token_urlsafe(32) for _ in range(10))
+    issued = tuple(1000.0 + i for i in range(10))
+    sample = TokenSample(values, issued, "real browser logins", TIME_BUDGET_REACHED, 30, 20.0, 20.0, 1)
+    outcome = REGISTRY["token-entropy"](fake_lab(sample=sample))
+    assert outcome.verdict is Verdict.WARN, outcome.summary
+    assert outcome.evidence["tokens"][0]["shortfall"] == (
+        "collected 10 of 30 tokens in 20 s; a conclusive analysis needs 321 tokens, about 642 s at this rate: "
+        "raise the sample size and entropy_time_budget (policy)"
+    )

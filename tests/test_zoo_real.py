@@ -59,6 +59,8 @@ def test_profile_scan_matches_measured_truth(app: str, tmp_path: Path) -> None:
     scan_and_judge(app, tmp_path, quick=False)
 
 
-@pytest.mark.parametrize("app", zooscan.selected_apps(quick=True))
-def test_quick_mode_matches_measured_truth(app: str, tmp_path: Path) -> None:
-    scan_and_judge(app, tmp_path, quick=True)
+if zooscan.selected_apps(quick=True):  # none by default: no test at all rather than a skipped empty one
+
+    @pytest.mark.parametrize("app", zooscan.selected_apps(quick=True))
+    def test_quick_mode_matches_measured_truth(app: str, tmp_path: Path) -> None:
+        scan_and_judge(app, tmp_path, quick=True)

@@ -17,6 +17,11 @@ from .api import (
 )
 
 
+def who(lab: Lab) -> str:
+    """The user the scan logs in as, in words: a password-only login has no username to name."""
+    return lab.username or "the user (password-only login)"
+
+
 def analyse_session_tokens(record: LoginRecord) -> list[tuple[StateItem, TokenAnalysis]]:
     """Decode each behaviourally identified token of a login (cookies see their companions, e.g. ``.sig``)."""
     companions = {c.name: c.value for c in record.post_login.cookies}
@@ -100,11 +105,11 @@ def identifiers_sentence(lab: Lab, identified: TokenIdentification) -> str:
     if not secrets:
         return (
             f"{named} {'is an identifier' if one else 'are identifiers'}, the same at every login of "
-            f"{lab.username}: no member of the session changes between logins"
+            f"{who(lab)}: no member of the session changes between logins"
         )
     return (
         f"{named} {'is an identifier that accompanies' if one else 'are identifiers that accompany'} the secret "
-        f"{secrets} (the same value at every login of {lab.username})"
+        f"{secrets} (the same value at every login of {who(lab)})"
     )
 
 

@@ -17,7 +17,7 @@ from typing import Protocol
 from ..classify import Outcome
 from ..cookies import AttributeValue, SetCookieRecord, attribute
 from ..encodings import SecretIndex, contains, decodes_to
-from ..entropy import EntropyPolicy, analyse_tokens, required_sample_size, verdict
+from ..entropy import EntropyPolicy, EntropyReport, analyse_tokens, required_sample_size, verdict
 from ..errors import LoginFailed, LoginNotCarriedOut
 from ..jose import DecodedJwt, decode, lifetime_seconds, payload_claims, sensitive_claims
 from ..jwt_attacks import crack_hmac_secret, expired_variant, unsigned_variants
@@ -49,6 +49,7 @@ __all__ = [
     "Cookie",
     "DecodedJwt",
     "EntropyPolicy",
+    "EntropyReport",
     "Fingerprint",
     "Lab",
     "LoginFailed",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._shared import who
 from .api import CheckOutcome, Lab, LoginFailed, LoginNotCarriedOut, Verdict
 
 
@@ -22,7 +23,7 @@ def run(lab: Lab) -> CheckOutcome:
         try:
             _, post = lab.extra_login(f"session-{n}")
         except LoginNotCarriedOut as exc:  # no answer from the server about this login: no evidence of a limit
-            summary = f"Login {n} as {lab.username} could not be carried out ({exc}), so no limit can be judged."
+            summary = f"Login {n} as {who(lab)} could not be carried out ({exc}), so no limit can be judged."
             return CheckOutcome(Verdict.ERROR, summary, {"logins": len(states), "not_carried_out": str(exc)})
         except LoginFailed as exc:
             refused = str(exc)
@@ -47,7 +48,7 @@ def run(lab: Lab) -> CheckOutcome:
     else:
         observed = f"{count} of {len(states)} sessions stayed valid"
     evidence["observed_policy"] = observed
-    story = f"Logged in {len(states)} times as {lab.username} and replayed every session: {observed}"
+    story = f"Logged in {len(states)} times as {who(lab)} and replayed every session: {observed}"
     if policy.max_concurrent_sessions is not None:
         if count > policy.max_concurrent_sessions:
             return CheckOutcome(Verdict.FAIL, f"{story}; the policy allows {policy.max_concurrent_sessions}.", evidence)

@@ -18,6 +18,7 @@ from ._shared import analyse_session_tokens, describe, identifiers_sentence, mem
 from .api import (
     CheckOutcome,
     EntropyPolicy,
+    EntropyReport,
     Lab,
     LoginFailed,
     StateItem,
@@ -127,7 +128,7 @@ def _judge(lab: Lab, token: StateItem, analysis: TokenAnalysis, entropy_policy: 
         if repeated is not None:  # the logins already made settle it
             return {**repeated.evidence, "method": sample.method, "stopped": sample.stopped}, repeated.summary, "fail"
         row = {"token": token.label, "method": sample.method, "collected": len(values), "stopped": sample.stopped}
-        why = short_sample(sample, conclusive=False) or sample.stopped or "none issued"
+        why = short_sample(sample) or sample.stopped or "none issued"
         return row, f"{token.label}: could not collect fresh tokens ({why})", "warn"
     report = analyse_tokens(values, entropy_policy, username=lab.username, issued_at=sample.issued_at)
     outcome = verdict(report, entropy_policy)
@@ -143,7 +144,7 @@ def _judge(lab: Lab, token: StateItem, analysis: TokenAnalysis, entropy_policy: 
         "elapsed_s": sample.elapsed_s,
         "budget_s": sample.budget_s,
         "streams": sample.streams,
-        "shortfall": short_sample(sample, report.conclusive),
+        "shortfall": short_sample(sample, report),
         "analysed_part": id_part(token.value, analysis.format)[1],
         "verdict": outcome,
         "report": details,
@@ -152,15 +153,25 @@ def _judge(lab: Lab, token: StateItem, analysis: TokenAnalysis, entropy_policy: 
     return row, said + (f" ({row['shortfall']})" if row["shortfall"] else ""), outcome
 
 
-def short_sample(sample: TokenSample, conclusive: bool) -> str:
-    """What the time budget left out, worded the same way every time ("" when it did not end collection)."""
+def short_sample(sample: TokenSample, report: EntropyReport | None = None) -> str:
+    """What the time budget left out, worded the same way every time ("" when it did not end collection).
+
+    The advice aims at a conclusive sample: as many tokens as the alphabet's test needs (more when more were
+    asked for), and the time that takes at the rate this run achieved.
+    """
     if not sample.budget_ended_it or not sample.values:
         return ""
     got, wanted, seconds = len(sample.values), sample.wanted, sample.elapsed_s
     said = f"collected {got} of {wanted} tokens in {seconds:.0f} s"
-    if conclusive:
+    if report is not None and report.conclusive:
         return f"{said}; enough for a conclusive analysis"
-    needs = math.ceil(wanted * seconds / got)  # at the rate this run achieved
-    return (
-        f"{said}; a conclusive run needs about {needs} s: raise entropy_time_budget (policy) or lower --entropy-samples"
-    )
+    target = max(wanted, report.conclusive_sample if report is not None else 0)
+    needs = math.ceil(target * seconds / got)  # at the rate this run achieved
+    if target > wanted:  # asking for fewer than a conclusive test needs: the count must rise too
+        return (
+            f"{said}; a conclusive analysis needs {target} tokens, about {needs} s at this rate: raise the "
+            "sample size and entropy_time_budget (policy)"
+        )
+    enough = report.conclusive_sample if report is not None else 0
+    fewer = f" or lower the sample size to {enough} (still conclusive)" if 0 < enough < wanted else ""
+    return f"{said}; a conclusive run needs about {needs} s: raise entropy_time_budget (policy){fewer}"

@@ -53,7 +53,18 @@ class Client:
     script_requests: list[ScriptRequest] = field(default_factory=list)  # the latest of them, in scope
     in_flight: int = 0  # requests started and not yet finished or failed
     document_status: int = 0  # status of the main frame's latest document response (a 503 page is a fault)
+    rate_limited: int = 0  # responses answered 429 (any resource): a page may draw nothing while limited
+    retry_after_s: float | None = None  # the latest 429's Retry-After, in seconds, when it gave one
     closed: bool = False
+
+
+def note_response(client: Client, response: Response) -> None:
+    """Count 429 answers (with their Retry-After) and keep the main frame's latest document status."""
+    if response.status == 429:
+        client.rate_limited += 1
+        with suppress(ValueError, TypeError):
+            client.retry_after_s = float(response.headers.get("retry-after", ""))
+    note_document_status(client, response)
 
 
 def note_document_status(client: Client, response: Response) -> None:
@@ -161,7 +172,7 @@ class ClientPool:
         context.on("request", lambda req: self._on_request(client, req))
         context.on("requestfinished", lambda req: self._on_request_done(client, req))
         context.on("requestfailed", lambda req: self._on_request_done(client, req))
-        context.on("response", lambda resp: note_document_status(client, resp))
+        context.on("response", lambda resp: note_response(client, resp))
         self._clients.append(client)
         self.clients_opened += 1
         return client

@@ -8,8 +8,8 @@ the scope's record of blocked requests) and uses the recorder and the credential
 
 from __future__ import annotations
 
-import contextlib
 import re
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Protocol
@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from ..classify import ServerFault
 from ..errors import LoginFailed, LoginNotCarriedOut, ScopeViolation
 from ..oracle import Observation
 from ..profile import Profile
@@ -31,6 +32,10 @@ LOGIN_NAME = re.compile(r"log\s*-?\s*in|sign\s*-?\s*in", re.I)
 # Single-page apps draw their login form by script after the page loads (Actual, pgAdmin 4: seconds later):
 # automatic login waits this long for a password field or a sign-in control before deciding there is none.
 DRAWN_FORM_WAIT_MS = 15_000
+FORM_POLL_MS = 1_000
+# A limited page is loaded once more after the 429's Retry-After, at most this long: express-rate-limit's
+# default window is a minute (Actual: 500 requests a minute, an SPA page load is ~60 of them).
+RATE_LIMIT_WAIT_MAX_S = 65.0
 OTP_FIELD = (
     "input[autocomplete=one-time-code]:visible, input[name*=otp i]:visible, input[name*=totp i]:visible, "
     "input[name*=code i]:visible, input[id*=otp i]:visible"
@@ -193,13 +198,44 @@ class LoginFlow:
             self.browsing.goto(client, self.profile.url(login.url or "/"))
         elif login.url and urlsplit(page.url).path != urlsplit(self.profile.url(login.url)).path:
             self.browsing.goto(client, self.profile.url(login.url))
-        self._login_form(client)
+        self._login_form_unless_limited(client)
         if not self.submission_reached_server and page.locator("input[type=password]:visible").count():
             # The click came before the page's script took the form (or it redrew the form): nothing was
             # sent. Give the script a moment and submit once more, filling the fields again.
             self.recorder.step(client.name, "login", "the submission sent nothing; submitting again", page)
             page.wait_for_timeout(1500)
             self._login_form(client)
+
+    def _login_form_unless_limited(self, client: Client) -> None:
+        """Find and submit the login form; when the page drew none while the target answered 429, wait for
+        its Retry-After (bounded) and load the page once more. Still limited: a fault, never a missing form."""
+        try:
+            self._login_form(client)
+            return
+        except LoginNotCarriedOut:
+            if not client.rate_limited:  # this client (one per login) was never limited: truly no form
+                raise
+        wait_s = min(RATE_LIMIT_WAIT_MAX_S, max(1.0, client.retry_after_s or RATE_LIMIT_WAIT_MAX_S))
+        self.recorder.step(
+            client.name,
+            "login",
+            f"the page drew no login form after {client.rate_limited} of this client's requests were answered 429 "
+            f"Too Many Requests: "
+            f"waiting {wait_s:.0f} s (Retry-After) and loading {urlsplit(client.page.url).path or '/'} once more",
+            client.page,
+        )
+        client.page.wait_for_timeout(wait_s * 1000)
+        limited_before = client.rate_limited
+        self.browsing.goto(client, client.page.url)
+        try:
+            self._login_form(client)
+        except LoginNotCarriedOut as exc:
+            if client.rate_limited == limited_before:
+                raise
+            raise ServerFault(
+                f"the login page's requests were answered 429 Too Many Requests again after waiting {wait_s:.0f} s "
+                f"(the target is rate limiting the scan): {exc}"
+            ) from exc
 
     def _left_scope(self, before_oos: int) -> ScopeViolation:
         return ScopeViolation(
@@ -239,15 +275,23 @@ class LoginFlow:
             )
 
     @staticmethod
-    def _await_drawn_form(page: Any) -> None:
-        """Wait (bounded) until a password field or a sign-in link or button is visible; no wait when one is."""
+    def _await_drawn_form(client: Client) -> None:
+        """Wait (bounded) until a password field or a sign-in link or button is visible; no wait when one is.
+        A page whose requests were answered 429 and that has nothing left in flight will draw nothing more."""
+        page = client.page
         wanted = (
             page.locator("input[type=password]:visible")
             .or_(page.get_by_role("link", name=LOGIN_NAME))
             .or_(page.get_by_role("button", name=LOGIN_NAME))
         )
-        with contextlib.suppress(PlaywrightTimeout):  # none came: the caller says what is missing
-            wanted.first.wait_for(state="visible", timeout=DRAWN_FORM_WAIT_MS)
+        deadline = time.monotonic() + DRAWN_FORM_WAIT_MS / 1000
+        while time.monotonic() < deadline:
+            try:
+                wanted.first.wait_for(state="visible", timeout=FORM_POLL_MS)
+                return
+            except PlaywrightTimeout:  # none yet: the caller says what is missing if none comes
+                if client.rate_limited and client.in_flight == 0:
+                    return
 
     def _login_form(self, client: Client) -> None:
         page = client.page
@@ -261,7 +305,7 @@ class LoginFlow:
             self._submit(client, page.locator(sel.submit) if sel.submit else None, page.locator(sel.password), form)
             self._maybe_otp(client, sel.otp)
             return
-        self._await_drawn_form(page)
+        self._await_drawn_form(client)
         password = page.locator("input[type=password]:visible")
         if password.count() == 0:
             # Many sites show the form only after a "Sign in" link; follow one, inside scope.

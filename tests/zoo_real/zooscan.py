@@ -15,6 +15,7 @@ profile) and says which, so a run against code without those features still show
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -38,7 +39,7 @@ PASSWORD_ENV = "ZOO_PASSWORD"  # the profiles' password_env; the launcher's admi
 # but on a loaded machine Adminer's 130-bit adminer_sid was once estimated below the 128-bit floor (a false
 # fail at the edge of the estimator's error) and Actual's fresh login once found no form (STATUS.md, run 6).
 # They run with ISP_ZOO_APPS=all until that is fixed; keeping main green must not hide them.
-DEFAULT_APPS = ("pgadmin4", "verdaccio", "wagtail", "jupyterlab")
+DEFAULT_APPS = ("pgadmin4", "verdaccio", "wagtail", "jupyterlab", "adminer", "actual")
 QUICK_APPS = ("wagtail", "jupyterlab")  # quick mode adds what the profiles do not: menu logout found, oracle derived
 SCAN_TIMEOUT_S = 900  # the CLI's own --max-time 10m (below) ends a scan first; this only catches a hang
 
@@ -275,11 +276,81 @@ def adminer_invalid_logins() -> int:
     return max((int(c) for c in counts), default=0)
 
 
+def scan_portfolio(apps: list[str], out_dir: Path, jobs: int = 2) -> int:
+    """Issue 9's "done" run: the apps as one portfolio (their profiles inline) plus one address where nothing
+    listens, `--jobs` at a time. Prints each target's status and every verdict that differs from its
+    measured truth; 0 only when the portfolio exited non-zero naming the unreachable entry and every
+    audited app matched."""
+    from tests.zoo_real.launch import ADMIN_PASSWORD, free_port, running
+
+    with contextlib.ExitStack() as stack:
+        targets = [{"name": app, **profile_for(app, stack.enter_context(running(app)))} for app in apps]
+        targets.append(
+            {
+                "name": "unreachable",
+                "target": {"base_url": f"http://127.0.0.1:{free_port()}/"},
+                "login": {"url": "/", "password_env": PASSWORD_ENV},
+            }
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "portfolio.yaml").write_text(yaml.safe_dump({"targets": targets}, sort_keys=False), encoding="utf-8")
+        argv = [
+            sys.executable,
+            "-m",
+            "isp_audit",
+            "scan",
+            "--targets",
+            str(out_dir / "portfolio.yaml"),
+            "--jobs",
+            str(jobs),
+            "--out",
+            str(out_dir / "out"),
+            "--max-time",
+            "10m",
+        ]
+        env = {**os.environ, PASSWORD_ENV: ADMIN_PASSWORD, "PYTHONPATH": code_path()}
+        started = time.monotonic()
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, env=env, cwd=code_path(), check=False, timeout=SCAN_TIMEOUT_S * 2
+        )
+    seconds = time.monotonic() - started
+    summary = json.loads((out_dir / "out" / "portfolio.json").read_text(encoding="utf-8"))
+    print(f"portfolio of {len(targets)} targets, --jobs {jobs}: exit {proc.returncode}, {seconds:.0f} s")
+    bad = proc.returncode == 0 or "unreachable" not in proc.stderr
+    for record in summary["targets"]:
+        print(f"  {record['name']:<12} {record['status']:<13} exit {record['exit_code']} {record.get('error') or ''}")
+        if record["name"] in apps:
+            doc = _results(out_dir / "out" / record["folder"])
+            verdicts = {c["check_id"]: c["verdict"] for c in doc.get("checks", [])}
+            summaries = {c["check_id"]: c["summary"] for c in doc.get("checks", [])}
+            run = ScanRun(
+                record["name"],
+                "portfolio",
+                record["exit_code"],
+                seconds,
+                verdicts,
+                summaries,
+                doc.get("aborted"),
+                "",
+                (),
+                doc.get("stats", {}),
+            )
+            rows = mismatches(run)
+            bad = bad or bool(rows)
+            for check, want, got, why in rows:
+                print(f"    {check:<22} expected {want:<8} got {got:<8} {why[:200]}")
+    print("unreachable entry named on the terminal:", "unreachable" in proc.stderr)
+    return 1 if bad else 0
+
+
 def main(argv: list[str]) -> int:
     from tests.zoo_real.launch import running
 
     if "--install" in argv:
         return install_selected()
+    if "--portfolio" in argv:  # python -m tests.zoo_real.zooscan --portfolio OUT_DIR APP...
+        out, *apps = [a for a in argv if not a.startswith("--")]
+        return scan_portfolio(apps, Path(out))
     quick = "--quick" in argv
     be_lenient = "--lenient" in argv
     apps = [a for a in argv if not a.startswith("--")]
