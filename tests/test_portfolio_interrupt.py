@@ -1,8 +1,8 @@
-"""Ctrl-C during ``isp-audit scan --targets FILE --jobs 2`` (and ``--jobs 1``), for real: a portfolio of demo-app targets runs as a
-subprocess; once the first (quick) target has finished, SIGINT arrives, either to the whole process group (a
-terminal's Ctrl-C) or to the main process alone (``kill -INT``). The run must stop its running targets, keep
-their evidence so far, write the portfolio summary naming every unfinished target, and exit 130; the finished
-target's results stay intact."""
+"""Ctrl-C during ``isp-audit scan --targets FILE --jobs 2`` (and ``--jobs 1``), for real: a portfolio of
+demo-app targets runs as a subprocess; once the first (quick) target has finished, SIGINT arrives, either to
+the whole process group (a terminal's Ctrl-C) or to the main process alone (``kill -INT``). The run must stop
+its running targets, keep their evidence so far, write the portfolio summary naming every unfinished target,
+and exit 130; the finished target's results stay intact."""
 
 from __future__ import annotations
 
