@@ -83,6 +83,13 @@ def _wait_for_line(proc: subprocess.Popen[bytes], marker: bytes, limit_s: float)
     return seen
 
 
+def _wait_for_folder(folder: Path, limit_s: float) -> None:
+    deadline = time.monotonic() + limit_s
+    while not folder.is_dir() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert folder.is_dir(), f"{folder.name} never started"
+
+
 @pytest.mark.parametrize(
     ("jobs", "to"),
     [("2", "process-group"), ("2", "main-process"), ("1", "process-group")],  # --jobs 1 runs targets in-process
@@ -100,6 +107,7 @@ def test_ctrl_c_stops_running_targets_keeps_evidence_and_writes_the_summary(
     try:
         before = _wait_for_line(proc, b"[quick] exit", 180)
         assert b"[quick] exit" in before, before.decode(errors="replace")[-3000:]
+        _wait_for_folder(out / "slow-a", 60)  # with --jobs 1, slow-a starts only after quick has finished
         assert proc.poll() is None, "the slow targets finished before Ctrl-C"
         if to == "process-group":
             os.killpg(proc.pid, signal.SIGINT)
