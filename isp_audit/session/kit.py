@@ -31,6 +31,8 @@ from ..progress import meter
 from ..recorder import Exchange, Recorder, utc_now
 from ..redact import Redactor
 from ..state import ClientState, StateItem
+from .carry import Carry
+from .carry import establish as establish_carry
 from .clients import Client, ClientPool
 from .credentials import Credentials
 from .experiments import ExtraLogins, LoginFault, Logout, raise_document_fault
@@ -75,6 +77,8 @@ class SessionKit:
         self.redactor = redactor
         self.oracle = oracle
         self.http_replay_ok = False
+        self.carry = Carry()  # what replays leave out, once token identification has proven it unneeded
+        self._carry_decided = False
         self.expect_wait_s = 0.0  # how long a browser replay waits for the oracle's element (set at the proof)
         self.logins = 0
         self.replays = {"browser": 0, "http": 0}  # oracle questions by how they were answered
@@ -315,7 +319,8 @@ class SessionKit:
                 f"see the screenshot of step {len(self.recorder.steps)}"
             )
         reused = self._set_roles.reusable(post)  # when trying the tokens again would end this session
-        tokens = reused or identify_tokens(self.is_authenticated, post, "logged-in state")
+        # Items a replay leaves out (proven at the first login) are no candidates at later ones.
+        tokens = reused or identify_tokens(self.is_authenticated, self.carry.trim(post), "logged-in state")
         first = self.baseline_tokens is None
         if first:  # the first login's tokens are the ones reports name (set now: extra_login needs them)
             self.baseline_tokens = tokens
@@ -329,6 +334,8 @@ class SessionKit:
         if self._set_roles.take_relogin():  # the trials or a second login ended this session on the server
             self.close_client(client)
             return self.live_login()
+        if not self._carry_decided:  # on a login the trials and a second login left alive
+            self.carry, self._carry_decided = establish_carry(self, post, tokens), True
         self._login_states.append(post)
         steps = tuple(range(first_step, len(self.recorder.steps) + 1))
         self._live = LoginRecord(client.name, pre, post, landing, tokens, utc_now(), steps, arrival)

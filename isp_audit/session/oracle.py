@@ -266,10 +266,12 @@ class Replayer:
 
         ``fingerprint`` makes the replaying client look like a different device (user agent, language),
         as a thief replaying a stolen token would; ``browser`` forces a browser context even where plain
-        HTTP would do. A fault (5xx, 429, transport error) is retried within bounds; if it persists the
+        HTTP would do. The state goes without the items proven not to carry the session (see
+        :mod:`.carry`). A fault (5xx, 429, transport error) is retried within bounds; if it persists the
         answer is a fault naming it, never "not authenticated".
         """
         oracle = self._require_oracle()
+        state = self.kit.carry.trim(state)
         # A request oracle asks the server itself: every replay goes over plain HTTP, whatever the state holds.
         over_http = oracle.request is not None or (self.kit.http_replay_ok and state.cookie_only and not browser)
         check, faults = with_retries(

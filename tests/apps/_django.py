@@ -15,10 +15,15 @@ checklist asks:
   timestamp (``max_age``), and both are renewed on every request.
 Django already rotates the key at login (``cycle_key``) and ``logout()`` flushes the session, so the
 views are the same in both modes.
+
+``FIXTURE_THEME_STORAGE=1`` (either mode) adds the script Django admin's ``theme.js`` runs on every page: it
+writes the colour theme to ``localStorage`` (``theme``). A decorative item: the session is still the
+``sessionid`` cookie alone.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import tempfile
@@ -87,9 +92,16 @@ ACCOUNT = """<!doctype html>
 """
 
 
+# What Django admin's theme.js does at every page load: keep the chosen (or default) theme in localStorage.
+THEME_SCRIPT = '<script>localStorage.setItem("theme", localStorage.getItem("theme") || "auto")</script>'
+
+
 def _render(request: HttpRequest, source: str, context: dict[str, object] | None = None) -> HttpResponse:
     # Passing the request gives a RequestContext, which is what makes {% csrf_token %} work.
-    return HttpResponse(engines["django"].from_string(source).render(context or {}, request))
+    html = engines["django"].from_string(source).render(context or {}, request)
+    if os.environ.get("FIXTURE_THEME_STORAGE") == "1":
+        html = html.replace("</body>", f"{THEME_SCRIPT}\n</body>")
+    return HttpResponse(html)
 
 
 def _safe_next(request: HttpRequest, target: str | None) -> str:
