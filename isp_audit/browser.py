@@ -74,11 +74,14 @@ def find_browser(playwright: Playwright, explicit: str | None = None) -> Browser
     raise BrowserNotFound("no Chromium or Chrome browser found", hint=INSTALL_HINT)
 
 
-def launch(playwright: Playwright, choice: BrowserChoice, headed: bool = False) -> Browser:
-    """Launch the chosen browser headless (unless ``headed``) with the root-safe flags."""
+def launch(
+    playwright: Playwright, choice: BrowserChoice, headed: bool = False, *, handle_sigint: bool = True
+) -> Browser:
+    """Launch the chosen browser headless (unless ``headed``) with the root-safe flags. ``handle_sigint=False``:
+    Ctrl-C does not close it (a portfolio stops its scans at a safe point and closes their browsers itself)."""
     try:
         return playwright.chromium.launch(
-            executable_path=choice.executable, headless=not headed, args=list(LAUNCH_ARGS)
+            executable_path=choice.executable, headless=not headed, args=list(LAUNCH_ARGS), handle_sigint=handle_sigint
         )
     except PlaywrightError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

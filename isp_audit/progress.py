@@ -89,13 +89,14 @@ def metering(chosen: Meter) -> Iterator[Meter]:
         _current.reset(token)
 
 
-@contextmanager
-def live_progress(console: Console) -> Iterator[Meter]:
-    """Bars on ``console`` when it is a terminal; otherwise nothing at all (no control codes in logs)."""
-    if not console.is_terminal:
-        with metering(Meter()) as quiet:
-            yield quiet
-        return
+def shows_progress(console: Console) -> bool:
+    """The one rule for every live display (a scan's bars, a portfolio's rows): only on a terminal, so logs
+    and CI output get the final lines and no control codes."""
+    return console.is_terminal
+
+
+def bars(console: Console) -> Progress:
+    """The rich display every live view uses: a spinner, the row's name, a bar, its figures, elapsed time."""
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}", markup=False),
@@ -103,5 +104,15 @@ def live_progress(console: Console) -> Iterator[Meter]:
         TextColumn("{task.fields[info]}", markup=False),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as progress, metering(LiveMeter(progress)) as live:
+    return Progress(*columns, console=console, transient=True)
+
+
+@contextmanager
+def live_progress(console: Console) -> Iterator[Meter]:
+    """Bars on ``console`` when it is a terminal; otherwise nothing at all (no control codes in logs)."""
+    if not shows_progress(console):
+        with metering(Meter()) as quiet:
+            yield quiet
+        return
+    with bars(console) as progress, metering(LiveMeter(progress)) as live:
         yield live

@@ -31,6 +31,7 @@ from .recorder import Recorder, utc_now
 from .redact import Redactor
 from .session.kit import SessionKit
 from .session.records import TokenIdentification
+from .stopping import stoppable
 
 TOOL = "isp-audit"
 INTERRUPTED = "interrupted (Ctrl-C)"
@@ -140,19 +141,20 @@ def _run_checks(
     # Every way out of this block keeps what was found: the evidence is written whatever happened.
     try:
         lab.set_deadline(scan_deadline)
-        with hard_limit(scan_deadline, request.limits.hard_grace_s):
-            _ = lab.username, lab.password  # missing credentials end the scan before the browser does anything
-            meter().checks(0, len(request.checks))
-            progress(f"logging in to {request.profile.base_url}")
-            lab.live_login()
-        setup_cost = lab.cost()
-        for check_id in request.checks:
-            if scan_deadline.passed():
-                aborted = scan_deadline.reason
-                break
-            progress(f"{check_id}: {catalogue[check_id].title}")
-            results.append(_run_check(lab, catalogue[check_id], scan_deadline, redactor))
-            meter().checks(len(results), len(request.checks))
+        with stoppable():  # a portfolio's Ctrl-C interrupts here only, never the writing below
+            with hard_limit(scan_deadline, request.limits.hard_grace_s):
+                _ = lab.username, lab.password  # missing credentials end the scan before the browser does anything
+                meter().checks(0, len(request.checks))
+                progress(f"logging in to {request.profile.base_url}")
+                lab.live_login()
+            setup_cost = lab.cost()
+            for check_id in request.checks:
+                if scan_deadline.passed():
+                    aborted = scan_deadline.reason
+                    break
+                progress(f"{check_id}: {catalogue[check_id].title}")
+                results.append(_run_check(lab, catalogue[check_id], scan_deadline, redactor))
+                meter().checks(len(results), len(request.checks))
     except AuditError as exc:
         aborted = str(exc)
     except requests.RequestException as exc:

@@ -150,6 +150,14 @@ def test_the_terminal_shows_one_row_per_target(portfolio: tuple[Path, CliRun]) -
         assert f"│ {name}" in table
 
 
+def test_a_log_gets_no_live_rows(portfolio: tuple[Path, CliRun]) -> None:
+    """stderr is not a terminal here: the finished targets' lines and the table, no rows, no control codes."""
+    _, run = portfolio
+    assert "\x1b" not in run.stderr and "\r" not in run.stderr, repr(run.stderr[:500])
+    assert "targets 0/4 done" not in run.stderr and "checks 0/2" not in run.stderr
+    assert "[server] exit 0" in run.stderr
+
+
 # --- input checked before any traffic ---------------------------------------------------------------------
 
 

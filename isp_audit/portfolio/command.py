@@ -6,28 +6,43 @@ from pathlib import Path
 
 from rich.console import Console
 
+from .. import stopping
 from ..pack import seal_folder
+from ..results.model import EXIT_CANNOT_SCAN
 from ..sanitize import terminal_text
 from .formats import terminal_table, write_all
 from .merge import merge_outputs
-from .model import PortfolioDocument, TargetRecord, load_view
+from .model import PortfolioDocument, TargetRecord, TargetStatus, load_view
+from .progress import LiveBoard, portfolio_progress
 from .run import PortfolioOptions, plan_portfolio, run_portfolio
 
 
 def scan_portfolio(opts: PortfolioOptions, console: Console) -> int:
-    """Audit the portfolio (or its shard), write every summary, print the table; return the exit code."""
+    """Audit the portfolio (or its shard), write every summary, print the table; return the exit code.
+    Ctrl-C stops the running targets at a safe point (their evidence so far kept) and still writes every
+    summary, naming the interrupted targets; the exit code is then 130."""
     planned = plan_portfolio(opts)
     k, n = planned.shard
     shard = f" (shard {k}/{n})" if n > 1 else ""
     console.print(f"portfolio {opts.targets}{shard}: {len(planned.tasks)} target(s), {opts.jobs} at a time")
-    with console.status(f"0/{len(planned.tasks)} targets done") as status:
+    stopping.reset()
+    told = [False]
 
-        def done(record: TargetRecord, finished: int, total: int) -> None:
-            status.update(f"{finished}/{total} targets done")
-            console.print(terminal_text(_line(record)), highlight=False)
+    def done(record: TargetRecord, finished: int, total: int) -> None:
+        if stopping.stop_requested() and not told[0]:
+            told[0] = True
+            console.print("isp-audit: interrupted (Ctrl-C): stopping the running targets; evidence so far kept")
+        console.print(terminal_text(_line(record)), highlight=False)
 
-        doc = run_portfolio(planned, opts.jobs, done)
-    return _summarise(doc, opts.out, console)
+    with stopping.ctrl_c_requests_stop():  # from here on Ctrl-C costs no evidence and no summary
+        with portfolio_progress(console, len(planned.tasks)) as board, stopping.listening(lambda: _stopping(board)):
+            doc = run_portfolio(planned, opts.jobs, done, board)
+        return _summarise(doc, opts.out, console)
+
+
+def _stopping(board: LiveBoard | None) -> None:
+    if board is not None:
+        board.stopping = True  # runs in the signal handler: a plain assignment, no lock
 
 
 def merge_command(dirs: list[Path], out: Path, console: Console, pack: bool = False) -> int:
@@ -44,11 +59,13 @@ def _summarise(doc: PortfolioDocument, out: Path, console: Console) -> int:
     view = load_view(out, doc)
     write_all(view, out)
     console.print(terminal_table(view))
-    bad = [r.name for r in doc.targets if r.exit_code == 2]
+    bad = [r.name for r in doc.targets if r.exit_code == EXIT_CANNOT_SCAN]
+    stopped = [r.name for r in doc.targets if r.status is TargetStatus.INTERRUPTED]
     console.print(
         terminal_text(
             f"portfolio exit {doc.exit_code}"
             + (f"; not audited or incomplete: {', '.join(bad)}" if bad else "")
+            + (f"; interrupted: {', '.join(stopped)}" if stopped else "")
             + f"; summaries in {out}/portfolio.*"
         ),
         highlight=False,
@@ -57,5 +74,10 @@ def _summarise(doc: PortfolioDocument, out: Path, console: Console) -> int:
 
 
 def _line(record: TargetRecord) -> str:
-    what = f"{record.status.value}: {record.error}" if record.error else record.exit_meaning
+    if not record.error:
+        what = record.exit_meaning
+    elif record.error.startswith(record.status.value):  # "interrupted (Ctrl-C)…" says the status already
+        what = record.error
+    else:
+        what = f"{record.status.value}: {record.error}"
     return f"[{record.name}] exit {record.exit_code}: {what}"

@@ -28,11 +28,14 @@ from .model import PortfolioView, TargetStatus, TargetView
 
 COUNTED = ("pass", "fail", "warn", "not_applicable", "error")
 NOT_AUDITED = "not audited"
+INTERRUPTED = "interrupted"
 _STYLE = {"satisfied": "green", "not_satisfied": "bold red", "inconclusive": "magenta", "review": "yellow"}
 
 
 def target_state(view: TargetView) -> str:
     """How a target ended, for a cell: its ISM-2066 roll-up, or why there is none."""
+    if view.record.status is TargetStatus.INTERRUPTED:
+        return INTERRUPTED
     if view.doc is None:
         return NOT_AUDITED
     return "incomplete" if view.doc.aborted else view.doc.summary.ism_2066
@@ -53,6 +56,8 @@ def controls(view: PortfolioView) -> list[tuple[str, str]]:
 
 
 def control_cell(target: TargetView, control_id: str) -> str:
+    if target.record.status is TargetStatus.INTERRUPTED:
+        return INTERRUPTED
     if target.doc is None:
         return NOT_AUDITED
     status = next((c.status.value for c in target.doc.controls if c.id == control_id), "not_assessed")
@@ -70,8 +75,10 @@ def terminal_table(view: PortfolioView) -> Table:
         n = counts(t.doc)
         state = target_state(t)
         label = terminal_text(state.replace("_", " "), _STYLE.get(state, ""))
-        if t.record.error:
+        if t.record.error and not t.record.error.startswith(state):
             label = Text.assemble(label, ": ", terminal_text(t.record.error))
+        elif t.record.error:  # "interrupted (Ctrl-C)…" says the state already
+            label = terminal_text(t.record.error, _STYLE.get(state, ""))
         table.add_row(terminal_text(t.record.name), *(str(n[v]) for v in (*COUNTED, "waived")), label,
                       str(t.record.exit_code))  # fmt: skip
     return table
@@ -122,7 +129,9 @@ def render_markdown(view: PortfolioView) -> str:
              "|---" * (len(COUNTED) + 4) + "|"]  # fmt: skip
     for t in view.targets:
         n = counts(t.doc)
-        state = target_state(t).replace("_", " ") + (f": {t.record.error}" if t.record.error else "")
+        state = target_state(t).replace("_", " ")
+        if t.record.error:
+            state = t.record.error if t.record.error.startswith(state) else f"{state}: {t.record.error}"
         cells = [inline(t.record.name), *(str(n[v]) for v in (*COUNTED, "waived")), inline(state)]
         lines.append("| " + " | ".join([*cells, str(t.record.exit_code)]) + " |")
     lines += ["", "## Controls across applications", ""]
@@ -160,7 +169,7 @@ def render_html(view: PortfolioView) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>ISM-2066 portfolio</title>
 <style>body{{font:14px system-ui;margin:2rem}}table{{border-collapse:collapse;margin:1rem 0}}
 td,th{{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}}.satisfied{{background:#e6f4ea}}
-.not_satisfied,.not.audited{{background:#fce8e6}}.inconclusive,.incomplete{{background:#f3e8fd}}
+.not_satisfied,.not.audited{{background:#fce8e6}}.inconclusive,.incomplete,.interrupted{{background:#f3e8fd}}
 .review,.partially_assessed{{background:#fef7e0}}</style></head>
 <body><h1>ISM-2066 portfolio: {len(view.targets)} application(s)</h1>
 <p>Exit {p.exit_code} (fail on {e(p.fail_on)}{", advisory" if p.advisory else ""}); shards {e(", ".join(p.shards))};

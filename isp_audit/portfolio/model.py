@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..document import load_document
 from ..errors import AuditError
-from ..results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_OK, ResultsDocument
+from ..results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ResultsDocument
 
 PORTFOLIO_JSON = "portfolio.json"
 
@@ -26,6 +26,7 @@ class TargetStatus(StrEnum):
     AUDITED = "audited"  # the scan ran to its end (its verdicts may still include errors)
     INCOMPLETE = "incomplete"  # the scan started and aborted (login failed, --max-time): evidence so far kept
     NOT_AUDITED = "not_audited"  # the scan could not start (unreachable, bad output folder)
+    INTERRUPTED = "interrupted"  # Ctrl-C: stopped mid-scan (evidence so far kept) or never started (no folder)
 
 
 class _Strict(BaseModel):
@@ -66,8 +67,11 @@ class PortfolioDocument(_Strict):
 
 
 def portfolio_exit(codes: list[int]) -> int:
-    """The worst target decides: 2 when any target could not be audited (or aborted), else 1 when any
-    target fails by the one-target rule, else 0. An empty shard has nothing that fails."""
+    """The worst target decides: 130 when any target was interrupted (Ctrl-C), else 2 when any target could
+    not be audited (or aborted), else 1 when any target fails by the one-target rule, else 0. An empty shard
+    has nothing that fails."""
+    if EXIT_INTERRUPTED in codes:
+        return EXIT_INTERRUPTED
     if any(c == EXIT_CANNOT_SCAN or c not in (EXIT_OK, EXIT_FAILED) for c in codes):
         return EXIT_CANNOT_SCAN
     return EXIT_FAILED if EXIT_FAILED in codes else EXIT_OK
@@ -104,7 +108,7 @@ def load_view(folder: Path, portfolio: PortfolioDocument) -> PortfolioView:
     views = []
     for record in portfolio.targets:
         doc = None
-        if record.status is not TargetStatus.NOT_AUDITED:
+        if _has_results(folder, record):
             data = load_document(folder / record.folder)
             try:
                 doc = ResultsDocument.from_json(data)
@@ -112,3 +116,10 @@ def load_view(folder: Path, portfolio: PortfolioDocument) -> PortfolioView:
                 raise AuditError(f"{record.folder}: results.json does not match the results model: {exc}") from exc
         views.append(TargetView(record, doc))
     return PortfolioView(portfolio, tuple(views))
+
+
+def _has_results(folder: Path, record: TargetRecord) -> bool:
+    """Every target whose scan started has its folder and results; an interrupted target may never have."""
+    if record.status is TargetStatus.INTERRUPTED:
+        return (folder / record.folder).is_dir()
+    return record.status is not TargetStatus.NOT_AUDITED

@@ -10,24 +10,32 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
+from queue import Empty
 
 from playwright.sync_api import sync_playwright
 
-from .. import __version__, pipeline
+from .. import __version__, pipeline, stopping
 from ..browser import find_browser, launch
 from ..errors import AuditError
 from ..gate import check_fail_on
 from ..pack import TAGMANIFEST
-from ..results.model import EXIT_CANNOT_SCAN
+from ..progress import Meter, metering
+from ..results.model import EXIT_CANNOT_SCAN, EXIT_INTERRUPTED
 from ..sanitize import visible
+from ..scanner import INTERRUPTED
 from .file import Portfolio, PortfolioTarget, load_portfolio
 from .model import PORTFOLIO_JSON, PortfolioDocument, TargetRecord, TargetStatus, portfolio_exit
+from .progress import ForwardMeter, Sink, TargetEvent
 
 Say = Callable[[str], None]
 
@@ -130,27 +138,102 @@ def plan_portfolio(opts: PortfolioOptions) -> Planned:
     return Planned(portfolio, opts.out, shard, tuple(tasks), fail_on, advisory)
 
 
-def run_portfolio(planned: Planned, jobs: int, on_done: Callable[[TargetRecord, int, int], None]) -> PortfolioDocument:
-    """Audit every planned target (``jobs`` at once) and return portfolio.json's content, written to disk."""
+def run_portfolio(
+    planned: Planned, jobs: int, on_done: Callable[[TargetRecord, int, int], None], sink: Sink | None = None
+) -> PortfolioDocument:
+    """Audit every planned target (``jobs`` at once) and return portfolio.json's content, written to disk.
+    ``sink`` gets every target's progress (None: nobody is watching). After a stop request (Ctrl-C under
+    :func:`~isp_audit.stopping.ctrl_c_requests_stop`) running targets end as interrupted with their evidence
+    so far, targets not started are recorded as interrupted, and the document is still written."""
     records: dict[str, TargetRecord] = {}
     total = len(planned.tasks)
+
+    def done(record: TargetRecord) -> None:
+        records[record.name] = record
+        if sink is not None:
+            sink(TargetEvent(record.name, "finished", code=record.exit_code))
+        on_done(record, len(records), total)
+
     if jobs == 1 or total <= 1:
         for task in planned.tasks:
-            records[task.target.name] = audit_target(task)
-            on_done(records[task.target.name], len(records), total)
+            done(_not_started(task) if stopping.stop_requested() else audit_target(task, sink))
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, total), mp_context=context) as pool:
-            futures: dict[Future[TargetRecord], Task] = {pool.submit(audit_target, t): t for t in planned.tasks}
-            for future in as_completed(futures):
-                task = futures[future]
-                records[task.target.name] = _collect(future, task)
-                on_done(records[task.target.name], len(records), total)
+        _in_workers(planned.tasks, min(jobs, total), done, sink)
     ordered = tuple(records[t.target.name] for t in planned.tasks)  # file order, whatever finished first
     doc = portfolio_document(planned, ordered)
     planned.out.mkdir(parents=True, exist_ok=True)
     (planned.out / PORTFOLIO_JSON).write_text(doc.to_json_text(), encoding="utf-8")
     return doc
+
+
+def _in_workers(tasks: tuple[Task, ...], jobs: int, done: Callable[[TargetRecord], None], sink: Sink | None) -> None:
+    """Each target in a spawned worker; a stop request reaches the workers through ``stop`` (an event their
+    relay thread turns into a signal), and futures not started yet are cancelled."""
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    queue: Queue[TargetEvent] | None = context.Queue() if sink is not None else None
+    with (
+        _forwarding(queue, sink),
+        stopping.listening(stop.set),
+        ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_started, initargs=(stop, queue)) as pool,
+    ):
+        futures: dict[Future[TargetRecord], Task] = {pool.submit(_audit_in_worker, t): t for t in tasks}
+        for future in as_completed(futures):
+            if stopping.stop_requested():
+                for pending in futures:
+                    pending.cancel()  # only those no worker has taken; the running ones end as interrupted
+            done(_collect(future, futures[future]))
+
+
+@contextmanager
+def _forwarding(queue: Queue[TargetEvent] | None, sink: Sink | None) -> Iterator[None]:
+    """While the workers run, a thread hands their progress events to ``sink`` (until they are all gone)."""
+    if queue is None or sink is None:
+        yield
+        return
+    over = threading.Event()
+
+    def pump() -> None:
+        while not over.is_set() or not queue.empty():
+            with suppress(Empty):
+                sink(queue.get(timeout=0.2))
+
+    thread = threading.Thread(target=pump, name="isp-audit-portfolio-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        over.set()
+        thread.join(timeout=5)
+
+
+# --- in a worker process ----------------------------------------------------------------------------------
+
+_worker: dict[str, Queue[TargetEvent] | None] = {"queue": None}
+
+
+def _worker_started(stop: EventType, queue: Queue[TargetEvent] | None) -> None:
+    """A worker ignores the terminal's Ctrl-C (it reaches the whole process group): the main process decides,
+    and asks through ``stop``, which a relay thread turns into SIGUSR1 for this process's main thread, where
+    :func:`~isp_audit.stopping.request_stop` interrupts the scan at a safe point."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGUSR1, stopping.request_stop)
+    main = threading.main_thread().ident
+    assert main is not None
+    threading.Thread(target=_relay, args=(stop, main), name="isp-audit-stop-relay", daemon=True).start()
+    if queue is not None:
+        queue.cancel_join_thread()  # progress lost at exit is fine; a worker that cannot exit is not
+    _worker["queue"] = queue
+
+
+def _relay(stop: EventType, main_thread: int) -> None:
+    stop.wait()
+    signal.pthread_kill(main_thread, signal.SIGUSR1)
+
+
+def _audit_in_worker(task: Task) -> TargetRecord:
+    queue = _worker["queue"]
+    return audit_target(task, queue.put if queue is not None else None)
 
 
 def portfolio_document(planned: Planned, records: tuple[TargetRecord, ...]) -> PortfolioDocument:
@@ -169,23 +252,33 @@ def portfolio_document(planned: Planned, records: tuple[TargetRecord, ...]) -> P
 
 
 def _collect(future: Future[TargetRecord], task: Task) -> TargetRecord:
+    if future.cancelled():
+        return _not_started(task)
     try:
         return future.result()
     except Exception as exc:  # a worker that died (killed, out of memory) costs its target only
         return _record(task, TargetStatus.NOT_AUDITED, f"the worker stopped: {type(exc).__name__}: {exc}")
 
 
-def audit_target(task: Task) -> TargetRecord:
-    """One target through the one-target pipeline, in its own Playwright and browser. Never raises."""
+def audit_target(task: Task, sink: Sink | None = None) -> TargetRecord:
+    """One target through the one-target pipeline, in its own Playwright and browser. Never raises (but for
+    a KeyboardInterrupt outside :func:`~isp_audit.stopping.ctrl_c_requests_stop`)."""
     plan = task.plan
+    if sink is not None:
+        sink(TargetEvent(task.target.name, "started"))
+    if stopping.stop_requested():
+        return _not_started(task)
+    shown = ForwardMeter(task.target.name, sink) if sink is not None else Meter()
     try:
         pipeline.start(plan)
         with sync_playwright() as pw:
             choice = find_browser(pw, task.browser)
-            browser = launch(pw, choice, task.headed)
+            # Chromium must outlive the terminal's Ctrl-C: the scan stops at a safe point and closes it itself.
+            browser = launch(pw, choice, task.headed, handle_sigint=False)
             try:
                 label = f"Chromium {browser.version} ({choice.executable or 'Playwright bundled'}, via {choice.source})"
-                scanned = pipeline.scan(plan, browser, label, lambda _msg: None)
+                with metering(shown):
+                    scanned = pipeline.scan(plan, browser, label, shown.say)
             finally:
                 browser.close()
         run = pipeline.finish(plan, scanned, lambda _line: None)
@@ -193,14 +286,24 @@ def audit_target(task: Task) -> TargetRecord:
         return _record(task, TargetStatus.NOT_AUDITED, str(exc))
     except Exception as exc:  # unexpected: this target is not audited; the others go on
         return _record(task, TargetStatus.NOT_AUDITED, f"internal error: {type(exc).__name__}: {exc}")
-    status = TargetStatus.INCOMPLETE if run.result.aborted else TargetStatus.AUDITED
-    return target_record(task, status, run.result.aborted, run.exit.code, run.exit.meaning)
+    return target_record(task, _status(run.result.aborted), run.result.aborted, run.exit.code, run.exit.meaning)
 
 
-def _record(task: Task, status: TargetStatus, error: str) -> TargetRecord:
+def _status(aborted: str | None) -> TargetStatus:
+    if aborted == INTERRUPTED:
+        return TargetStatus.INTERRUPTED
+    return TargetStatus.INCOMPLETE if aborted else TargetStatus.AUDITED
+
+
+def _not_started(task: Task) -> TargetRecord:
+    return _record(task, TargetStatus.INTERRUPTED, f"{INTERRUPTED} before it started", EXIT_INTERRUPTED)
+
+
+def _record(task: Task, status: TargetStatus, error: str, code: int = EXIT_CANNOT_SCAN) -> TargetRecord:
     with suppress(OSError):  # the folder made ready for a scan that never started: leave no empty folder
         task.plan.out.rmdir()
-    return target_record(task, status, error, EXIT_CANNOT_SCAN, f"the target could not be audited: {error}")
+    meaning = f"the target could not be audited: {error}" if code == EXIT_CANNOT_SCAN else error
+    return target_record(task, status, error, code, meaning)
 
 
 def target_record(task: Task, status: TargetStatus, error: str | None, code: int, meaning: str) -> TargetRecord:
