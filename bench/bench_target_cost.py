@@ -43,7 +43,7 @@ from isp_audit.browser import find_browser, launch  # noqa: E402
 from isp_audit.checks import REGISTRY  # noqa: E402
 from isp_audit.demo.apps import PASSWORD_ENV, USERNAME, RunningApp, ServerSideApp  # noqa: E402
 from isp_audit.demo.runner import demo_profile  # noqa: E402
-from isp_audit.httplogin import HttpSession, form_login  # noqa: E402
+from isp_audit.net.httplogin import HttpSession, form_login  # noqa: E402
 from isp_audit.profile import Profile, load_profile  # noqa: E402
 from isp_audit.scanner import ScanRequest, run_scan  # noqa: E402
 

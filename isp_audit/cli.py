@@ -28,16 +28,16 @@ from .checks import REGISTRY
 from .diff import DIFF_FORMATS, diff_documents, print_diff
 from .document import load_results
 from .errors import AuditError
+from .evidence.outputs import ReportSpec, check_report_specs, write_reports
+from .evidence.pack import verify_pack
+from .evidence.sanitize import SafeConsole, visible
 from .gate import summary_line
-from .outputs import ReportSpec, check_report_specs, write_reports
-from .pack import verify_pack
 from .portfolio.command import merge_command, scan_portfolio
 from .portfolio.run import PortfolioOptions
 from .profile import starter_profile
 from .progress import live_progress
 from .resources import package_path as resource_path
 from .results.model import EXIT_CANNOT_SCAN, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from .sanitize import SafeConsole, visible
 from .scanner import INTERRUPTED
 from .validate import check_output_file, check_report_paths, split_ids
 

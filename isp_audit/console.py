@@ -1,6 +1,6 @@
 """What the auditor sees in the terminal: progress while scanning, a verdict table at the end (stderr).
 
-Every value that a target could have shaped goes through :func:`isp_audit.sanitize.terminal_text`."""
+Every value that a target could have shaped goes through :func:`isp_audit.evidence.sanitize.terminal_text`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .evidence.sanitize import terminal_text
 from .model import ScanResult
-from .sanitize import terminal_text
 
 STYLE = {
     "pass": "bold green",

@@ -26,12 +26,12 @@ from rich.table import Table
 from rich.text import Text
 
 from .console import STYLE
+from .evidence.sanitize import terminal_text
 from .formats.diff_html import render as render_diff_html
 from .formats.diff_json import render as render_diff_json
 from .formats.diff_markdown import render as render_diff_markdown
 from .results.diff import CHANGES, DocDiff, classify, diff_documents, label, waiver_active, waiver_expired
 from .results.model import Waiver
-from .sanitize import terminal_text
 
 __all__ = [
     "CHANGES",

@@ -14,10 +14,10 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from bs4 import BeautifulSoup
 
-from .cookies import parse_set_cookie
-from .http import DEFAULT_DEADLINE_S, send, soup
+from .analysis.cookies import parse_set_cookie
+from .net.http import DEFAULT_DEADLINE_S, send, soup
+from .net.scope import Scope
 from .request_oracle import RequestSpec
-from .scope import Scope
 from .state import ClientState, Cookie
 
 MAX_REDIRECTS = 10
@@ -122,7 +122,7 @@ class HttpFetcher:
         self._scope = scope
         self._on_exchange = on_exchange
         self.user_agent = user_agent
-        self.deadline_s = deadline_s  # per exchange (isp_audit.http.send)
+        self.deadline_s = deadline_s  # per exchange (isp_audit.net.http.send)
         self.requests_made = 0
 
     def ask(self, oracle: Oracle, state: ClientState, extra_headers: dict[str, str] | None = None) -> Observation:

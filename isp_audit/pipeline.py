@@ -21,16 +21,16 @@ from pydantic import ValidationError
 
 from .attestations import load_attestations, with_attestations
 from .catalogue import load_framework
-from .deadlines import Limits
 from .document import build_document
 from .errors import AuditError
+from .evidence.outputs import ReportSpec, check_report_specs, write_reports
+from .evidence.pack import make_pack
+from .evidence.redact import Redactor
 from .gate import check_fail_on, evaluate
 from .model import ScanResult
-from .outputs import ReportSpec, check_report_specs, write_reports
-from .pack import make_pack
+from .net.deadlines import Limits
 from .policy import Policy, parse_duration
 from .profile import Profile, check_credentials, load_profile, quick_profile
-from .redact import Redactor
 from .results.model import ExitStatus, ResultsDocument
 from .scanner import INTERRUPTED, Progress, ScanRequest, preflight, run_scan
 from .validate import check_output_file, check_report_paths, checks_to_run, prepare_out_dir

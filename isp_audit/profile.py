@@ -16,9 +16,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from .envsubst import expand_env
 from .errors import ProfileError
+from .net.scope import Scope
 from .policy import Policy, build_policy
 from .request_oracle import SAFE_METHODS, RequestSpec, check_template
-from .scope import Scope
 
 
 class _Strict(BaseModel):

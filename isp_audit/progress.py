@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from .sanitize import visible
+from .evidence.sanitize import visible
 
 
 class Meter:

@@ -19,16 +19,16 @@ from playwright.sync_api import Browser
 from . import __version__
 from .catalogue import CheckMeta, load_catalogue
 from .checks import REGISTRY
-from .deadlines import Deadline, Limits, OutOfTime, hard_limit
 from .errors import AuditError
-from .http import send
+from .evidence.recorder import Recorder, utc_now
+from .evidence.redact import Redactor
 from .model import CheckResult, Cost, ScanResult, Verdict
+from .net.deadlines import Deadline, Limits, OutOfTime, hard_limit
+from .net.http import send
 from .oracle import Oracle
 from .policy import Policy, format_duration
 from .profile import Profile
 from .progress import meter
-from .recorder import Recorder, utc_now
-from .redact import Redactor
 from .session.kit import SessionKit
 from .session.records import TokenIdentification
 from .stopping import stoppable

@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 from .errors import AuditError
+from .evidence.outputs import ReportSpec
 from .formats import default_files
-from .outputs import ReportSpec
 from .profile import Profile
 from .scanner import select_checks
 

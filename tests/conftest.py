@@ -17,9 +17,9 @@ from playwright.sync_api import Browser, sync_playwright
 
 from isp_audit.browser import find_browser, launch
 from isp_audit.checks import REGISTRY
-from isp_audit.deadlines import Limits
 from isp_audit.demo.apps import PASSWORD_ENV, RunningApp
 from isp_audit.model import CheckResult, ScanResult
+from isp_audit.net.deadlines import Limits
 from isp_audit.policy import Policy
 from isp_audit.profile import Profile
 from isp_audit.results.model import ResultsDocument

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from isp_audit.classify import BACKOFF_S, RETRIES, Outcome, classify, status_fault, summarise, with_retries
+from isp_audit.net.classify import BACKOFF_S, RETRIES, Outcome, classify, status_fault, summarise, with_retries
 from isp_audit.oracle import Observation, Oracle
 
 

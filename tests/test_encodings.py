@@ -17,9 +17,9 @@ from urllib.parse import quote, unquote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from isp_audit.encodings import contains, decodes_to
-from isp_audit.redact import Redactor, is_placeholder
-from isp_audit.tokens import analyse_token
+from isp_audit.analysis.encodings import contains, decodes_to
+from isp_audit.analysis.tokens import analyse_token
+from isp_audit.evidence.redact import Redactor, is_placeholder
 
 # Printable text, ASCII and beyond (accents, CJK, emoji outside the BMP), never lone surrogates.
 SECRETS = st.text(

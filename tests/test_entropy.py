@@ -1,4 +1,4 @@
-"""Tests for isp_audit.entropy, with real generators rather than fixed strings.
+"""Tests for isp_audit.analysis.entropy, with real generators rather than fixed strings.
 
 The CSPRNG cases use ``secrets``, so every run sees a fresh sample; their thresholds are chosen so
 that a false result needs an event of probability ~1e-4 or less (the arithmetic is next to each).
@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
-from isp_audit.entropy import (
+from isp_audit.analysis.entropy import (
     EntropyPolicy,
     EntropyReport,
     analyse_tokens,

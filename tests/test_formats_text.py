@@ -21,8 +21,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from isp_audit.document import refresh_summary
+from isp_audit.evidence.outputs import context_for
 from isp_audit.formats import RenderContext, csv_format, junit, markdown, matrix
-from isp_audit.outputs import context_for
 from tests.conftest import typed
 
 REPO = Path(__file__).resolve().parent.parent

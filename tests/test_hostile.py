@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
-from isp_audit.deadlines import Limits
 from isp_audit.demo.apps import PASSWORD_ENV, RunningApp, ServerSideApp
 from isp_audit.model import ScanResult
+from isp_audit.net.deadlines import Limits
 from isp_audit.policy import build_policy
 from tests.conftest import REPO, form_profile, scan_in_process
 from tests.hostile.proxy import HostileProxy, RequestHead, Rule, gzip_bomb

@@ -1,4 +1,4 @@
-"""isp_audit.http.send against raw loopback servers: every exchange ends by its deadline, no body is read
+"""isp_audit.net.http.send against raw loopback servers: every exchange ends by its deadline, no body is read
 (or decoded) past the cap, and every fault is a requests.RequestException."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import zlib
 import pytest
 import requests
 
-from isp_audit.http import BodyTooLarge, ExchangeDeadline, send
+from isp_audit.net.http import BodyTooLarge, ExchangeDeadline, send
 from tests.hostile.proxy import gzip_bomb
 from tests.hostile.raw import raw_server
 

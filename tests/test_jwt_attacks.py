@@ -1,4 +1,4 @@
-"""Tests for isp_audit.jwt_attacks: real tokens from pyjwt, checked by pyjwt and by a deliberately naive verifier."""
+"""Tests for isp_audit.analysis.jwt_attacks: real tokens from pyjwt, checked by pyjwt and by a naive verifier."""
 
 import base64
 import dataclasses
@@ -13,8 +13,8 @@ from collections import Counter
 import jwt
 import pytest
 
-from isp_audit.jose import SENSITIVE_CLAIM_PATTERNS, DecodedJwt, decode, lifetime_seconds, sensitive_claims
-from isp_audit.jwt_attacks import (
+from isp_audit.analysis.jose import SENSITIVE_CLAIM_PATTERNS, DecodedJwt, decode, lifetime_seconds, sensitive_claims
+from isp_audit.analysis.jwt_attacks import (
     WORDLIST_PATH,
     CrackResult,
     crack_hmac_secret,

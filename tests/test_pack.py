@@ -23,7 +23,7 @@ from isp_audit.attestations import AttestationError, apply_attestations, load_at
 from isp_audit.catalogue import load_framework
 from isp_audit.document import load_document, load_results
 from isp_audit.errors import AuditError
-from isp_audit.pack import make_pack, verify_pack, write_zip
+from isp_audit.evidence.pack import make_pack, verify_pack, write_zip
 from isp_audit.results.model import ResultsDocument
 from tests.conftest import DEMO_PASSWORD
 

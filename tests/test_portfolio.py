@@ -17,7 +17,7 @@ from jsonschema import Draft7Validator, Draft202012Validator
 from isp_audit.demo.runner import EXPECTED
 from isp_audit.document import load_document
 from isp_audit.errors import AuditError
-from isp_audit.pack import verify_pack
+from isp_audit.evidence.pack import verify_pack
 from isp_audit.portfolio.file import load_portfolio
 from isp_audit.portfolio.model import PortfolioDocument
 from isp_audit.portfolio.run import parse_shard, shard_targets

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from isp_audit.pack import verify_pack
+from isp_audit.evidence.pack import verify_pack
 from isp_audit.portfolio.model import PortfolioDocument
 from tests.conftest import REPO, assert_json_outputs_valid
 from tests.portfolio_fixtures import DemoPair, demo_pair, write_portfolio

@@ -21,7 +21,7 @@ import pytest
 from isp_audit.demo.apps import PASSWORD_ENV, RunningApp, ServerSideApp
 from isp_audit.demo.runner import EXPECTED
 from isp_audit.document import load_document
-from isp_audit.pack import verify_pack
+from isp_audit.evidence.pack import verify_pack
 from isp_audit.portfolio.model import PortfolioDocument
 from isp_audit.scanner import INTERRUPTED
 from tests.conftest import REPO

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from isp_audit.demo.apps import PASSWORD_ENV, RunningApp, ServerSideApp
 from isp_audit.document import build_document
-from isp_audit.outputs import ReportSpec, write_reports
+from isp_audit.evidence.outputs import ReportSpec, write_reports
 from isp_audit.results.model import ResultsDocument
 from tests.conftest import REPO, scan_in_process
 

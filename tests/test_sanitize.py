@@ -1,4 +1,4 @@
-"""The one sanitising rule (isp_audit.sanitize) and the YAML duplicate-key rule, as units."""
+"""The one sanitising rule (isp_audit.evidence.sanitize) and the YAML duplicate-key rule, as units."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from rich.text import Text
 
 from isp_audit.errors import ProfileError
+from isp_audit.evidence.sanitize import SafeConsole, is_clean, json_escaped, spreadsheet_cell, visible
 from isp_audit.profile import parse_profile
-from isp_audit.sanitize import SafeConsole, is_clean, json_escaped, spreadsheet_cell, visible
 
 HOSTILE = "a\x1b]0;pwn\x07b\x1b[2Jc\x9b31md\u202ee\u2066f\ud800g\x7fh\ri\nj\tk"
 

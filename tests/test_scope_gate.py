@@ -20,7 +20,7 @@ from playwright.sync_api import Browser
 from werkzeug.wrappers import Request, Response
 
 from isp_audit.demo.apps import PASSWORD_ENV, RunningApp, ServerSideApp
-from isp_audit.scope import Scope
+from isp_audit.net.scope import Scope
 from tests.conftest import scan_in_process
 
 PASSWORD = "scope-Pa55-word-canary"

@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from itsdangerous import TimestampSigner
 from playwright.sync_api import Browser
 
-from isp_audit import jose
-from isp_audit.tokens import FORMATS, TokenAnalysis, analyse_token, id_part
+from isp_audit.analysis import jose
+from isp_audit.analysis.tokens import FORMATS, TokenAnalysis, analyse_token, id_part
 from tests.apps_fixtures import running_app
 from tests.conftest import scan_in_process, verdicts
 

@@ -1,4 +1,4 @@
-"""Tests for isp_audit.tokens: real tokens from real libraries where they exist, else exact formats."""
+"""Tests for isp_audit.analysis.tokens: real tokens from real libraries where they exist, else exact formats."""
 
 import base64
 import hashlib
@@ -16,7 +16,7 @@ import pytest
 from flask import Flask, session
 from itsdangerous import Signer, URLSafeTimedSerializer
 
-from isp_audit.tokens import FORMATS, TokenAnalysis, analyse_token
+from isp_audit.analysis.tokens import FORMATS, TokenAnalysis, analyse_token
 
 CANARY = "alice-canary-77"
 CANARY_INT = 987654321  # numbers are values too: they must not leak either

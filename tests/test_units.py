@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from isp_audit.cookies import parse_set_cookie
+from isp_audit.analysis.cookies import parse_set_cookie
+from isp_audit.evidence.redact import Redactor
 from isp_audit.oracle import Observation, Oracle
-from isp_audit.redact import Redactor
 from isp_audit.state import ClientState, Cookie
 
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ..classify import Outcome
-from ..cookies import AttributeValue, SetCookieRecord, attribute
-from ..encodings import SecretIndex, contains, decodes_to
-from ..entropy import EntropyPolicy, EntropyReport, analyse_tokens, required_sample_size, verdict
+from ..analysis.cookies import AttributeValue, SetCookieRecord, attribute
+from ..analysis.encodings import SecretIndex, contains, decodes_to
+from ..analysis.entropy import EntropyPolicy, EntropyReport, analyse_tokens, required_sample_size, verdict
+from ..analysis.jose import DecodedJwt, decode, lifetime_seconds, payload_claims, sensitive_claims
+from ..analysis.jwt_attacks import crack_hmac_secret, expired_variant, unsigned_variants
+from ..analysis.tokens import TokenAnalysis, analyse_token, id_part
 from ..errors import LoginFailed, LoginNotCarriedOut
-from ..jose import DecodedJwt, decode, lifetime_seconds, payload_claims, sensitive_claims
-from ..jwt_attacks import crack_hmac_secret, expired_variant, unsigned_variants
 from ..model import CheckOutcome, Verdict
+from ..net.classify import Outcome
 from ..policy import Policy, format_duration
 from ..session.records import (
     AuthCheck,
@@ -38,7 +39,6 @@ from ..session.records import (
     TokenSample,
 )
 from ..state import ClientState, Cookie, StateItem
-from ..tokens import TokenAnalysis, analyse_token, id_part
 
 __all__ = [
     "AttributeValue",

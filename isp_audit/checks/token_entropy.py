@@ -1,9 +1,10 @@
 """token-entropy (ISM-2065): session IDs carry at least 128 bits of entropy (256 preferred), with no structure.
 
-Fresh tokens are collected (see isp_audit.session.sampling) and analysed Burp-Sequencer style (isp_audit.entropy).
+Fresh tokens are collected (see isp_audit.session.sampling) and analysed Burp-Sequencer style
+(isp_audit.analysis.entropy).
 Signed or encrypted client-held state is out of scope here (ISM-2065 is about opaque tokens that are not
 signed), timestamps and all; for an opaque ID wrapped in a signature, route suffix or envelope (express-session's
-``s:<id>.<signature>``, Tomcat's ``<id>.<route>``) only the ID part is analysed (isp_audit.tokens.id_part).
+``s:<id>.<signature>``, Tomcat's ``<id>.<route>``) only the ID part is analysed (isp_audit.analysis.tokens.id_part).
 In a session made of several items only the secret is sampled
 (see isp_audit.session.members); an identifier, the same at every login, is reported instead, and a session
 with no secret at all fails.

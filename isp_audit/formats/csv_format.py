@@ -8,7 +8,7 @@ It is RFC 4180 CSV (comma, minimal quoting, CRLF line ends), UTF-8 without a byt
 Summaries, titles and evidence text come from the scanned application, and a spreadsheet runs any cell that
 starts with ``=``, ``+``, ``-`` or ``@`` as a formula (``=HYPERLINK(...)``, DDE). So every cell goes through
 :func:`safe_cell`, which prefixes such cells with ``'`` as OWASP's CSV-injection guidance says, and
-shows control characters and escape sequences as visible escapes (isp_audit.sanitize). The
+shows control characters and escape sequences as visible escapes (isp_audit.evidence.sanitize). The
 controls matrix (``matrix.py``) writes its sheet with the same helpers.
 
 Columns (``COLUMNS``): target, run_id, started_at (the run's start, UTC), check_id, title, severity,
@@ -24,8 +24,8 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..evidence.sanitize import spreadsheet_cell, visible
 from ..results.model import CheckEntry, ResultsDocument
-from ..sanitize import spreadsheet_cell, visible
 from .context import FormatSpec, RenderContext
 
 FORMAT = FormatSpec(name="csv", default_file="checks.csv", order=70)
@@ -92,7 +92,7 @@ def _check_value(doc: ResultsDocument, check: CheckEntry, column: str) -> object
 
 def clean_text(value: Any) -> str:
     """``value`` as text whose control characters, escape sequences and bidi overrides (which spreadsheets,
-    XML 1.0 and terminals would act on) are shown as visible escapes (isp_audit.sanitize)."""
+    XML 1.0 and terminals would act on) are shown as visible escapes (isp_audit.evidence.sanitize)."""
     return visible(value, keep_lines=True)
 
 

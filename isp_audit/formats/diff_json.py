@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from ..evidence.sanitize import json_escaped
 from ..results.diff import DocDiff
-from ..sanitize import json_escaped
 
 
 def render(d: DocDiff) -> str:

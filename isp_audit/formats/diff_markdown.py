@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..evidence.sanitize import visible
 from ..results.diff import DocDiff, label, run_rows, waiver_active, waiver_expired, waiver_note
-from ..sanitize import visible
 
 
 def _md(text: Any) -> str:

@@ -19,9 +19,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from ..evidence.sanitize import visible
 from ..resources import resource_dir
 from ..results.model import ResultsDocument
-from ..sanitize import visible
 from .context import FormatSpec, RenderContext
 
 FORMAT = FormatSpec(name="html", default_file="report.html", order=20)
@@ -100,7 +100,7 @@ def image_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _visible(value: Any) -> Any:
-    """Every value the template prints: controls and bidi overrides shown as escapes (isp_audit.sanitize)."""
+    """Every value the template prints: controls and bidi overrides shown as escapes (isp_audit.evidence.sanitize)."""
     if isinstance(value, Markup):
         return Markup(visible(value, keep_lines=True))
     return visible(value, keep_lines=True) if isinstance(value, str) else value

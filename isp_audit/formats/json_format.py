@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+from ..evidence.sanitize import json_escaped
 from ..results.model import ResultsDocument
-from ..sanitize import json_escaped
 from .context import FormatSpec, RenderContext
 
 FORMAT = FormatSpec(name="json", default_file="results.json", order=10)

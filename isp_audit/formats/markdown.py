@@ -18,7 +18,7 @@ is escaped, so a hostile page cannot inject markup into the ticket it ends up in
 * the tool's own `name` convention becomes a code span only when the name holds none of
   `` ` < > [ ] | `` (otherwise it is escaped text), matching the HTML report's ``ticks`` filter;
 * newlines are folded and control characters, escape sequences and bidi overrides are shown as visible
-  escapes (isp_audit.sanitize), so nothing can start a new block or act on a terminal;
+  escapes (isp_audit.evidence.sanitize), so nothing can start a new block or act on a terminal;
 * evidence JSON goes in a fence longer than any backtick run inside it, with ``<``, ``>``, ``&`` and
   ``](`` written as JSON ``\\u`` escapes (the same data, but nothing a grep or a lax renderer can trip on);
 * the only links are to screenshots, and only when the path is a plain relative file name.
@@ -32,8 +32,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from ..evidence.sanitize import json_escaped
 from ..results.model import CheckEntry, ControlStatus, ResultsDocument, Step, Verdict
-from ..sanitize import json_escaped
 from .context import FormatSpec, RenderContext
 from .csv_format import clean_text
 

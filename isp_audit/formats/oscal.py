@@ -33,8 +33,8 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
+from ..evidence.sanitize import json_escaped
 from ..results.model import CheckEntry, Control, ControlStatus, ManualItem, ResultsDocument, Verdict
-from ..sanitize import json_escaped
 from .context import FormatSpec, RenderContext
 
 FORMAT = FormatSpec(name="oscal", default_file="oscal-assessment-results.json", order=60)

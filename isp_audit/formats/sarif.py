@@ -23,8 +23,8 @@ from pathlib import PureWindowsPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from ..evidence.sanitize import json_escaped
 from ..results.model import CheckEntry, ResultsDocument, Severity, Verdict, Waiver
-from ..sanitize import json_escaped
 from .context import FormatSpec, RenderContext
 
 FORMAT = FormatSpec(name="sarif", default_file="results.sarif", order=50)

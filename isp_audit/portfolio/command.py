@@ -7,9 +7,9 @@ from pathlib import Path
 from rich.console import Console
 
 from .. import stopping
-from ..pack import seal_folder
+from ..evidence.pack import seal_folder
+from ..evidence.sanitize import terminal_text
 from ..results.model import EXIT_CANNOT_SCAN
-from ..sanitize import terminal_text
 from .formats import terminal_table, write_all
 from .merge import merge_outputs
 from .model import PortfolioDocument, TargetRecord, TargetStatus, load_view

@@ -20,10 +20,10 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from ..evidence.sanitize import json_escaped, spreadsheet_cell, terminal_text
 from ..formats.markdown import inline
 from ..formats.sarif import SARIF_SCHEMA, SARIF_VERSION, sarif_run
 from ..results.model import ResultsDocument, Verdict
-from ..sanitize import json_escaped, spreadsheet_cell, terminal_text
 from .model import PortfolioView, TargetStatus, TargetView
 
 COUNTED = ("pass", "fail", "warn", "not_applicable", "error")

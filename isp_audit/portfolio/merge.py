@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import AuditError
-from ..pack import TAGMANIFEST, verify_pack
+from ..evidence.pack import TAGMANIFEST, verify_pack
 from .model import PORTFOLIO_JSON, PortfolioDocument, TargetRecord, portfolio_exit, read_portfolio
 
 

@@ -20,9 +20,9 @@ from typing import Literal
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
+from ..evidence.sanitize import visible
 from ..progress import Meter, bars, shows_progress
 from ..results.model import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from ..sanitize import visible
 
 Kind = Literal["started", "doing", "checks", "detail", "detail_done", "finished"]
 DETAIL_EVERY_S = 0.25  # sampling reports every token; a row needs no more than a few updates a second

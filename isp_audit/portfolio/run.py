@@ -27,11 +27,11 @@ from playwright.sync_api import sync_playwright
 from .. import __version__, pipeline, stopping
 from ..browser import find_browser, launch
 from ..errors import AuditError
+from ..evidence.pack import TAGMANIFEST
+from ..evidence.sanitize import visible
 from ..gate import check_fail_on
-from ..pack import TAGMANIFEST
 from ..progress import Meter, metering
 from ..results.model import EXIT_CANNOT_SCAN, EXIT_INTERRUPTED
-from ..sanitize import visible
 from ..scanner import INTERRUPTED
 from .file import Portfolio, PortfolioTarget, load_portfolio
 from .model import PORTFOLIO_JSON, PortfolioDocument, TargetRecord, TargetStatus, portfolio_exit

@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from ..evidence.recorder import har_path
 from ..model import SEVERITIES, CheckResult, ScanStats, Severity, Step, Verdict
 from ..model import FrozenRecord as _Frozen
-from ..recorder import har_path
 
 __all__ = [
     "EXIT_CANNOT_SCAN",

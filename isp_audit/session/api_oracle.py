@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..classify import Outcome, classify, exception_fault, status_fault
+from ..net.classify import Outcome, classify, exception_fault, status_fault
 from ..oracle import Observation, Oracle
 from ..request_oracle import RequestSpec
 from ..state import ClientState, StateItem

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..classify import Outcome
 from ..errors import AuditError
+from ..evidence.redact import is_placeholder
+from ..net.classify import Outcome
 from ..oracle import Oracle
-from ..redact import is_placeholder
 from ..state import ClientState, StateItem
 from .records import AuthCheck
 

@@ -18,9 +18,9 @@ from typing import Any
 from playwright.sync_api import Browser, Page, Request, Response
 from playwright.sync_api import Error as PlaywrightError
 
+from ..evidence.recorder import Exchange, utc_now
+from ..evidence.redact import Redactor
 from ..profile import Profile
-from ..recorder import Exchange, utc_now
-from ..redact import Redactor
 from ..state import ClientState
 from .records import Fingerprint
 

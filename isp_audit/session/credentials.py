@@ -8,8 +8,8 @@ from __future__ import annotations
 import pyotp
 
 from ..errors import AuditError
+from ..evidence.redact import Redactor
 from ..profile import Login, env_value
-from ..redact import Redactor
 
 
 class Credentials:

@@ -14,10 +14,10 @@ import requests
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
-from ..classify import ServerFault, exception_fault, status_fault
 from ..errors import AuditError, LoginFailed, LoginNotCarriedOut
-from ..httplogin import FormLoginError, form_login
-from ..recorder import utc_now
+from ..evidence.recorder import utc_now
+from ..net.classify import ServerFault, exception_fault, status_fault
+from ..net.httplogin import FormLoginError, form_login
 from ..state import ClientState
 from .clients import Client
 from .login import first_line

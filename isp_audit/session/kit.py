@@ -18,18 +18,18 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser
 
-from ..classify import ServerFault, status_fault, summarise, with_retries
-from ..cookies import SetCookieRecord
-from ..deadlines import Deadline, Limits, OutOfTime
+from ..analysis.cookies import SetCookieRecord
 from ..errors import AuditError, LoginFailed
-from ..httplogin import HttpSession
+from ..evidence.recorder import Exchange, Recorder, utc_now
+from ..evidence.redact import Redactor
 from ..model import Cost, ScanStats
+from ..net.classify import ServerFault, status_fault, summarise, with_retries
+from ..net.deadlines import Deadline, Limits, OutOfTime
+from ..net.httplogin import HttpSession
 from ..oracle import HttpFetcher, Observation, Oracle
 from ..policy import Policy
 from ..profile import Profile
 from ..progress import meter
-from ..recorder import Exchange, Recorder, utc_now
-from ..redact import Redactor
 from ..state import ClientState, StateItem
 from .carry import Carry
 from .carry import establish as establish_carry

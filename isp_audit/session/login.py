@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from ..classify import ServerFault
 from ..errors import LoginFailed, LoginNotCarriedOut, ScopeViolation
+from ..evidence.recorder import Recorder
+from ..net.classify import ServerFault
 from ..oracle import Observation
 from ..profile import Profile
-from ..recorder import Recorder
 from ..state import ClientState
 from .clients import Client
 from .credentials import Credentials

@@ -23,8 +23,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Request
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from ..deadlines import OutOfTime
 from ..errors import AuditError
+from ..net.deadlines import OutOfTime
 from ..profile import Profile
 from .clients import Client
 from .oracle import LOGOUT_NAME

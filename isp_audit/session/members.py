@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..classify import Outcome, ServerFault
 from ..errors import LoginFailed
+from ..net.classify import Outcome, ServerFault
 from ..state import ClientState, StateItem
 from .records import AuthCheck, MemberRole, SessionMember, TokenIdentification
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Error as PlaywrightError
 
 from ..errors import AuditError
-from ..http import check_size
+from ..net.http import check_size
 from ..oracle import Observation
 from ..state import ClientState, Cookie
 from .clients import NAV_TIMEOUT_MS, Client

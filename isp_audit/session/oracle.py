@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import requests
 from playwright.sync_api import Page
 
-from ..classify import Outcome, ServerFault, classify, exception_fault, status_fault, summarise, with_retries
 from ..errors import AuditError, LoginFailed
-from ..http import soup
+from ..net.classify import Outcome, ServerFault, classify, exception_fault, status_fault, summarise, with_retries
+from ..net.http import soup
 from ..oracle import Observation, Oracle
 from ..state import ClientState
 from .api_oracle import derive_api_oracle

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from ..deadlines import OutOfTime
 from ..errors import AuditError, ScopeViolation
+from ..net.deadlines import OutOfTime
 from ..profile import Profile
 from ..state import ClientState, StateItem
 from .clients import Client

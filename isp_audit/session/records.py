@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from ..classify import Outcome, ServerFault, status_fault
+from ..net.classify import Outcome, ServerFault, status_fault
 from ..state import ClientState, StateItem
 
 

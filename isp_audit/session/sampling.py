@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..classify import ServerFault, status_fault
-from ..cookies import parse_set_cookie
+from ..analysis.cookies import parse_set_cookie
 from ..errors import LoginFailed
-from ..http import send
-from ..httplogin import FormLoginError, form_login
+from ..net.classify import ServerFault, status_fault
+from ..net.http import send
+from ..net.httplogin import FormLoginError, form_login
 from ..state import StateItem
 from .streams import Sample, Stop, Taken, gather
 

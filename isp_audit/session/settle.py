@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from playwright.sync_api import Error as PlaywrightError
 
-from ..http import check_size
+from ..net.http import check_size
 from ..oracle import Observation, Oracle
 from .clients import Client
 

@@ -14,11 +14,11 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from .cookies import parse_set_cookie
+from ..analysis.cookies import parse_set_cookie
+from ..oracle import MAX_REDIRECTS
+from ..state import ClientState, Cookie
 from .http import DEFAULT_DEADLINE_S, send, soup
-from .oracle import MAX_REDIRECTS
 from .scope import Scope
-from .state import ClientState, Cookie
 
 Exchange = Callable[[str, requests.Response, dict[str, str]], None]
 
@@ -42,7 +42,7 @@ class HttpSession:
         self.user_agent = user_agent
         self.scope = scope
         self.on_exchange = on_exchange
-        self.deadline_s = deadline_s  # per exchange (isp_audit.http.send)
+        self.deadline_s = deadline_s  # per exchange (isp_audit.net.http.send)
         self.requests = 0
         self.set_cookie_values: list[tuple[str, str]] = []  # (name, value) in the order they were set
 

@@ -2,7 +2,7 @@
 
 Three layers, so that no target can hold a scan for ever:
 
-* each plain-HTTP exchange has a total deadline (:func:`isp_audit.http.send`), each browser action
+* each plain-HTTP exchange has a total deadline (:func:`isp_audit.net.http.send`), each browser action
   Playwright's timeout;
 * the lab's primitives (navigate, replay, log in) look at the clock before they start and raise
   :class:`OutOfTime` once the current check's deadline or the scan's ``--max-time`` has passed;
@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .errors import AuditError
+from ..errors import AuditError
+from ..policy import Policy
 from .http import DEFAULT_DEADLINE_S
-from .policy import Policy
 
 DEFAULT_MAX_TIME_S = 30 * 60
 WAITING_CHECKS = 2  # idle-timeout and absolute-timeout each wait up to the time budget with --measure-timeouts

@@ -240,7 +240,7 @@ _AUTHJS_NAME = re.compile(r"(?:__Secure-)?(?:next-auth|authjs)\.session-token(?:
 
 
 def _jose(t: _Token) -> TokenAnalysis | None:
-    # RFC 7515 (JWS compact: 3 parts) and RFC 7516 (JWE compact: 5 parts), read by isp_audit.jose.
+    # RFC 7515 (JWS compact: 3 parts) and RFC 7516 (JWE compact: 5 parts), read by isp_audit.analysis.jose.
     found = jose.parse(t.text)
     if found is None:
         return None

@@ -40,10 +40,10 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from . import __version__
-from .errors import AuditError
-from .resources import resource_dir
-from .results.model import ExitStatus, ResultsDocument
+from .. import __version__
+from ..errors import AuditError
+from ..resources import resource_dir
+from ..results.model import ExitStatus, ResultsDocument
 
 BAGIT_VERSION = "1.0"
 MANIFEST = "manifest-sha256.txt"

@@ -3,7 +3,7 @@
 Every secret the scan touches (password, TOTP code, cookie and storage values, Authorization headers)
 is registered here. Evidence writers replace values structurally (a cookie's value by its fingerprint)
 and then pass every string of the data through :meth:`Redactor.scrub_obj` before serialising it, as a
-safety net for free text (URLs, page text); it finds each secret in every encoding :mod:`isp_audit.encodings`
+safety net for free text (URLs, page text); it finds each secret in every encoding :mod:`isp_audit.analysis.encodings`
 knows (escaped, base64, hex…).
 The HMAC key is random per run and never stored, so fingerprints cannot be reversed or brute-forced
 from the evidence, yet within one run the same value always gets the same fingerprint.
@@ -16,7 +16,7 @@ import hmac
 import secrets
 from typing import Any
 
-from .encodings import MIN_RAW_LENGTH, SecretIndex
+from ..analysis.encodings import MIN_RAW_LENGTH, SecretIndex
 
 # Values shorter than this are not scrubbed from free text: replacing "1" or "en" everywhere would
 # destroy the evidence. They are still fingerprinted wherever they are handled structurally.

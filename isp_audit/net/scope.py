@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.util import parse_url
 
-from .errors import AuditError
+from ..errors import AuditError
 
 _BROWSER_LOCAL_SCHEMES = ("data", "blob", "about")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}

@@ -12,9 +12,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import AuditError
-from .formats import RenderContext, default_files, formats, render
-from .results.model import ResultsDocument
+from ..errors import AuditError
+from ..formats import RenderContext, default_files, formats, render
+from ..results.model import ResultsDocument
 
 # Evidence kinds a renderer may embed or cite; HARs feed the HTML report's request/response excerpts.
 _ASSET_DIRS = ("screenshots", "har")

@@ -1,10 +1,10 @@
 """The one place that reads JOSE compact tokens: JWS/JWT (RFC 7515, RFC 7519: three parts) and JWE
-(RFC 7516: five parts). Nothing here verifies or forges; :mod:`isp_audit.jwt_attacks` forges on top of it.
+(RFC 7516: five parts). Nothing here verifies or forges; :mod:`isp_audit.analysis.jwt_attacks` forges on top of it.
 
 Two readers over one segment decoder:
 
 * :func:`parse` is lenient and never raises: what a token is (JWS or JWE), its header, and a JWS's claims
-  when its payload is a JSON object. Token classification (:mod:`isp_audit.tokens`) and declared lifetimes
+  when its payload is a JSON object. Token classification (:mod:`isp_audit.analysis.tokens`) and declared lifetimes
   use it.
 * :func:`decode` is strict: the exact segments a signature covers, or ``ValueError`` with a short reason
   that never quotes the token. Forging uses it, because a variant must be built from what the server saw.

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .cookies import SetCookieRecord, parse_set_cookie, record_set_cookie
-from .model import Step
+from ..analysis.cookies import SetCookieRecord, parse_set_cookie, record_set_cookie
+from ..model import Step
+from ..state import ClientState
 from .redact import Redactor
-from .state import ClientState
 
 # Query parameters whose values are treated as secrets even when we never saw them set as a cookie.
 SECRET_PARAM = re.compile(

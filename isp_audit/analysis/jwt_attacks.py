@@ -10,7 +10,7 @@ re-signed with a recovered secret, to prove whether ``exp`` is enforced.
 
 Everything here is pure: the functions build tokens and compute HMACs, and never touch the network.
 The scanner replays the variants against the application's own "am I logged in?" page. Reading a token
-(its segments, header and claims) is :mod:`isp_audit.jose`'s job; this module only forges.
+(its segments, header and claims) is :mod:`isp_audit.analysis.jose`'s job; this module only forges.
 
 Evidence safety: a recovered secret never appears in a field, ``repr`` or ``str`` of :class:`CrackResult`
 (only its line number in the public wordlist, which is enough to reproduce the finding).
@@ -46,7 +46,7 @@ HMAC_ALGS: Mapping[str, str] = {"HS256": "sha256", "HS384": "sha384", "HS512": "
 # or against a single spelling when blocking it.
 NONE_CASINGS: tuple[str, ...] = ("none", "None", "NONE", "nOnE")
 
-WORDLIST_PATH = Path(__file__).resolve().parent / "data" / "jwt-secrets.txt"
+WORDLIST_PATH = Path(__file__).resolve().parent.parent / "data" / "jwt-secrets.txt"  # isp_audit/data
 
 # --- encoding helpers -------------------------------------------------------------------------------
 

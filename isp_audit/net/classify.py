@@ -18,8 +18,8 @@ from typing import TypeVar
 
 import requests
 
-from .errors import AuditError
-from .oracle import Observation, Oracle
+from ..errors import AuditError
+from ..oracle import Observation, Oracle
 
 RETRIES = 2  # after the first attempt
 BACKOFF_S = (0.3, 1.0)  # wait before retry 1, 2

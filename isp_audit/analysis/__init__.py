@@ -1,0 +1,1 @@
+"""Pure analysis of what the scan collected: token formats, JWT reading and forging, entropy, encodings, Set-Cookie."""
