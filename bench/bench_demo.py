@@ -25,7 +25,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 try:
     import psutil
@@ -113,29 +113,50 @@ def _read_stats(out: Path) -> dict[str, int]:
     return totals
 
 
+@dataclass
+class Polled:
+    """What watching one process tree until it ended found: exit code, wall time and peak memory."""
+
+    code: int
+    wall_s: float
+    peak_rss: int
+    peak_pss: int
+    peak_procs: int  # processes in the tree at the peak RSS
+    timed_out: bool
+
+
+def run_and_poll(
+    cmd: list[str], log: IO[bytes], with_pss: bool, poll_s: float, timeout_s: float, env: dict[str, str] | None = None
+) -> Polled:
+    """Run ``cmd`` and poll its whole process tree's memory until it exits (killed after ``timeout_s``)."""
+    peak = peak_procs = peak_pss = 0
+    timed_out = False
+    start = time.perf_counter()
+    popen = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    root = psutil.Process(popen.pid)
+    while popen.poll() is None:
+        rss, pss, procs = _tree_memory(root, with_pss)
+        if rss > peak:
+            peak, peak_procs = rss, procs
+        peak_pss = max(peak_pss, pss)
+        if time.perf_counter() - start > timeout_s:
+            timed_out = True
+            _kill_tree(popen)
+            break
+        time.sleep(poll_s)
+    code = popen.wait()
+    return Polled(code, time.perf_counter() - start, peak, peak_pss, peak_procs, timed_out)
+
+
 def run_once(extra_args: list[str], with_pss: bool = False) -> Run:
     with tempfile.TemporaryDirectory(prefix="isp-audit-bench-") as tmp:
         out = Path(tmp) / "demo"
         log_path = Path(tmp) / "demo.log"
         cmd = [sys.executable, "-m", "isp_audit", "demo", "--out", str(out), *extra_args]
-        peak = peak_procs = peak_pss = 0
-        timed_out = False
         with log_path.open("wb") as log:
-            start = time.perf_counter()
-            popen = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            root = psutil.Process(popen.pid)
-            while popen.poll() is None:
-                rss, pss, procs = _tree_memory(root, with_pss)
-                if rss > peak:
-                    peak, peak_procs = rss, procs
-                peak_pss = max(peak_pss, pss)
-                if time.perf_counter() - start > TIMEOUT_S:
-                    timed_out = True
-                    _kill_tree(popen)
-                    break
-                time.sleep(POLL_S)
-            code = popen.wait()
-            wall = time.perf_counter() - start
+            polled = run_and_poll(cmd, log, with_pss, POLL_S, TIMEOUT_S)
+        code, wall, timed_out = polled.code, polled.wall_s, polled.timed_out
+        peak, peak_pss, peak_procs = polled.peak_rss, polled.peak_pss, polled.peak_procs
         error = None
         stats = {"logins": 0, "browser_requests": 0, "http_requests": 0, "clients": 0}
         if timed_out:

@@ -28,16 +28,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-try:
-    import psutil
-except ImportError:  # pragma: no cover - a set-up problem, not a result
-    sys.exit("bench_portfolio: needs psutil: pip install -e '.[test]' (or run bash scripts/test.sh once)")
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_demo import MB, _kill_tree, _tree_memory  # noqa: E402
+from bench_demo import MB, run_and_poll  # noqa: E402
 
 from isp_audit.demo.apps import PASSWORD_ENV, USERNAME  # noqa: E402
 
@@ -94,24 +89,12 @@ def write_portfolio(folder: Path, urls: list[str], checks: str | None) -> Path:
 def run_portfolio(path: Path, out: Path, jobs: int, env: dict[str, str], poll_s: float) -> PortfolioRun:
     cmd = [sys.executable, "-m", "isp_audit", "scan", "--targets", str(path), "--jobs", str(jobs), "--out", str(out)]
     log_path = out.parent / f"jobs-{jobs}.log"
-    peak_rss = peak_pss = peak_procs = 0
-    timed_out = False
     with log_path.open("wb") as log:
-        start = time.perf_counter()
-        popen = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-        root = psutil.Process(popen.pid)
-        while popen.poll() is None:
-            rss, pss, procs = _tree_memory(root, True)
-            peak_rss, peak_pss, peak_procs = max(peak_rss, rss), max(peak_pss, pss), max(peak_procs, procs)
-            if time.perf_counter() - start > TIMEOUT_S:
-                timed_out = True
-                _kill_tree(popen)
-                break
-            time.sleep(poll_s)
-        code = popen.wait()
-        wall = time.perf_counter() - start
-    run = PortfolioRun(jobs, round(wall, 2), code, round(peak_pss / MB), round(peak_rss / MB), peak_procs, 0, 0)
-    if timed_out:
+        p = run_and_poll(cmd, log, True, poll_s, TIMEOUT_S, env)
+    run = PortfolioRun(
+        jobs, round(p.wall_s, 2), p.code, round(p.peak_pss / MB), round(p.peak_rss / MB), p.peak_procs, 0, 0
+    )
+    if p.timed_out:
         run.error = f"killed after {TIMEOUT_S:.0f} s"
     return _read_outcome(run, out, log_path)
 

@@ -691,12 +691,11 @@ def _decide_on_estimate(report: EntropyReport, policy: EntropyPolicy, n: int) ->
         f"Bonferroni-corrected over positions"
     )
     if report.effective_bits < floor and (margin := _weakly_rejected(report, policy, floor)) is not None:
-        credited, positions = margin
+        credited, weak = margin
         return "warn", (
             f"Inconclusive at the floor: estimated {report.effective_bits:.1f} effective bits ({method}), but "
-            f"position{'s' if len(positions) > 1 else ''} {_positions_text(positions)} lost their "
-            f"credit on weak evidence (no p-value below the {policy.fail_significance:g} family-wise level a "
-            f"fail needs); credited, the estimate is {credited:.1f} bits. A larger sample decides it."
+            f"{weak} lost their credit on weak evidence; credited, the estimate is {credited:.1f} bits. "
+            f"A larger sample decides it."
         )
     if report.effective_bits < floor:
         return "fail", (
@@ -710,12 +709,10 @@ def _decide_on_estimate(report: EntropyReport, policy: EntropyPolicy, n: int) ->
             f"independent and that estimate overstates the entropy."
         )
     if report.effective_bits < preferred and (margin := _weakly_rejected(report, policy, preferred)) is not None:
-        credited, positions = margin
+        credited, weak = margin
         return "pass", (
             f"Pass: estimated {credited:.1f} effective bits ({method}) meets the preferred {preferred:g} bits, "
-            f"crediting position{'s' if len(positions) > 1 else ''} {_positions_text(positions)} (rejected only "
-            f"weakly, no p-value below the {policy.fail_significance:g} family-wise level a finding needs; "
-            f"{report.effective_bits:.1f} bits without them)."
+            f"crediting {weak}, rejected only weakly ({report.effective_bits:.1f} bits without them)."
         )
     if report.effective_bits < preferred:
         return "warn", (
@@ -728,9 +725,9 @@ def _decide_on_estimate(report: EntropyReport, policy: EntropyPolicy, n: int) ->
     )
 
 
-def _weakly_rejected(report: EntropyReport, policy: EntropyPolicy, level: float) -> tuple[float, list[int]] | None:
+def _weakly_rejected(report: EntropyReport, policy: EntropyPolicy, level: float) -> tuple[float, str] | None:
     """When crediting the positions rejected only weakly lifts the estimate to ``level`` bits: that estimate
-    and those positions; otherwise None (the shortfall stands on strong evidence, or on none of it).
+    and those positions in words; otherwise None (the shortfall stands on strong evidence, or on none of it).
 
     A finding against a token (below the floor, or below the preferred strength) needs strong evidence: at
     α = 0.01 a truly random position is rejected by chance in about one scan of a hundred, which would flip a
@@ -747,7 +744,8 @@ def _weakly_rejected(report: EntropyReport, policy: EntropyPolicy, level: float)
     credited = report.effective_bits + sum(math.log2(p.distinct) for p in weak)
     if not weak or credited < level:
         return None
-    return credited, [p.index for p in weak]
+    which = f"position{'s' if len(weak) > 1 else ''} {_positions_text([p.index for p in weak])}"
+    return credited, f"{which} (no p-value below the {policy.fail_significance:g} family-wise level a finding needs)"
 
 
 def verdict(report: EntropyReport, policy: EntropyPolicy) -> Literal["pass", "warn", "fail"]:
