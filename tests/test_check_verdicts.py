@@ -7,10 +7,13 @@ the kit's experiments; these prove the verdict rules.
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
+import re
 import secrets
 from dataclasses import replace
+from pathlib import Path
 
 import jwt
 import pytest
@@ -685,9 +688,20 @@ def test_token_opacity_fails_when_the_identifier_alone_logs_in():
 
 # --- the suite covers every check ---------------------------------------------------------------------------
 @pytest.mark.parametrize("check_id", sorted(REGISTRY))
-def test_every_check_has_verdict_tests(check_id: str):
-    names = [n for n in globals() if n.startswith(f"test_{check_id.replace('-', '_')}_")]
-    assert len(names) >= 2, f"{check_id} has no FakeLab verdict tests"
+def test_every_verdict_a_check_can_give_has_a_verdict_test(check_id: str):
+    # Read from the sources: the verdicts the check's module can return (Verdict.X in it), against those its
+    # tests here assert (Verdict.X, or the verdict's value in quotes, in a test named test_<check>_...).
+    module = Path(__file__).resolve().parent.parent / "isp_audit" / "checks" / f"{check_id.replace('-', '_')}.py"
+    can_give = set(re.findall(r"Verdict\.([A-Z_]+)", module.read_text(encoding="utf-8")))
+    source = Path(__file__).read_text(encoding="utf-8")
+    tested: set[str] = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith(f"test_{check_id.replace('-', '_')}_"):
+            body = ast.get_source_segment(source, node) or ""
+            tested |= set(re.findall(r"Verdict\.([A-Z_]+)", body))
+            tested |= {v.upper() for v in re.findall(r'"(pass|fail|warn|not_applicable|error)"', body)}
+    assert can_give, f"{check_id}: no Verdict in its module"
+    assert not can_give - tested, f"{check_id}: no FakeLab test asserts {sorted(can_give - tested)}"
 
 
 def test_session_fixation_warns_when_no_token_was_issued_but_a_page_faulted():
