@@ -199,12 +199,21 @@ class LoginFlow:
         elif login.url and urlsplit(page.url).path != urlsplit(self.profile.url(login.url)).path:
             self.browsing.goto(client, self.profile.url(login.url))
         self._login_form_unless_limited(client)
-        if not self.submission_reached_server and page.locator("input[type=password]:visible").count():
-            # The click came before the page's script took the form (or it redrew the form): nothing was
-            # sent. Give the script a moment and submit once more, filling the fields again.
-            self.recorder.step(client.name, "login", "the submission sent nothing; submitting again", page)
-            page.wait_for_timeout(1500)
-            self._login_form(client)
+        if self.submission_reached_server or not self._still_shows_form(page):
+            return
+        # Nothing was seen reaching the server. Give the page a moment first: on a loaded machine the
+        # submission can leave late (zoo: Actual's POST 1.5 s after the click), and then the form is gone.
+        page.wait_for_timeout(1500)
+        if not self._still_shows_form(page):
+            self.submission_reached_server = True
+            return
+        # The click came before the page's script took the form (or it redrew the form): submit once more.
+        self.recorder.step(client.name, "login", "the submission sent nothing; submitting again", page)
+        self._login_form(client)
+
+    @staticmethod
+    def _still_shows_form(page: Any) -> bool:
+        return bool(page.locator("input[type=password]:visible").count() > 0)
 
     def _login_form_unless_limited(self, client: Client) -> None:
         """Find and submit the login form; when the page drew none while the target answered 429, wait for

@@ -8,7 +8,8 @@ A grounded variant (``grounded_delay_ms``) asks the server before drawing, draws
 ``#/notes`` hash route after login, for the settle tests; ``login_delay_ms`` draws the login form late.
 ``indexed_db`` keeps the token in IndexedDB and sends it as ``X-Token`` (as Actual's sync server does);
 ``limit_page_load`` answers 429 to what that page load asks next, for a short window (Actual's rate limit),
-and the login form is drawn only after ``/api/bootstrap`` answers.
+and the login form is drawn only after ``/api/bootstrap`` answers; ``submit_delay_ms`` sends the login request
+that late after the click (a loaded machine's script).
 The page also keeps a plain ``username`` item in localStorage (not a session token: the server never sees it).
 """
 
@@ -34,7 +35,8 @@ const main = document.getElementById("main");
 const GROUNDED_DELAY_MS = /*DELAY*/null;
 const LOGIN_DELAY_MS = /*LOGIN_DELAY*/0;  // the login form drawn this late (Actual, pgAdmin: some seconds)
 const IDB = /*IDB*/false;
-const BOOTSTRAP = /*BOOTSTRAP*/false;  // keep the token in IndexedDB and send it as X-Token (as Actual does)
+const BOOTSTRAP = /*BOOTSTRAP*/false;
+const SUBMIT_DELAY_MS = /*SUBMIT_DELAY*/0;  // keep the token in IndexedDB and send it as X-Token (as Actual does)
 function idb(mode, act) {  // one request on the object store "kv" of database "notes", as a promise
   return new Promise((resolve, reject) => {
     const open = indexedDB.open("notes", 1);
@@ -54,6 +56,7 @@ function showLogin(msg) {
   document.getElementById("f").addEventListener("submit", async (e) => {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(e.target));
+    if (SUBMIT_DELAY_MS) await new Promise((r) => setTimeout(r, SUBMIT_DELAY_MS));  // a slow script sends late
     const r = await fetch("/api/login", {method: "POST", headers: {"Content-Type": "application/json"},
                                          body: JSON.stringify(data)});
     if (!r.ok) { showLogin("Invalid username or password"); return; }
@@ -109,6 +112,7 @@ class DrawnSpaApp:
         login_delay_ms: int = 0,
         indexed_db: bool = False,
         limit_page_load: int | None = None,
+        submit_delay_ms: int = 0,
     ) -> None:
         self.key = secrets.token_bytes(32)
         self.password = password  # else the environment variable PASSWORD_ENV
@@ -120,6 +124,7 @@ class DrawnSpaApp:
         # Rate limiting as express-rate-limit does it (Actual): every request in the LIMIT_WINDOW_S after the
         # limit_page_load-th load of the page is answered 429 with a Retry-After.
         self.page = self.page.replace("/*BOOTSTRAP*/false", "true" if limit_page_load else "false")
+        self.page = self.page.replace("/*SUBMIT_DELAY*/0", str(int(submit_delay_ms)))  # the login request late
         self.limit_page_load = limit_page_load
         self.page_loads = 0
         self.limited_until = 0.0
