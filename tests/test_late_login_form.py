@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from isp_audit.demo.apps import RunningApp
-from isp_audit.model import Verdict
+from isp_audit.model import ScanResult, Verdict
 from tests.apps.spa_drawn import PASSWORD_ENV, USERNAME, DrawnSpaApp
 from tests.conftest import scan_in_process
 
@@ -39,6 +39,19 @@ def test_automatic_login_waits_for_a_form_drawn_late(
     assert "submitted credentials" in login.detail, login.detail
 
 
+# The fixture's own API answers the oracle, so what the drawn page shows never decides a verdict.
+API_ORACLE = {
+    "request": {"url": "/api/me", "headers": {"Authorization": "Bearer {localStorage:auth_token}"}},
+    "expect_status": 200,
+}
+
+
+def _scan_with_api_oracle(browser: Browser, url: str, tmp_path: Path, check: str) -> ScanResult:
+    login = {"url": "/", "username": USERNAME, "password_env": PASSWORD_ENV}
+    profile = {"target": {"base_url": url}, "login": login, "authenticated": API_ORACLE}
+    return scan_in_process(browser, profile, tmp_path, checks=(check,))
+
+
 @pytest.mark.parametrize("limited_load", [1, 2], ids=["baseline-login", "extra-login"])
 def test_a_rate_limited_login_page_is_loaded_again_after_its_retry_after(
     browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limited_load: int
@@ -48,19 +61,7 @@ def test_a_rate_limited_login_page_is_loaded_again_after_its_retry_after(
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     app_under_test = DrawnSpaApp(PASSWORD, grounded_delay_ms=0, limit_page_load=limited_load)
     with RunningApp(app_under_test) as app:  # type: ignore[arg-type]
-        result = scan_in_process(
-            browser,
-            {
-                "target": {"base_url": app.url},
-                "login": {"url": "/", "username": USERNAME, "password_env": PASSWORD_ENV},
-                "authenticated": {
-                    "request": {"url": "/api/me", "headers": {"Authorization": "Bearer {localStorage:auth_token}"}},
-                    "expect_status": 200,
-                },
-            },
-            tmp_path,
-            checks=("anomalous-reuse",),
-        )
+        result = _scan_with_api_oracle(browser, app.url, tmp_path, "anomalous-reuse")
     assert result.aborted is None, result.aborted
     assert ("/api/bootstrap", 429) in app_under_test.requests
     waited = [s for s in result.steps if s.action == "login" and "429 Too Many Requests" in s.detail]
@@ -77,19 +78,7 @@ def test_a_submission_that_leaves_late_is_not_submitted_again(
     # again into a page that had logged in meanwhile, and concurrent-sessions erred with "no password field".
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     with RunningApp(DrawnSpaApp(PASSWORD, grounded_delay_ms=0, submit_delay_ms=900)) as app:  # type: ignore[arg-type]
-        result = scan_in_process(
-            browser,
-            {
-                "target": {"base_url": app.url},
-                "login": {"url": "/", "username": USERNAME, "password_env": PASSWORD_ENV},
-                "authenticated": {
-                    "request": {"url": "/api/me", "headers": {"Authorization": "Bearer {localStorage:auth_token}"}},
-                    "expect_status": 200,
-                },
-            },
-            tmp_path,
-            checks=("concurrent-sessions",),
-        )
+        result = _scan_with_api_oracle(browser, app.url, tmp_path, "concurrent-sessions")
     assert result.aborted is None, result.aborted
     sessions = result.checks[0]
     assert sessions.verdict is not Verdict.ERROR, sessions.summary
