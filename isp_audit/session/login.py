@@ -257,7 +257,7 @@ class LoginFlow:
         page = client.page
         shot = len(self.recorder.steps)
         sub = self.last_submission
-        still_form = page.locator("input[type=password]:visible").count() > 0
+        still_form = self._still_shows_form(page)
         if sub is not None and sub.final_status >= 500:
             # A fault says nothing about the credentials: name it rather than guess at the oracle.
             raise LoginNotCarriedOut(f"login failed: {sub.outcome()}; screenshot: step {shot}")
